@@ -1,0 +1,19 @@
+// Reads vitest's JSON report and prints the plain line CI reads: "N passed, N failed[, N skipped]".
+import { existsSync, readFileSync } from 'node:fs';
+
+const file = process.argv[2] ?? '.ci/vitest-report.json';
+if (!existsSync(file)) {
+  console.log(`ci: ${file} was not written (the test run crashed before reporting)`);
+  console.log('0 passed, 1 failed');
+  process.exit(1);
+}
+const report = JSON.parse(readFileSync(file, 'utf8'));
+const passed = report.numPassedTests ?? 0;
+// A suite that fails to load (syntax error, missing module) has no tests but must count as a failure.
+const failedSuites = (report.testResults ?? []).filter(
+  (r) => r.status === 'failed' && (r.assertionResults ?? []).length === 0,
+).length;
+const failed = (report.numFailedTests ?? 0) + failedSuites;
+const skipped = (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
+console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
+process.exit(failed > 0 || passed === 0 ? 1 : 0);

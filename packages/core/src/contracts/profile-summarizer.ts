@@ -1,0 +1,14 @@
+import type { HistoryItem, UserProfile } from './history.js';
+import type { UserId } from './user.js';
+
+/** Writes a short textual profile of a user from their own history (OPPU's PAG). */
+export interface ProfileSummarizer {
+  summarize(
+    user: UserId,
+    items: readonly HistoryItem[],
+    task: string,
+    signal?: AbortSignal,
+  ): Promise<UserProfile>;
+  /** Updates a profile with new items, without re-reading the whole history where the method allows. */
+  update?(profile: UserProfile, newItems: readonly HistoryItem[], task: string): Promise<UserProfile>;
+}

@@ -1,0 +1,34 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+const src = (p: string) => fileURLToPath(new URL(p, import.meta.url));
+
+// Tests run on sources: every workspace package name resolves to its src/ entry, so no build is needed.
+export const alias = {
+  '@oppu/core': src('./packages/core/src/index.ts'),
+  '@oppu/trainer': src('./packages/trainer/src/index.ts'),
+  '@oppu/retriever': src('./packages/retriever/src/index.ts'),
+  '@oppu/bot-discord': src('./packages/bot-discord/src/index.ts'),
+};
+
+const project = (name: string, include: string[]) => ({
+  extends: true as const,
+  test: { name, include },
+});
+
+export default defineConfig({
+  resolve: { alias },
+  test: {
+    pool: 'forks',
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+    projects: [
+      project('packages/core', ['packages/core/src/**/*.test.ts']),
+      project('packages/trainer', ['packages/trainer/src/**/*.test.ts']),
+      project('packages/retriever', ['packages/retriever/src/**/*.test.ts']),
+      project('packages/bot-discord', ['packages/bot-discord/src/**/*.test.ts']),
+      project('apps/playground', ['apps/playground/src/**/*.test.ts']),
+      project('tests', ['tests/**/*.test.ts']),
+    ],
+  },
+});
