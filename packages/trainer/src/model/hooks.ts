@@ -1,0 +1,28 @@
+import type * as tf from '@tensorflow/tfjs-core';
+
+/**
+ * The seam between the decoder and PEFT methods. The decoder never knows which method is attached:
+ * every projection goes through `LinearAdapter.linear`, and a soft prompt comes in through `prefixEmbeddings`.
+ */
+export type ModuleName = 'q_proj' | 'k_proj' | 'v_proj' | 'o_proj' | 'gate_proj' | 'up_proj' | 'down_proj';
+
+export interface ModuleContext {
+  readonly module: ModuleName;
+  readonly layer: number;
+}
+
+/**
+ * `base(x)` applies the frozen weight (no weight gradient is computed for it). An adapter returns
+ * `base(x)` plus its delta (LoRA), or rescales input/output (IA3). Shapes: x [batch, seq, in] -> [batch, seq, out].
+ */
+export interface LinearAdapter {
+  linear(ctx: ModuleContext, x: tf.Tensor3D, base: (x: tf.Tensor3D) => tf.Tensor3D): tf.Tensor3D;
+  /** Soft prompt to prepend to the token embeddings: [batch, numVirtualTokens, hidden], or undefined. */
+  prefixEmbeddings?(batch: number): tf.Tensor3D | undefined;
+}
+
+/** Access to the frozen base weights, for merging an adapter into the base and back. Layout [in, out]. */
+export interface BaseWeights {
+  getWeight(ctx: ModuleContext): tf.Tensor2D;
+  setWeight(ctx: ModuleContext, weight: tf.Tensor2D): void;
+}
