@@ -20,6 +20,8 @@ export default defineConfig({
   resolve: { alias },
   test: {
     pool: 'forks',
+    // The JSON report is what .ci/run counts ("N passed, N failed").
+    reporters: ['default', ['json', { outputFile: 'test-results/vitest.json' }]],
     testTimeout: 120_000,
     hookTimeout: 120_000,
     projects: [

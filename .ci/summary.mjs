@@ -1,7 +1,7 @@
 // Reads vitest's JSON report and prints the plain line CI reads: "N passed, N failed[, N skipped]".
 import { existsSync, readFileSync } from 'node:fs';
 
-const file = process.argv[2] ?? '.ci/vitest-report.json';
+const file = process.argv[2] ?? 'test-results/vitest.json';
 if (!existsSync(file)) {
   console.log(`ci: ${file} was not written (the test run crashed before reporting)`);
   console.log('0 passed, 1 failed');
