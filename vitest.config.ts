@@ -9,6 +9,7 @@ export const alias = {
   '@oppu/trainer': src('./packages/trainer/src/index.ts'),
   '@oppu/retriever': src('./packages/retriever/src/index.ts'),
   '@oppu/bot-discord': src('./packages/bot-discord/src/index.ts'),
+  '@oppu/model-tiny': src('./packages/model-tiny/src/index.ts'),
 };
 
 const project = (name: string, include: string[]) => ({
@@ -29,6 +30,7 @@ export default defineConfig({
       project('packages/trainer', ['packages/trainer/src/**/*.test.ts']),
       project('packages/retriever', ['packages/retriever/src/**/*.test.ts']),
       project('packages/bot-discord', ['packages/bot-discord/src/**/*.test.ts']),
+      project('packages/model-tiny', ['packages/model-tiny/src/**/*.test.ts']),
       project('apps/playground', ['apps/playground/src/**/*.test.ts']),
       project('tests', ['tests/**/*.test.ts']),
     ],
