@@ -8,3 +8,4 @@ export * from './progress.js';
 export * from './retriever.js';
 export * from './tensors.js';
 export * from './user.js';
+export * from './task.js';
