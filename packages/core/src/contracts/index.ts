@@ -9,3 +9,4 @@ export * from './retriever.js';
 export * from './tensors.js';
 export * from './user.js';
 export * from './task.js';
+export * from './engine.js';

@@ -36,6 +36,11 @@ export interface TaskDefinition<Input = unknown> {
   historyLine(item: HistoryItem): string;
   /** The text used as the retrieval (BM25) query for a question. */
   retrievalQuery(content: Input): string;
+  /**
+   * The retrieval query for one of the user's own history items, when training with retrieval (OPPU's
+   * `retrieval_query` template). Absent: the item's training prompt is the query.
+   */
+  itemRetrievalQuery?(item: HistoryItem): string;
   /** How a history item is written into the profile-generation prompt. */
   profileLine(item: HistoryItem): string;
   /** The instruction asking a model to summarise a user's history (`history` is the joined profile lines). */

@@ -1,0 +1,228 @@
+import type { SamplingOptions } from '../contracts/base-model.js';
+import type { PeftEngine, TextRanker, TrainingExample } from '../contracts/engine.js';
+import { OppuError } from '../contracts/errors.js';
+import type { HistoryItem } from '../contracts/history.js';
+import type { PeftConfig, TrainingConfig } from '../contracts/peft.js';
+import { OPPU_LORA } from '../contracts/peft.js';
+import type { ProfileSummarizer } from '../contracts/profile-summarizer.js';
+import type { LongWorkOptions } from '../contracts/progress.js';
+import type { AdapterWeights } from '../contracts/tensors.js';
+import type { TaskDefinition } from '../contracts/task.js';
+import { userId as toUserId, type UserId } from '../contracts/user.js';
+import { METHODS, type MethodName } from './methods.js';
+import { questionPrompt, trainingExamples } from './prompts.js';
+
+/** One LaMP question as the pipeline needs it. */
+export interface PipelineQuestion {
+  readonly id: string;
+  readonly input: string;
+  readonly profile: readonly HistoryItem[];
+  readonly user_id?: string;
+}
+
+/** A user: their history (the union of their questions' profiles) and their questions. */
+export interface PipelineUser {
+  readonly userId: UserId;
+  readonly items: readonly HistoryItem[];
+  readonly questions: readonly PipelineQuestion[];
+}
+
+export interface RunLampOptions extends LongWorkOptions {
+  readonly task: TaskDefinition;
+  readonly questions: readonly PipelineQuestion[];
+  readonly method: MethodName;
+  /** Retrieved items per prompt for the methods with retrieval (default 1, as in the paper). */
+  readonly k?: number;
+  readonly peft?: PeftConfig;
+  /** Per-user (stage 2) training; defaults are OPPU's. */
+  readonly training?: Partial<TrainingConfig>;
+  /** Stage 1 training (task adaptation); defaults to `training`. */
+  readonly taskTraining?: Partial<TrainingConfig>;
+  /** Stage 1 data: (question, gold) pairs of users other than the target users. */
+  readonly taskTrain?: { readonly questions: readonly PipelineQuestion[]; readonly golds: ReadonlyMap<string, string> };
+  /** Skip stage 1 (the engine's base is already task-adapted, or none is wanted). */
+  readonly skipTaskAdaptation?: boolean;
+  readonly engine: PeftEngine;
+  readonly ranker: TextRanker;
+  readonly summarizer?: ProfileSummarizer;
+  readonly sampling?: SamplingOptions;
+  readonly seed?: number;
+  /** Called with each user's trained adapter (e.g. to store it). */
+  readonly onAdapter?: (user: UserId, weights: AdapterWeights, stats: { loss: number; steps: number }) => Promise<void> | void;
+}
+
+export interface RunLampResult {
+  readonly predictions: { readonly task: string; readonly golds: { id: string; output: string }[] };
+  readonly prompts: ReadonlyMap<string, string>;
+  readonly seconds: { readonly taskAdaptation: number; readonly personalization: number; readonly inference: number };
+}
+
+/**
+ * Groups questions into users. Questions with the same `user_id` belong to one user whose history is the union
+ * of their profiles (by item id); a question without `user_id` is its own user, as in LaMP.
+ */
+export function groupUsers(questions: readonly PipelineQuestion[]): PipelineUser[] {
+  const byUser = new Map<string, { items: Map<string, HistoryItem>; questions: PipelineQuestion[] }>();
+  for (const q of questions) {
+    const key = q.user_id ?? `q${q.id}`;
+    let user = byUser.get(key);
+    if (!user) {
+      user = { items: new Map(), questions: [] };
+      byUser.set(key, user);
+    }
+    user.questions.push(q);
+    for (const item of q.profile) if (!user.items.has(item.id)) user.items.set(item.id, item);
+  }
+  return [...byUser].map(([key, u]) => ({
+    userId: toUserId(key.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 64), 'user_id'),
+    items: sortByDate([...u.items.values()]),
+    questions: u.questions,
+  }));
+}
+
+/** History in time order when items carry dates (stable otherwise), so "items before i" means earlier ones. */
+function sortByDate(items: HistoryItem[]): HistoryItem[] {
+  if (!items.every((it) => typeof it.date === 'string')) return items;
+  return items
+    .map((it, i) => ({ it, i }))
+    .sort((a, b) => (a.it.date! < b.it.date! ? -1 : a.it.date! > b.it.date! ? 1 : a.i - b.i))
+    .map((x) => x.it);
+}
+
+const MAX_NEW_TOKENS: Record<TaskDefinition['kind'], number> = { classification: 8, regression: 3, generation: 40 };
+
+/** The first line of a generated answer, trimmed: what LaMP scores. */
+export function cleanAnswer(text: string): string {
+  return (text.split('\n')[0] ?? '').trim();
+}
+
+function checkAbort(signal?: AbortSignal): void {
+  if (signal?.aborted) throw new OppuError('aborted', 'the run was cancelled');
+}
+
+/**
+ * OPPU on a LaMP questions set: stage 1 task adaptation (a LoRA merged into the base), stage 2 one fresh adapter
+ * per user on that user's own history, stage 3 inference with each user's profile, retrieved history and adapter.
+ * Every user's data stays with that user: each adapter starts fresh, retrieval and profiles read only that
+ * user's items (the released OPPU code accumulates users' data across iterations; this does not).
+ */
+export async function runLamp(options: RunLampOptions): Promise<RunLampResult> {
+  const { task, method, engine: baseEngine, ranker, signal, onProgress } = options;
+  const spec = METHODS[method];
+  const k = spec.retrieval ? (options.k ?? 1) : 0;
+  const peft = options.peft ?? OPPU_LORA;
+  const seed = options.seed ?? 42;
+  const users = groupUsers(options.questions);
+  if (spec.profile && !options.summarizer) {
+    throw new OppuError('missing_summarizer', `method ${method} needs a profile summarizer`);
+  }
+
+  // Profiles (PAG): each from the user's own history only.
+  const profiles = new Map<UserId, string>();
+  if (spec.profile) {
+    for (const [i, user] of users.entries()) {
+      checkAbort(signal);
+      const profile = await options.summarizer!.summarize(user.userId, user.items, task.id, signal);
+      profiles.set(user.userId, profile.text);
+      onProgress?.({ phase: 'profiles', done: i + 1, total: users.length });
+    }
+  }
+  const userOptions = (user: PipelineUser) => ({
+    k,
+    ranker,
+    ...(profiles.has(user.userId) ? { profile: profiles.get(user.userId)! } : {}),
+  });
+
+  // Stage 1: task adaptation on other users' (question, gold) pairs, or on all users' history items.
+  let t0 = performance.now();
+  let engine = baseEngine;
+  if (!options.skipTaskAdaptation) {
+    const examples: TrainingExample[] = [];
+    if (options.taskTrain) {
+      for (const user of groupUsers(options.taskTrain.questions)) {
+        for (const q of user.questions) {
+          const gold = options.taskTrain.golds.get(q.id);
+          if (gold === undefined) {
+            throw new OppuError('missing_gold', `task-train outputs: no gold output for question id ${JSON.stringify(q.id)}`);
+          }
+          examples.push({ prompt: questionPrompt(task, q.input, user.items, userOptions(user)), answer: gold });
+        }
+      }
+    } else {
+      for (const user of users) examples.push(...trainingExamples(task, user.items, userOptions(user)));
+    }
+    if (examples.length > 0) {
+      const result = await baseEngine.trainAdapter(examples, {
+        peft,
+        training: { seed, ...(options.taskTraining ?? options.training ?? {}) },
+        ...(signal ? { signal } : {}),
+        onProgress: (e) => onProgress?.({ ...e, phase: 'task adaptation' }),
+      });
+      if (result.cancelled) throw new OppuError('aborted', 'the run was cancelled during task adaptation');
+      engine = await baseEngine.mergeAdapter(result.weights, `${task.id}-task`);
+    }
+  }
+  const taskSeconds = (performance.now() - t0) / 1000;
+
+  try {
+    // Stage 2: one fresh adapter per user, on that user's own history.
+    t0 = performance.now();
+    const adapters = new Map<UserId, AdapterWeights>();
+    if (spec.adapter) {
+      for (const [i, user] of users.entries()) {
+        checkAbort(signal);
+        const examples = trainingExamples(task, user.items, userOptions(user));
+        if (examples.length === 0) continue; // no history: the user is answered by the base
+        const result = await engine.trainAdapter(examples, {
+          peft,
+          training: { seed, ...(options.training ?? {}) },
+          ...(signal ? { signal } : {}),
+          onProgress: (e) => onProgress?.({ ...e, phase: `user ${i + 1}/${users.length}` }),
+        });
+        if (result.cancelled) throw new OppuError('aborted', 'the run was cancelled during personalization');
+        adapters.set(user.userId, result.weights);
+        await options.onAdapter?.(user.userId, result.weights, { loss: result.finalLoss, steps: result.steps });
+        onProgress?.({ phase: 'personalization', done: i + 1, total: users.length, loss: result.finalLoss });
+      }
+    }
+    const personalSeconds = (performance.now() - t0) / 1000;
+
+    // Stage 3: inference; requests of different users (different adapters) are batched by the engine.
+    t0 = performance.now();
+    const requests: { id: string; prompt: string; adapter?: AdapterWeights }[] = [];
+    for (const user of users) {
+      for (const q of user.questions) {
+        const prompt = questionPrompt(task, q.input, user.items, userOptions(user));
+        const adapter = adapters.get(user.userId);
+        requests.push({ id: q.id, prompt, ...(adapter ? { adapter } : {}) });
+      }
+    }
+    const sampling: SamplingOptions = {
+      maxNewTokens: MAX_NEW_TOKENS[task.kind],
+      temperature: 0,
+      stop: ['\n'],
+      seed,
+      ...(options.sampling ?? {}),
+      ...(signal ? { signal } : {}),
+    };
+    const golds: { id: string; output: string }[] = [];
+    const batch = 16;
+    for (let i = 0; i < requests.length; i += batch) {
+      checkAbort(signal);
+      const slice = requests.slice(i, i + batch);
+      const results = await engine.model.generate(
+        slice.map((r) => ({ prompt: r.prompt, ...(r.adapter ? { adapter: r.adapter } : {}) })),
+        sampling,
+      );
+      results.forEach((res, j) => golds.push({ id: slice[j]!.id, output: cleanAnswer(res.text) }));
+      onProgress?.({ phase: 'inference', done: Math.min(i + batch, requests.length), total: requests.length });
+    }
+    return {
+      predictions: { task: task.id, golds },
+      prompts: new Map(requests.map((r) => [r.id, r.prompt])),
+      seconds: { taskAdaptation: taskSeconds, personalization: personalSeconds, inference: (performance.now() - t0) / 1000 },
+    };
+  } finally {
+    if (engine !== baseEngine) engine.dispose();
+  }
+}
