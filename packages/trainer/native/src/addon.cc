@@ -1,0 +1,172 @@
+// N-API entry points of the oppu kernels addon (plain C N-API: ABI-stable across Node versions, no
+// dependency to install). Operands are ArrayBuffers or typed arrays, addressed by float offsets, so the caller
+// can pass the memory of the tfjs wasm backend (`HEAPU8.buffer`) and compute in place, with no copy.
+#include <node_api.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "gemm.h"
+#include "thread-pool.h"
+
+namespace {
+
+struct Instance {
+  std::unique_ptr<oppu::ThreadPool> pool;
+};
+
+int default_threads() {
+  if (const char* env = std::getenv("OPPU_THREADS")) {
+    const int n = std::atoi(env);
+    if (n >= 1 && n <= 256) return n;
+  }
+  const unsigned hw = std::thread::hardware_concurrency();
+  return hw == 0 ? 1 : static_cast<int>(hw);
+}
+
+napi_value throw_error(napi_env env, const std::string& message) {
+  napi_throw_error(env, "ERR_OPPU_KERNELS", message.c_str());
+  return nullptr;
+}
+
+// A float view of an ArrayBuffer or typed array argument: base pointer and length in floats.
+bool float_view(napi_env env, napi_value v, float** data, size_t* length) {
+  bool is_ab = false, is_ta = false;
+  napi_is_arraybuffer(env, v, &is_ab);
+  if (is_ab) {
+    void* p = nullptr;
+    size_t bytes = 0;
+    if (napi_get_arraybuffer_info(env, v, &p, &bytes) != napi_ok) return false;
+    *data = static_cast<float*>(p);
+    *length = bytes / sizeof(float);
+    return true;
+  }
+  napi_is_typedarray(env, v, &is_ta);
+  if (is_ta) {
+    napi_typedarray_type type;
+    size_t count = 0, offset = 0;
+    void* p = nullptr;
+    napi_value ab;
+    if (napi_get_typedarray_info(env, v, &type, &count, &p, &ab, &offset) != napi_ok) return false;
+    if (type != napi_float32_array) return false;
+    *data = static_cast<float*>(p);
+    *length = count;
+    return true;
+  }
+  return false;
+}
+
+Instance* instance(napi_env env) {
+  void* data = nullptr;
+  napi_get_instance_data(env, &data);
+  return static_cast<Instance*>(data);
+}
+
+// Largest float index touched by a [batch x rows x cols] operand at `off` with the given strides.
+bool in_bounds(double off, long batch, long rows, long cols, long rs, long cs, long bs, size_t length) {
+  if (off < 0 || rs < 0 || cs < 0 || bs < 0) return false;
+  if (batch == 0 || rows == 0 || cols == 0) return true;
+  const double last = off + double(batch - 1) * bs + double(rows - 1) * rs + double(cols - 1) * cs;
+  return last < double(length);
+}
+
+// gemm(a, b, c, params: Float64Array(17))
+// params: batch, m, n, k, aOff, aRs, aCs, aBs, bOff, bRs, bCs, bBs, cOff, cRs, cBs, alpha, beta
+napi_value Gemm(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  if (argc != 4) return throw_error(env, "gemm(a, b, c, params): expected 4 arguments");
+  float *a, *b, *c;
+  size_t la, lb, lc;
+  if (!float_view(env, argv[0], &a, &la) || !float_view(env, argv[1], &b, &lb) ||
+      !float_view(env, argv[2], &c, &lc))
+    return throw_error(env, "gemm: a, b and c must be ArrayBuffers or Float32Arrays");
+  napi_typedarray_type type;
+  size_t count = 0, offset = 0;
+  void* pp = nullptr;
+  napi_value ab;
+  bool is_ta = false;
+  napi_is_typedarray(env, argv[3], &is_ta);
+  if (!is_ta || napi_get_typedarray_info(env, argv[3], &type, &count, &pp, &ab, &offset) != napi_ok ||
+      type != napi_float64_array || count != 17)
+    return throw_error(env, "gemm: params must be a Float64Array of 17 numbers");
+  const double* p = static_cast<const double*>(pp);
+  oppu::GemmArgs g;
+  g.batch = long(p[0]), g.m = long(p[1]), g.n = long(p[2]), g.k = long(p[3]);
+  g.a_rs = long(p[5]), g.a_cs = long(p[6]), g.a_bs = long(p[7]);
+  g.b_rs = long(p[9]), g.b_cs = long(p[10]), g.b_bs = long(p[11]);
+  g.c_rs = long(p[13]), g.c_bs = long(p[14]);
+  g.alpha = float(p[15]), g.beta = float(p[16]);
+  if (g.batch < 0 || g.m < 0 || g.n < 0 || g.k < 0) return throw_error(env, "gemm: negative dimension");
+  if (!in_bounds(p[4], g.batch, g.m, g.k, g.a_rs, g.a_cs, g.a_bs, la))
+    return throw_error(env, "gemm: operand a reaches outside its buffer");
+  if (!in_bounds(p[8], g.batch, g.k, g.n, g.b_rs, g.b_cs, g.b_bs, lb))
+    return throw_error(env, "gemm: operand b reaches outside its buffer");
+  if (!in_bounds(p[12], g.batch, g.m, g.n, g.c_rs, 1, g.c_bs, lc))
+    return throw_error(env, "gemm: output c reaches outside its buffer");
+  g.a = a + long(p[4]);
+  g.b = b + long(p[8]);
+  g.c = c + long(p[12]);
+  oppu::gemm(g, *instance(env)->pool);
+  return nullptr;
+}
+
+napi_value Info(napi_env env, napi_callback_info) {
+  napi_value obj, isa, threads;
+  napi_create_object(env, &obj);
+  napi_create_string_utf8(env, oppu::gemm_isa(), NAPI_AUTO_LENGTH, &isa);
+  napi_create_int32(env, instance(env)->pool->size(), &threads);
+  napi_set_named_property(env, obj, "isa", isa);
+  napi_set_named_property(env, obj, "threads", threads);
+  return obj;
+}
+
+// setIsa(name): "avx512" | "avx2" | "generic" | "best"; returns whether the CPU can run it.
+napi_value SetIsa(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  char name[32] = {0};
+  size_t len = 0;
+  if (argc != 1 || napi_get_value_string_utf8(env, argv[0], name, sizeof(name), &len) != napi_ok)
+    return throw_error(env, "setIsa(name): expected a string");
+  napi_value ok;
+  napi_get_boolean(env, oppu::gemm_set_isa(std::string(name, len)), &ok);
+  return ok;
+}
+
+// setThreads(n): replaces the pool (n >= 1).
+napi_value SetThreads(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  int32_t n = 0;
+  if (argc != 1 || napi_get_value_int32(env, argv[0], &n) != napi_ok || n < 1 || n > 256)
+    return throw_error(env, "setThreads(n): expected an integer from 1 to 256");
+  instance(env)->pool = std::make_unique<oppu::ThreadPool>(n);
+  return nullptr;
+}
+
+void finalize_instance(napi_env, void* data, void*) { delete static_cast<Instance*>(data); }
+
+napi_value Init(napi_env env, napi_value exports) {
+  auto* inst = new Instance();
+  inst->pool = std::make_unique<oppu::ThreadPool>(default_threads());
+  napi_set_instance_data(env, inst, finalize_instance, nullptr);
+  napi_property_descriptor props[] = {
+      {"gemm", nullptr, Gemm, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"setIsa", nullptr, SetIsa, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
+  };
+  napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+  return exports;
+}
+
+}  // namespace
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)

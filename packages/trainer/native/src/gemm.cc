@@ -1,0 +1,316 @@
+// Cache-blocked SGEMM after the BLIS/GotoBLAS layout: B is packed into kc x NR panels, A into MR x kc panels,
+// and a register-blocked micro-kernel computes one MR x NR tile per call. Micro-kernels are compiled with
+// function-level target attributes (AVX-512F, AVX2+FMA) and picked at run time, so the binary runs on any
+// x86-64 CPU (and elsewhere through the generic kernel).
+#include "gemm.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "thread-pool.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define OPPU_X86 1
+#endif
+
+namespace oppu {
+namespace {
+
+constexpr long kKc = 256;   // depth of a packed panel
+constexpr long kMc = 96;    // rows of A packed at once (multiple of every MR)
+constexpr long kNc = 2048;  // columns of B packed at once (multiple of every NR)
+constexpr long kMaxMr = 8, kMaxNr = 32;
+
+using MicroKernel = void (*)(long kc, const float* ap, const float* bp, float* tile);
+
+struct Kernel {
+  const char* name;
+  long mr, nr;
+  MicroKernel run;
+};
+
+// Portable kernel: plain loops the compiler vectorizes with whatever the baseline ISA has (SSE2 on x86-64).
+void kernel_generic(long kc, const float* ap, const float* bp, float* tile) {
+  constexpr long MR = 4, NR = 16;
+  float acc[MR][NR] = {};
+  for (long p = 0; p < kc; ++p) {
+    for (long i = 0; i < MR; ++i) {
+      const float av = ap[i];
+      for (long j = 0; j < NR; ++j) acc[i][j] += av * bp[j];
+    }
+    ap += MR;
+    bp += NR;
+  }
+  for (long i = 0; i < MR; ++i)
+    for (long j = 0; j < NR; ++j) tile[i * NR + j] = acc[i][j];
+}
+
+#ifdef OPPU_X86
+__attribute__((target("avx2,fma"))) void kernel_avx2(long kc, const float* ap, const float* bp, float* tile) {
+  // 6 x 16 tile: 12 accumulators of 8 floats.
+  __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00,
+         c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+  for (long p = 0; p < kc; ++p) {
+    const __m256 b0 = _mm256_loadu_ps(bp), b1 = _mm256_loadu_ps(bp + 8);
+    __m256 a;
+    a = _mm256_broadcast_ss(ap + 0), c00 = _mm256_fmadd_ps(a, b0, c00), c01 = _mm256_fmadd_ps(a, b1, c01);
+    a = _mm256_broadcast_ss(ap + 1), c10 = _mm256_fmadd_ps(a, b0, c10), c11 = _mm256_fmadd_ps(a, b1, c11);
+    a = _mm256_broadcast_ss(ap + 2), c20 = _mm256_fmadd_ps(a, b0, c20), c21 = _mm256_fmadd_ps(a, b1, c21);
+    a = _mm256_broadcast_ss(ap + 3), c30 = _mm256_fmadd_ps(a, b0, c30), c31 = _mm256_fmadd_ps(a, b1, c31);
+    a = _mm256_broadcast_ss(ap + 4), c40 = _mm256_fmadd_ps(a, b0, c40), c41 = _mm256_fmadd_ps(a, b1, c41);
+    a = _mm256_broadcast_ss(ap + 5), c50 = _mm256_fmadd_ps(a, b0, c50), c51 = _mm256_fmadd_ps(a, b1, c51);
+    ap += 6;
+    bp += 16;
+  }
+  _mm256_storeu_ps(tile + 0, c00), _mm256_storeu_ps(tile + 8, c01);
+  _mm256_storeu_ps(tile + 16, c10), _mm256_storeu_ps(tile + 24, c11);
+  _mm256_storeu_ps(tile + 32, c20), _mm256_storeu_ps(tile + 40, c21);
+  _mm256_storeu_ps(tile + 48, c30), _mm256_storeu_ps(tile + 56, c31);
+  _mm256_storeu_ps(tile + 64, c40), _mm256_storeu_ps(tile + 72, c41);
+  _mm256_storeu_ps(tile + 80, c50), _mm256_storeu_ps(tile + 88, c51);
+}
+
+__attribute__((target("avx512f"))) void kernel_avx512(long kc, const float* ap, const float* bp, float* tile) {
+  // 8 x 32 tile: 16 accumulators of 16 floats.
+  __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00,
+         c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00, c70 = c00, c71 = c00;
+  for (long p = 0; p < kc; ++p) {
+    const __m512 b0 = _mm512_loadu_ps(bp), b1 = _mm512_loadu_ps(bp + 16);
+    __m512 a;
+    a = _mm512_set1_ps(ap[0]), c00 = _mm512_fmadd_ps(a, b0, c00), c01 = _mm512_fmadd_ps(a, b1, c01);
+    a = _mm512_set1_ps(ap[1]), c10 = _mm512_fmadd_ps(a, b0, c10), c11 = _mm512_fmadd_ps(a, b1, c11);
+    a = _mm512_set1_ps(ap[2]), c20 = _mm512_fmadd_ps(a, b0, c20), c21 = _mm512_fmadd_ps(a, b1, c21);
+    a = _mm512_set1_ps(ap[3]), c30 = _mm512_fmadd_ps(a, b0, c30), c31 = _mm512_fmadd_ps(a, b1, c31);
+    a = _mm512_set1_ps(ap[4]), c40 = _mm512_fmadd_ps(a, b0, c40), c41 = _mm512_fmadd_ps(a, b1, c41);
+    a = _mm512_set1_ps(ap[5]), c50 = _mm512_fmadd_ps(a, b0, c50), c51 = _mm512_fmadd_ps(a, b1, c51);
+    a = _mm512_set1_ps(ap[6]), c60 = _mm512_fmadd_ps(a, b0, c60), c61 = _mm512_fmadd_ps(a, b1, c61);
+    a = _mm512_set1_ps(ap[7]), c70 = _mm512_fmadd_ps(a, b0, c70), c71 = _mm512_fmadd_ps(a, b1, c71);
+    ap += 8;
+    bp += 32;
+  }
+  _mm512_storeu_ps(tile + 0, c00), _mm512_storeu_ps(tile + 16, c01);
+  _mm512_storeu_ps(tile + 32, c10), _mm512_storeu_ps(tile + 48, c11);
+  _mm512_storeu_ps(tile + 64, c20), _mm512_storeu_ps(tile + 80, c21);
+  _mm512_storeu_ps(tile + 96, c30), _mm512_storeu_ps(tile + 112, c31);
+  _mm512_storeu_ps(tile + 128, c40), _mm512_storeu_ps(tile + 144, c41);
+  _mm512_storeu_ps(tile + 160, c50), _mm512_storeu_ps(tile + 176, c51);
+  _mm512_storeu_ps(tile + 192, c60), _mm512_storeu_ps(tile + 208, c61);
+  _mm512_storeu_ps(tile + 224, c70), _mm512_storeu_ps(tile + 240, c71);
+}
+#endif
+
+const Kernel kGeneric{"generic", 4, 16, kernel_generic};
+#ifdef OPPU_X86
+const Kernel kAvx2{"avx2", 6, 16, kernel_avx2};
+const Kernel kAvx512{"avx512", 8, 32, kernel_avx512};
+#endif
+
+const Kernel* best_kernel() {
+#ifdef OPPU_X86
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f")) return &kAvx512;
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return &kAvx2;
+#endif
+  return &kGeneric;
+}
+
+const Kernel* g_kernel = best_kernel();
+
+// Per-thread packing buffers, 64-byte aligned, grown on demand.
+struct PackBuffers {
+  float* a = nullptr;
+  float* b = nullptr;
+  PackBuffers() {
+    a = static_cast<float*>(std::aligned_alloc(64, sizeof(float) * (kMc + kMaxMr) * kKc));
+    b = static_cast<float*>(std::aligned_alloc(64, sizeof(float) * (kNc + kMaxNr) * kKc));
+  }
+  ~PackBuffers() {
+    std::free(a);
+    std::free(b);
+  }
+};
+
+// Packs rows [0, mc) x depth [0, kc) of A into MR-row panels: panel r holds, for each p, MR values.
+void pack_a(const float* a, long rs, long cs, long mc, long kc, long mr, float* out) {
+  for (long i0 = 0; i0 < mc; i0 += mr) {
+    const long rows = std::min(mr, mc - i0);
+    const float* src = a + i0 * rs;
+    if (cs == 1) {
+      for (long p = 0; p < kc; ++p) {
+        long i = 0;
+        for (; i < rows; ++i) out[i] = src[i * rs + p];
+        for (; i < mr; ++i) out[i] = 0.f;
+        out += mr;
+      }
+    } else {
+      for (long p = 0; p < kc; ++p) {
+        const float* col = src + p * cs;
+        long i = 0;
+        if (rs == 1)
+          for (; i < rows; ++i) out[i] = col[i];
+        else
+          for (; i < rows; ++i) out[i] = col[i * rs];
+        for (; i < mr; ++i) out[i] = 0.f;
+        out += mr;
+      }
+    }
+  }
+}
+
+// Packs depth [0, kc) x columns [0, nc) of B into NR-column panels: panel j holds, for each p, NR values.
+void pack_b(const float* b, long rs, long cs, long kc, long nc, long nr, float* out) {
+  for (long j0 = 0; j0 < nc; j0 += nr) {
+    const long cols = std::min(nr, nc - j0);
+    const float* src = b + j0 * cs;
+    if (cs == 1) {
+      for (long p = 0; p < kc; ++p) {
+        const float* row = src + p * rs;
+        std::memcpy(out, row, sizeof(float) * cols);
+        for (long j = cols; j < nr; ++j) out[j] = 0.f;
+        out += nr;
+      }
+    } else {
+      for (long p = 0; p < kc; ++p) {
+        const float* row = src + p * rs;
+        long j = 0;
+        for (; j < cols; ++j) out[j] = row[j * cs];
+        for (; j < nr; ++j) out[j] = 0.f;
+        out += nr;
+      }
+    }
+  }
+}
+
+// One matrix (no batch): C[m x n] = alpha * A[m x k] * B[k x n] + beta * C.
+void gemm_serial(const Kernel& kern, long m, long n, long k, float alpha, const float* a, long a_rs, long a_cs,
+                 const float* b, long b_rs, long b_cs, float beta, float* c, long c_rs, PackBuffers& buf) {
+  if (m <= 0 || n <= 0) return;
+  if (k <= 0) {
+    for (long i = 0; i < m; ++i)
+      for (long j = 0; j < n; ++j) c[i * c_rs + j] = beta == 0.f ? 0.f : beta * c[i * c_rs + j];
+    return;
+  }
+  const long mr = kern.mr, nr = kern.nr;
+  alignas(64) float tile[kMaxMr * kMaxNr];
+  for (long jc = 0; jc < n; jc += kNc) {
+    const long nc = std::min(kNc, n - jc);
+    for (long pc = 0; pc < k; pc += kKc) {
+      const long kc = std::min(kKc, k - pc);
+      const float bet = pc == 0 ? beta : 1.f;
+      pack_b(b + pc * b_rs + jc * b_cs, b_rs, b_cs, kc, nc, nr, buf.b);
+      for (long ic = 0; ic < m; ic += kMc) {
+        const long mc = std::min(kMc, m - ic);
+        pack_a(a + ic * a_rs + pc * a_cs, a_rs, a_cs, mc, kc, mr, buf.a);
+        for (long jr = 0; jr < nc; jr += nr) {
+          const long cols = std::min(nr, nc - jr);
+          const float* bp = buf.b + jr * kc;
+          for (long ir = 0; ir < mc; ir += mr) {
+            const long rows = std::min(mr, mc - ir);
+            kern.run(kc, buf.a + ir * kc, bp, tile);
+            float* cp = c + (ic + ir) * c_rs + jc + jr;
+            for (long i = 0; i < rows; ++i) {
+              float* crow = cp + i * c_rs;
+              const float* trow = tile + i * nr;
+              if (bet == 0.f) {
+                for (long j = 0; j < cols; ++j) crow[j] = alpha * trow[j];
+              } else if (bet == 1.f) {
+                for (long j = 0; j < cols; ++j) crow[j] += alpha * trow[j];
+              } else {
+                for (long j = 0; j < cols; ++j) crow[j] = alpha * trow[j] + bet * crow[j];
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+PackBuffers& thread_buffers() {
+  thread_local PackBuffers buffers;
+  return buffers;
+}
+
+}  // namespace
+
+const char* gemm_isa() { return g_kernel->name; }
+
+bool gemm_set_isa(const std::string& isa) {
+  const Kernel* best = best_kernel();
+  if (isa == "generic") {
+    g_kernel = &kGeneric;
+    return true;
+  }
+#ifdef OPPU_X86
+  if (isa == "avx2" && (best == &kAvx2 || best == &kAvx512)) {
+    g_kernel = &kAvx2;
+    return true;
+  }
+  if (isa == "avx512" && best == &kAvx512) {
+    g_kernel = &kAvx512;
+    return true;
+  }
+#endif
+  if (isa == "best") {
+    g_kernel = best;
+    return true;
+  }
+  return false;
+}
+
+void gemm(const GemmArgs& g, ThreadPool& pool) {
+  const Kernel& kern = *g_kernel;
+  const long threads = pool.size();
+  const double flops = 2.0 * g.batch * g.m * g.n * static_cast<double>(g.k);
+  // Work split: whole matrices per task when the batch is large, else each matrix split along its larger
+  // dimension into `threads` parts (rounded to the micro-tile so no tile straddles two tasks).
+  long parts = 1;
+  if (threads > 1 && flops >= 2.0e5 && !(g.batch >= 4 * threads || g.batch % threads == 0)) parts = threads;
+  const bool split_m = g.m >= g.n;
+  const long dim = split_m ? g.m : g.n;
+  const long unit = split_m ? kern.mr : kern.nr;
+  const long chunk = ((dim + parts - 1) / parts + unit - 1) / unit * unit;
+  long tasks = g.batch * parts;
+  long per_task = 1;  // matrices per task, when splitting by batch
+  if (parts == 1 && threads > 1 && flops >= 2.0e5 && g.batch > 1) {
+    tasks = std::min(g.batch, threads * 4);
+    per_task = (g.batch + tasks - 1) / tasks;
+    tasks = (g.batch + per_task - 1) / per_task;
+  } else if (parts == 1) {
+    tasks = g.batch;
+  }
+  auto one = [&](long bi, long lo, long hi) {
+    const float* a = g.a + bi * g.a_bs;
+    const float* b = g.b + bi * g.b_bs;
+    float* c = g.c + bi * g.c_bs;
+    PackBuffers& buf = thread_buffers();
+    if (split_m)
+      gemm_serial(kern, hi - lo, g.n, g.k, g.alpha, a + lo * g.a_rs, g.a_rs, g.a_cs, b, g.b_rs, g.b_cs, g.beta,
+                  c + lo * g.c_rs, g.c_rs, buf);
+    else
+      gemm_serial(kern, g.m, hi - lo, g.k, g.alpha, a, g.a_rs, g.a_cs, b + lo * g.b_cs, g.b_rs, g.b_cs, g.beta,
+                  c + lo, g.c_rs, buf);
+  };
+  if (flops < 2.0e5 || threads == 1) {
+    for (long bi = 0; bi < g.batch; ++bi) one(bi, 0, dim);
+    return;
+  }
+  if (parts == 1) {
+    pool.run(static_cast<int>(tasks), [&](int t) {
+      const long b0 = t * per_task, b1 = std::min(g.batch, b0 + per_task);
+      for (long bi = b0; bi < b1; ++bi) one(bi, 0, dim);
+    });
+    return;
+  }
+  pool.run(static_cast<int>(tasks), [&](int t) {
+    const long bi = t / parts, part = t % parts;
+    const long lo = part * chunk, hi = std::min(dim, lo + chunk);
+    if (lo < hi) one(bi, lo, hi);
+  });
+}
+
+}  // namespace oppu

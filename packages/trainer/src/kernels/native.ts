@@ -1,0 +1,62 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * The optional native addon (packages/trainer/native): a cache-blocked SGEMM with AVX-512/AVX2 micro-kernels
+ * picked at run time and a persistent thread pool. It computes on ArrayBuffers in place, including the memory of
+ * the tfjs wasm backend, so wasm tensors are multiplied with no copy.
+ *
+ * Loaded once, lazily. Absent (no compiler at install time, another platform) or disabled with `OPPU_NATIVE=0`,
+ * every kernel falls back to its wasm/tf path and one line says so.
+ */
+export interface NativeKernels {
+  /**
+   * C[b] = alpha * A[b] * B[b] + beta * C[b]. Operands are ArrayBuffers or Float32Arrays addressed in floats.
+   * params (17 numbers): batch, m, n, k, aOff, aRowStride, aColStride, aBatchStride, bOff, bRowStride,
+   * bColStride, bBatchStride, cOff, cRowStride, cBatchStride, alpha, beta.
+   */
+  gemm(
+    a: ArrayBufferLike | Float32Array,
+    b: ArrayBufferLike | Float32Array,
+    c: ArrayBufferLike | Float32Array,
+    params: Float64Array,
+  ): void;
+  info(): { isa: string; threads: number };
+  /** Forces a micro-kernel: 'avx512' | 'avx2' | 'generic' | 'best'. Returns false if this CPU cannot run it. */
+  setIsa(isa: string): boolean;
+  setThreads(threads: number): void;
+}
+
+const addonPath = fileURLToPath(new URL('../../native/build/Release/oppu_kernels.node', import.meta.url));
+
+let loaded: NativeKernels | null | undefined;
+let reason = '';
+
+/** The native addon, or null when it is disabled or could not be loaded (see `nativeStatus()`). */
+export function nativeKernels(): NativeKernels | null {
+  if (loaded !== undefined) return loaded;
+  loaded = null;
+  if (process.env.OPPU_NATIVE === '0') {
+    reason = 'disabled by OPPU_NATIVE=0';
+  } else if (!existsSync(addonPath)) {
+    reason = `not built (${addonPath} is missing; run \`pnpm --filter @oppu/trainer run build:native\`)`;
+  } else {
+    try {
+      loaded = createRequire(import.meta.url)(addonPath) as NativeKernels;
+      reason = `loaded (${loaded.info().isa}, ${loaded.info().threads} threads)`;
+    } catch (err) {
+      reason = `failed to load ${addonPath}: ${(err as Error).message}`;
+    }
+  }
+  if (!loaded && process.env.OPPU_QUIET !== '1') {
+    console.warn(`[@oppu/trainer] native kernels ${reason}; using the wasm kernels`);
+  }
+  return loaded;
+}
+
+/** Whether the native addon is in use, and why not when it is not. */
+export function nativeStatus(): { available: boolean; detail: string } {
+  const k = nativeKernels();
+  return { available: k !== null, detail: reason };
+}

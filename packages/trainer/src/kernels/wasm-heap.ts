@@ -1,0 +1,60 @@
+import type { DataId, TensorInfo } from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs-core';
+
+/**
+ * The parts of @tensorflow/tfjs-backend-wasm's `BackendWasm` the kernels use (it keeps them public in JS but
+ * types them loosely): every tensor lives at `memoryOffset` bytes in one wasm memory, under an integer id that
+ * the C++ side uses.
+ */
+export interface WasmTensorData {
+  id: number;
+  memoryOffset: number;
+  shape: number[];
+  dtype: string;
+  refCount: number;
+}
+
+export interface WasmModule {
+  HEAPU8: Uint8Array;
+  cwrap(name: string, ret: null | 'number', args: string[]): (...args: unknown[]) => unknown;
+  tfjs: {
+    registerTensor(id: number, size: number, memoryOffset: number): void;
+    disposeData(id: number): void;
+  };
+}
+
+export interface WasmBackend {
+  wasm: WasmModule;
+  dataIdMap: { get(dataId: DataId): WasmTensorData; has(dataId: DataId): boolean };
+  dataIdNextNumber: number;
+  makeOutput(shape: number[], dtype: tf.DataType, memoryOffset?: number): TensorInfo;
+  disposeData(dataId: DataId, force?: boolean): boolean;
+}
+
+/** The wasm backend when it is the active one, else null. */
+export function activeWasmBackend(): WasmBackend | null {
+  return tf.getBackend() === 'wasm' ? (tf.backend() as unknown as WasmBackend) : null;
+}
+
+/** Offset of a float32 tensor in wasm memory, in floats. */
+export function floatOffset(backend: WasmBackend, t: TensorInfo): number {
+  return backend.dataIdMap.get(t.dataId).memoryOffset / 4;
+}
+
+/** A Float32Array over a tensor's data inside wasm memory (valid until the memory grows: re-fetch per use). */
+export function heapF32(backend: WasmBackend, t: TensorInfo): Float32Array {
+  const { memoryOffset } = backend.dataIdMap.get(t.dataId);
+  return new Float32Array(backend.wasm.HEAPU8.buffer, memoryOffset, sizeOf(t.shape));
+}
+
+/** An Int32Array over an int32 tensor's data inside wasm memory. */
+export function heapI32(backend: WasmBackend, t: TensorInfo): Int32Array {
+  const { memoryOffset } = backend.dataIdMap.get(t.dataId);
+  return new Int32Array(backend.wasm.HEAPU8.buffer, memoryOffset, sizeOf(t.shape));
+}
+
+export function sizeOf(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
