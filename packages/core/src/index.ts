@@ -1,2 +1,4 @@
 export * from './contracts/index.js';
+export * from './lamp/index.js';
+export * from './metrics/index.js';
 export * from './pipeline/index.js';

@@ -85,8 +85,10 @@ export function validateQuestion(raw: unknown, where: string, task?: LampTaskId)
     const pw = `${at}: profile[${j}]`;
     if (!isPlainObject(p))
       throw new OppuError('invalid_question', `${pw} is ${typeName(p)}, expected an object`);
-    const item: Record<string, string> = {};
+    // Items are usually all strings: keep the parsed object (no copy, no garbage); copy only to coerce numbers.
+    let item = p as Record<string, string>;
     for (const [key, value] of Object.entries(p)) {
+      if (typeof value === 'string') continue;
       const text = asText(value);
       if (text === undefined) {
         throw new OppuError(
@@ -94,6 +96,7 @@ export function validateQuestion(raw: unknown, where: string, task?: LampTaskId)
           `${pw} field "${key}" is ${typeName(value)}, expected a string`,
         );
       }
+      if (item === p) item = { ...(p as Record<string, string>) };
       item[key] = text;
     }
     if (item.id === undefined) throw new OppuError('invalid_question', `${pw} has no "id" field`);
