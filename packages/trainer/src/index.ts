@@ -1,2 +1,3 @@
 export {};
 export * from './safetensors/index.js';
+export * from './peft/index.js';
