@@ -2,3 +2,4 @@ export * from './contracts/index.js';
 export * from './lamp/index.js';
 export * from './metrics/index.js';
 export * from './pipeline/index.js';
+export * from './service/index.js';

@@ -10,3 +10,4 @@ export * from './tensors.js';
 export * from './user.js';
 export * from './task.js';
 export * from './engine.js';
+export * from './history-store.js';

@@ -1,0 +1,2 @@
+export * from './keyed-queue.js';
+export * from './oppu-service.js';

@@ -1,0 +1,353 @@
+import type { AdapterMetadata, AdapterStore, StoredAdapter } from '../contracts/adapter-store.js';
+import type { SamplingOptions } from '../contracts/base-model.js';
+import type { PeftEngine, TextRanker } from '../contracts/engine.js';
+import { OppuError } from '../contracts/errors.js';
+import type { HistoryItem, ScoredItem, UserProfile } from '../contracts/history.js';
+import type { HistoryStore } from '../contracts/history-store.js';
+import { OPPU_LORA, type PeftConfig, type TrainingConfig } from '../contracts/peft.js';
+import type { ProfileSummarizer } from '../contracts/profile-summarizer.js';
+import type { LongWorkOptions } from '../contracts/progress.js';
+import type { Retriever } from '../contracts/retriever.js';
+import type { TaskDefinition } from '../contracts/task.js';
+import { type UserId, userId as checkUserId } from '../contracts/user.js';
+import { AdapterCache } from '../store/adapter-cache.js';
+import { METHODS, type MethodName } from '../pipeline/methods.js';
+import { assemblePrompt, trainingExamples, truncateItem } from '../pipeline/prompts.js';
+import { OPPU_RETRIEVAL_FIELD_WORDS } from '../lamp/oppu-templates.js';
+import { KeyedQueue } from './keyed-queue.js';
+
+/** Per-user caps, enforced with clear messages. */
+export interface UserLimits {
+  /** Most history items a user may store (default 10,000). */
+  readonly maxItems: number;
+  /** Most adapter versions kept per user; older ones are pruned after a new one is stored (default 10). */
+  readonly maxVersions: number;
+  /** Longest a training job may run before it is stopped, in seconds (default 1,800). */
+  readonly maxTrainSeconds: number;
+}
+
+export const DEFAULT_LIMITS: UserLimits = Object.freeze({ maxItems: 10_000, maxVersions: 10, maxTrainSeconds: 1_800 });
+
+export interface OppuServiceOptions {
+  /** The base model (task-adapted or not) and its trainer. */
+  readonly engine: PeftEngine;
+  /** The task whose templates turn history items into training examples and questions into prompts. */
+  readonly task: TaskDefinition;
+  readonly adapters: AdapterStore;
+  readonly history: HistoryStore;
+  /** BM25 (or any ranker) over the user's own history lines, as OPPU retrieves. */
+  readonly ranker: TextRanker;
+  /** Optional persistent per-user memory (vectors, hybrid), kept in step with the history. */
+  readonly memory?: Retriever;
+  readonly summarizer?: ProfileSummarizer;
+  readonly cache?: AdapterCache;
+  readonly peft?: PeftConfig;
+  readonly training?: Partial<TrainingConfig>;
+  /** Retrieved items per prompt (default 1). */
+  readonly k?: number;
+  /** Users trained at the same time (default 1). */
+  readonly concurrency?: number;
+  readonly limits?: Partial<UserLimits>;
+}
+
+export interface TrainOptions extends LongWorkOptions {
+  /** `incremental` (default) continues from the user's latest adapter when it exists; `fresh` starts anew. */
+  readonly mode?: 'incremental' | 'fresh';
+}
+
+export interface AskOptions {
+  /** Default: `oppu+pag` when the user has an adapter and a summarizer is set, else `oppu+rag`/`rag`. */
+  readonly method?: MethodName;
+  readonly sampling?: SamplingOptions;
+}
+
+export interface Answer {
+  readonly text: string;
+  readonly method: MethodName;
+  readonly prompt: string;
+  readonly retrieved: readonly HistoryItem[];
+  readonly profile?: string;
+  /** The adapter version that answered; undefined when the base model answered. */
+  readonly adapterVersion?: number;
+}
+
+/**
+ * The per-user adapter lifecycle: history in, adapters trained, questions answered, and everything of a user
+ * removable at once. Each user's history, memory, profile and adapter are read and written only under that
+ * user's id; the engine starts every adapter from a fresh initialisation or from that user's own previous one.
+ *
+ * Incremental policy: `train(user)` continues from the user's latest adapter and trains on the user's whole
+ * history (new and old items), for the configured epochs at the configured (small) learning rate, so what the
+ * adapter learnt from earlier items is rehearsed rather than overwritten. Every training stores a new version;
+ * earlier versions stay until pruned by `maxVersions`, and `rollback` restores one.
+ */
+export class OppuService {
+  readonly task: TaskDefinition;
+  readonly limits: UserLimits;
+  private readonly options: OppuServiceOptions;
+  private readonly queue: KeyedQueue;
+  private readonly cache: AdapterCache;
+  /** Serialises writes of one user's history/profile with that user's training job. */
+  private readonly writes = new KeyedQueue(64);
+
+  constructor(options: OppuServiceOptions) {
+    this.options = options;
+    this.task = options.task;
+    this.limits = { ...DEFAULT_LIMITS, ...(options.limits ?? {}) };
+    this.queue = new KeyedQueue(options.concurrency ?? 1);
+    this.cache = options.cache ?? new AdapterCache();
+  }
+
+  get engine(): PeftEngine {
+    return this.options.engine;
+  }
+
+  /** Adds items to the user's history (and memory), then refreshes the profile. */
+  async addItems(user: UserId, items: readonly HistoryItem[]): Promise<number> {
+    const u = checkUserId(user, 'user');
+    return this.writes.run(u, async () => {
+      const have = await this.options.history.count(u);
+      if (have + items.length > this.limits.maxItems) {
+        throw new OppuError(
+          'limit_items',
+          `user ${u} would have ${have + items.length} history items; the limit is ${this.limits.maxItems} (remove some first)`,
+        );
+      }
+      for (const item of items) this.task.promptAnswer(item); // every item must carry the task's fields
+      await this.options.history.add(u, items);
+      await this.options.memory?.add(u, items);
+      await this.refreshProfile(u);
+      return this.options.history.count(u);
+    });
+  }
+
+  async removeItems(user: UserId, ids: readonly string[]): Promise<number> {
+    const u = checkUserId(user, 'user');
+    return this.writes.run(u, async () => {
+      const n = await this.options.history.remove(u, ids);
+      await this.options.memory?.remove(u, ids);
+      await this.refreshProfile(u);
+      return n;
+    });
+  }
+
+  async items(user: UserId): Promise<HistoryItem[]> {
+    return this.options.history.list(checkUserId(user, 'user'));
+  }
+
+  async profile(user: UserId): Promise<UserProfile | undefined> {
+    return this.options.history.getProfile(checkUserId(user, 'user'), this.task.id);
+  }
+
+  private async refreshProfile(user: UserId): Promise<void> {
+    const summarizer = this.options.summarizer;
+    if (!summarizer) return;
+    const items = await this.options.history.list(user);
+    if (items.length === 0) return;
+    const profile = await summarizer.summarize(user, items, this.task.id);
+    await this.options.history.putProfile(profile, this.task.id);
+  }
+
+  /** Jobs queued or running for the user (0 or more). */
+  pendingJobs(user: UserId): number {
+    return this.queue.size(checkUserId(user, 'user'));
+  }
+
+  /**
+   * Queues training of the user's adapter (one job per user at a time) and resolves with the stored version.
+   * The previous version stays intact until the new one is completely written.
+   */
+  train(user: UserId, options: TrainOptions = {}): Promise<AdapterMetadata> {
+    const u = checkUserId(user, 'user');
+    return this.queue.run(u, () => this.writes.run(u, () => this.trainNow(u, options)));
+  }
+
+  private async trainNow(user: UserId, options: TrainOptions): Promise<AdapterMetadata> {
+    const items = await this.options.history.list(user);
+    if (items.length === 0) {
+      throw new OppuError('no_history', `user ${user} has no history items to train on; add some first`);
+    }
+    const spec = this.trainingSpec();
+    const profile = spec.profile ? (await this.profile(user))?.text : undefined;
+    const examples = trainingExamples(this.task, items, {
+      k: spec.retrieval ? (this.options.k ?? 1) : 0,
+      ranker: this.options.ranker,
+      ...(profile !== undefined ? { profile } : {}),
+    });
+    const previous = options.mode === 'fresh' ? undefined : await this.options.adapters.get(user);
+    const peft = previous?.meta.peft ?? this.options.peft ?? OPPU_LORA;
+    // A hard time limit: the job is stopped, and nothing is stored, past maxTrainSeconds.
+    const timeout = AbortSignal.timeout(this.limits.maxTrainSeconds * 1000);
+    const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+    const started = Date.now();
+    const result = await this.engine.trainAdapter(examples, {
+      peft,
+      ...(this.options.training ? { training: this.options.training } : {}),
+      ...(previous ? { init: previous.weights } : {}),
+      signal,
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    });
+    if (result.cancelled) {
+      throw new OppuError(
+        timeout.aborted ? 'limit_train_time' : 'aborted',
+        timeout.aborted
+          ? `training of user ${user} ran past the limit of ${this.limits.maxTrainSeconds} s and was stopped; the previous adapter is kept`
+          : `training of user ${user} was cancelled; the previous adapter is kept`,
+      );
+    }
+    const info = this.engine.model.info;
+    const meta = await this.options.adapters.put(user, result.weights, {
+      task: this.task.id,
+      baseModel: { name: info.name, hash: info.hash },
+      peft,
+      training: {
+        ...(this.options.training ?? {}),
+        steps: result.steps,
+        finalLoss: result.finalLoss,
+        items: items.length,
+        seconds: (Date.now() - started) / 1000,
+      },
+      createdAt: new Date().toISOString(),
+      ...(previous ? { parent: previous.meta.version } : {}),
+    });
+    this.cache.set({ meta, weights: result.weights });
+    await this.prune(user);
+    return meta;
+  }
+
+  /** Training prompts carry retrieval (and the profile when a summarizer is set), as OPPU+RAG / +PAG. */
+  private trainingSpec() {
+    return this.options.summarizer ? METHODS['oppu+pag'] : METHODS['oppu+rag'];
+  }
+
+  private async prune(user: UserId): Promise<void> {
+    const versions = await this.options.adapters.list(user);
+    const extra = versions.length - this.limits.maxVersions;
+    for (const meta of versions.slice(0, Math.max(0, extra))) {
+      await this.options.adapters.delete(user, meta.version);
+    }
+  }
+
+  private async loadAdapter(user: UserId, version?: number): Promise<StoredAdapter | undefined> {
+    if (version !== undefined) {
+      const hit = this.cache.get(user, version);
+      if (hit) return hit;
+    }
+    const stored = await this.options.adapters.get(user, version);
+    if (!stored) return undefined;
+    const info = this.engine.model.info;
+    if (stored.meta.baseModel.hash !== info.hash) {
+      throw new OppuError(
+        'adapter_base_mismatch',
+        `user ${user}'s adapter v${stored.meta.version} was trained on base ${stored.meta.baseModel.name}, not on ${info.name} in use; retrain it`,
+      );
+    }
+    this.cache.set(stored);
+    return stored;
+  }
+
+  /** Answers a question (a task input string) for the user, with their profile, memory and adapter. */
+  async ask(user: UserId, input: string, options: AskOptions = {}): Promise<Answer> {
+    const u = checkUserId(user, 'user');
+    const versions = await this.options.adapters.list(u);
+    const latest = versions[versions.length - 1];
+    const method: MethodName =
+      options.method ?? (latest ? (this.options.summarizer ? 'oppu+pag' : 'oppu+rag') : this.options.summarizer ? 'pag' : 'rag');
+    const spec = METHODS[method];
+    const content = this.task.parseInput(input);
+    const items = spec.retrieval ? await this.options.history.list(u) : [];
+    let retrieved: HistoryItem[] = [];
+    let history: string | undefined;
+    const k = this.options.k ?? 1;
+    if (spec.retrieval && items.length > 0) {
+      const corpus = items.map((it) => this.task.historyLine(truncateItem(it, OPPU_RETRIEVAL_FIELD_WORDS)));
+      const top = this.options.ranker.topK(corpus, this.task.retrievalQuery(content), k);
+      retrieved = top.map((i) => items[i]!);
+      history = top.map((i) => corpus[i]).join('');
+    }
+    const profile = spec.profile ? (await this.profile(u))?.text : undefined;
+    const prompt = assemblePrompt(this.task.prompt(content), {
+      ...(history !== undefined ? { history } : {}),
+      ...(profile !== undefined ? { profile } : {}),
+    });
+    const adapter = spec.adapter && latest ? await this.loadAdapter(u, latest.version) : undefined;
+    const [result] = await this.engine.model.generate(
+      [{ prompt, ...(adapter ? { adapter: adapter.weights } : {}) }],
+      { maxNewTokens: 48, temperature: 0, stop: ['\n'], ...(options.sampling ?? {}) },
+    );
+    return {
+      text: (result?.text ?? '').split('\n')[0]!.trim(),
+      method,
+      prompt,
+      retrieved,
+      ...(profile !== undefined ? { profile } : {}),
+      ...(adapter ? { adapterVersion: adapter.meta.version } : {}),
+    };
+  }
+
+  /** Memory search for the user (persistent memory when configured, else BM25 over the history). */
+  async search(user: UserId, query: string, k = 5): Promise<ScoredItem[]> {
+    const u = checkUserId(user, 'user');
+    if (this.options.memory) return this.options.memory.retrieve(u, query, { k });
+    const items = await this.options.history.list(u);
+    const corpus = items.map((it) => this.task.historyLine(it));
+    return this.options.ranker.topK(corpus, query, k).map((i, rank) => ({ item: items[i]!, score: 1 / (rank + 1) }));
+  }
+
+  versions(user: UserId): Promise<AdapterMetadata[]> {
+    return this.options.adapters.list(checkUserId(user, 'user'));
+  }
+
+  /** Makes an earlier version current again by storing a copy of it as the newest version. */
+  async rollback(user: UserId, version: number): Promise<AdapterMetadata> {
+    const u = checkUserId(user, 'user');
+    return this.queue.run(u, async () => {
+      const stored = await this.options.adapters.get(u, version);
+      if (!stored) throw new OppuError('adapter_not_found', `user ${u} has no adapter version ${version}`);
+      const { version: _v, sha256: _s, userId: _u, ...rest } = stored.meta;
+      const meta = await this.options.adapters.put(u, stored.weights, {
+        ...rest,
+        parent: version,
+        createdAt: new Date().toISOString(),
+      });
+      this.cache.set({ meta, weights: stored.weights });
+      return meta;
+    });
+  }
+
+  async exportAdapter(user: UserId): Promise<Uint8Array> {
+    return this.options.adapters.export(checkUserId(user, 'user'));
+  }
+
+  /** Validates the archive against the base model in use before it replaces the user's adapters. */
+  async importAdapter(user: UserId, archive: Uint8Array): Promise<AdapterMetadata[]> {
+    const u = checkUserId(user, 'user');
+    const info = this.engine.model.info;
+    return this.queue.run(u, async () => {
+      const metas = await this.options.adapters.import(u, archive, { name: info.name, hash: info.hash });
+      this.cache.forget(u);
+      return metas;
+    });
+  }
+
+  /**
+   * Removes everything of the user: every adapter version, history row, profile, setting, memory entry and
+   * cached adapter. Waits for the user's running job first, so nothing is written back afterwards.
+   */
+  async forget(user: UserId): Promise<void> {
+    const u = checkUserId(user, 'user');
+    await this.queue.run(u, () =>
+      this.writes.run(u, async () => {
+        await this.options.adapters.delete(u);
+        await this.options.history.forget(u);
+        await this.options.memory?.clear(u);
+        this.cache.forget(u);
+      }),
+    );
+  }
+
+  /** Waits for every queued job. */
+  idle(): Promise<void> {
+    return this.queue.idle();
+  }
+}
