@@ -77,7 +77,7 @@ describe('BatchMatMul override on wasm', () => {
   it('survives wasm memory growth between calls (re-reads the heap every call)', () => {
     installMatMul();
     const a = tf.randomUniform([64, 64], -1, 1, 'float32', 7);
-    const big = tf.zeros([64 * 1024 * 1024 / 4]); // 64 MiB: grows the wasm heap
+    const big = tf.zeros([(64 * 1024 * 1024) / 4]); // 64 MiB: grows the wasm heap
     const b = tf.randomUniform([64, 64], -1, 1, 'float32', 8);
     const got = tf.matMul(a, b);
     restoreStockMatMul();

@@ -1,5 +1,11 @@
 import '@tensorflow/tfjs-backend-wasm';
-import type { KernelConfig, KernelFunc, NamedAttrMap, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs-core';
+import type {
+  KernelConfig,
+  KernelFunc,
+  NamedAttrMap,
+  NamedTensorInfoMap,
+  TensorInfo,
+} from '@tensorflow/tfjs-core';
 import * as tf from '@tensorflow/tfjs-core';
 import { nativeKernels } from './native.js';
 import { floatOffset, sizeOf, type WasmBackend } from './wasm-heap.js';
@@ -28,7 +34,12 @@ interface MatMulGeometry {
 }
 
 /** Shapes of a BatchMatMul, or null where the layout needs the stock kernel (general outer-dim broadcasts). */
-function geometry(a: TensorInfo, b: TensorInfo, transposeA: boolean, transposeB: boolean): MatMulGeometry | null {
+function geometry(
+  a: TensorInfo,
+  b: TensorInfo,
+  transposeA: boolean,
+  transposeB: boolean,
+): MatMulGeometry | null {
   const ra = a.shape.length;
   const rb = b.shape.length;
   const m = transposeA ? a.shape[ra - 1]! : a.shape[ra - 2]!;
@@ -115,7 +126,11 @@ const shapeBytes = (s: number[]) => new Uint8Array(new Int32Array(s).buffer);
 function transposeLast2(backend: WasmBackend, x: TensorInfo, batch: number, rows: number, cols: number) {
   const transpose = tf.getKernel('Transpose', 'wasm')!.kernelFunc;
   const x3: TensorInfo = { dataId: x.dataId, shape: [batch, rows, cols], dtype: x.dtype };
-  return transpose({ inputs: { x: x3 }, backend: backend as never, attrs: { perm: [0, 2, 1] } }) as TensorInfo;
+  return transpose({
+    inputs: { x: x3 },
+    backend: backend as never,
+    attrs: { perm: [0, 2, 1] },
+  }) as TensorInfo;
 }
 
 function wasmBatchMatMul(args: { inputs: NamedTensorInfoMap; backend: unknown; attrs?: NamedAttrMap }) {
@@ -185,7 +200,10 @@ function stockKernel(backend?: unknown): KernelFunc {
  */
 export function installMatMul(options: { native?: boolean } = {}): MatMulMode {
   stock ??= tf.getKernel('BatchMatMul', 'wasm');
-  if (!stock) throw new Error('installMatMul: the wasm backend is not registered (import @tensorflow/tfjs-backend-wasm)');
+  if (!stock)
+    throw new Error(
+      'installMatMul: the wasm backend is not registered (import @tensorflow/tfjs-backend-wasm)',
+    );
   const next: MatMulMode = options.native !== false && nativeKernels() ? 'native' : 'wasm';
   tf.unregisterKernel('BatchMatMul', 'wasm');
   tf.registerKernel({

@@ -1,0 +1,41 @@
+import { installMatMul, type MatMulMode, matMulMode, restoreStockMatMul } from './mat-mul.js';
+import { nativeStatus } from './native.js';
+
+export { embedding, embeddingOneHot, embeddingReference } from './embedding.js';
+export {
+  clearFrozenLinearCache,
+  frozenLinear,
+  frozenLinearReference,
+  matMulByTranspose,
+} from './frozen-linear.js';
+export { loraLinear, loraLinearReference } from './lora-linear.js';
+export { installMatMul, type MatMulMode, matMulMode, restoreStockMatMul } from './mat-mul.js';
+export { multiLoraDelta, multiLoraDeltaReference, multiLoraLinear } from './multi-lora.js';
+export { type NativeKernels, nativeKernels, nativeStatus } from './native.js';
+export { segmentSumRows } from './segment-sum.js';
+
+export interface KernelsInfo {
+  /** Which BatchMatMul the wasm backend runs: 'native' (addon), 'wasm' (XNNPACK per batch) or 'stock'. */
+  matMul: MatMulMode;
+  /** Why the native addon is or is not in use. */
+  native: string;
+}
+
+/**
+ * Installs the fast kernels on the wasm backend (call once, after importing @tensorflow/tfjs-backend-wasm;
+ * harmless on other backends, whose kernels are left alone). `native: false` keeps the addon out even
+ * when it is built; `OPPU_NATIVE=0` does the same from the environment.
+ */
+export function installKernels(options: { native?: boolean } = {}): KernelsInfo {
+  installMatMul(options);
+  return kernelsInfo();
+}
+
+/** Puts the stock tfjs-backend-wasm kernels back. */
+export function uninstallKernels(): void {
+  restoreStockMatMul();
+}
+
+export function kernelsInfo(): KernelsInfo {
+  return { matMul: matMulMode(), native: nativeStatus().detail };
+}
