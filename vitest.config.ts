@@ -4,13 +4,8 @@ import { defineConfig } from 'vitest/config';
 const src = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 
 // Tests run on sources: every workspace package name resolves to its src/ entry, so no build is needed.
-export const alias = {
-  '@oppu/core': src('./packages/core/src/index.ts'),
-  '@oppu/trainer': src('./packages/trainer/src/index.ts'),
-  '@oppu/retriever': src('./packages/retriever/src/index.ts'),
-  '@oppu/bot-discord': src('./packages/bot-discord/src/index.ts'),
-  '@oppu/model-tiny': src('./packages/model-tiny/src/index.ts'),
-};
+// `@oppu/<name>` is packages/<name>/src/index.ts (the playground is an app and is imported by nobody).
+export const alias = [{ find: /^@oppu\/([a-z0-9-]+)$/, replacement: `${src('./packages/')}$1/src/index.ts` }];
 
 const project = (name: string, include: string[]) => ({
   extends: true as const,
@@ -30,6 +25,7 @@ export default defineConfig({
       project('packages/trainer', ['packages/trainer/src/**/*.test.ts']),
       project('packages/retriever', ['packages/retriever/src/**/*.test.ts']),
       project('packages/bot-discord', ['packages/bot-discord/src/**/*.test.ts']),
+      project('packages/node', ['packages/node/src/**/*.test.ts']),
       project('packages/model-tiny', ['packages/model-tiny/src/**/*.test.ts']),
       project('apps/playground', ['apps/playground/src/**/*.test.ts']),
       project('tests', ['tests/**/*.test.ts']),

@@ -2,15 +2,21 @@ import { describe, expect, it } from 'vitest';
 import type { TextRanker } from '../contracts/engine.js';
 import type { HistoryItem } from '../contracts/history.js';
 import { LAMP_TASKS } from '../lamp/tasks.js';
-import { groupUsers } from './run-lamp.js';
 import { assemblePrompt, questionPrompt, trainingExamples, truncateItem } from './prompts.js';
+import { groupUsers } from './run-lamp.js';
 
 /** Ranks by the number of query words a document contains (ties: earlier first). */
 const overlap: TextRanker = {
   topK(documents, query, k) {
     const q = new Set(query.toLowerCase().split(/\s+/));
     return documents
-      .map((d, i) => ({ i, s: d.toLowerCase().split(/\s+/).filter((w) => q.has(w)).length }))
+      .map((d, i) => ({
+        i,
+        s: d
+          .toLowerCase()
+          .split(/\s+/)
+          .filter((w) => q.has(w)).length,
+      }))
       .sort((a, b) => b.s - a.s || a.i - b.i)
       .slice(0, k)
       .map((x) => x.i);
@@ -30,7 +36,7 @@ describe('OPPU prompts', () => {
     expect(assemblePrompt('P', {})).toBe('P');
   });
 
-  it('trains item i with retrieval over the user\'s items before i only', () => {
+  it("trains item i with retrieval over the user's items before i only", () => {
     const ex = trainingExamples(task, items, { k: 1, ranker: overlap });
     expect(ex).toHaveLength(3);
     expect(ex[0]!.prompt).toBe(task.promptAnswer(items[0]!).prompt); // nothing before item 0
@@ -44,7 +50,7 @@ describe('OPPU prompts', () => {
     expect(ex.every((e) => e.prompt.startsWith('likes sci-fi\n'))).toBe(true);
   });
 
-  it('builds a question prompt from the user\'s whole history', () => {
+  it("builds a question prompt from the user's whole history", () => {
     const input = task.formatInput({ description: 'a space robot rebels' });
     const p = questionPrompt(task, input, items, { k: 2, ranker: overlap, profile: 'PROFILE' });
     expect(p.startsWith('PROFILE\ndescription: a robot uprising in space tag: sci-fi\n')).toBe(true);
@@ -56,7 +62,7 @@ describe('OPPU prompts', () => {
     expect(t).toEqual({ id: 'a b c', date: '2020-01-01', text: 'one two' });
   });
 
-  it('groups questions by user and never merges two users\' histories', () => {
+  it("groups questions by user and never merges two users' histories", () => {
     const users = groupUsers([
       { id: 'q1', input: 'x', user_id: 'u1', profile: [items[0]!] },
       { id: 'q2', input: 'x', user_id: 'u2', profile: [items[1]!] },

@@ -13,7 +13,10 @@ export function truncateItem(item: HistoryItem, words: number): HistoryItem {
 }
 
 /** OPPU's prompt assembly: `[profile "\n"] [retrieved history lines "\n"] prompt`. */
-export function assemblePrompt(prompt: string, parts: { readonly history?: string; readonly profile?: string }): string {
+export function assemblePrompt(
+  prompt: string,
+  parts: { readonly history?: string; readonly profile?: string },
+): string {
   let out = prompt;
   if (parts.history !== undefined) out = `${parts.history}\n${out}`;
   if (parts.profile !== undefined) out = `${parts.profile}\n${out}`;
@@ -53,7 +56,10 @@ export function trainingExamples(
       const top = options.ranker.topK(corpus, itemQuery(task, item), options.k);
       history = top.map((j) => corpus[j]).join('');
     }
-    const parts = { ...(history !== undefined ? { history } : {}), ...(options.profile !== undefined ? { profile: options.profile } : {}) };
+    const parts = {
+      ...(history !== undefined ? { history } : {}),
+      ...(options.profile !== undefined ? { profile: options.profile } : {}),
+    };
     return { prompt: assemblePrompt(pair.prompt, parts), answer: pair.answer };
   });
 }
@@ -73,6 +79,9 @@ export function questionPrompt<Input>(
     const top = options.ranker.topK(corpus, task.retrievalQuery(content), options.k);
     history = top.map((j) => corpus[j]).join('');
   }
-  const parts = { ...(history !== undefined ? { history } : {}), ...(options.profile !== undefined ? { profile: options.profile } : {}) };
+  const parts = {
+    ...(history !== undefined ? { history } : {}),
+    ...(options.profile !== undefined ? { profile: options.profile } : {}),
+  };
   return assemblePrompt(task.prompt(content), parts);
 }

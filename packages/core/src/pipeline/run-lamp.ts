@@ -6,8 +6,8 @@ import type { PeftConfig, TrainingConfig } from '../contracts/peft.js';
 import { OPPU_LORA } from '../contracts/peft.js';
 import type { ProfileSummarizer } from '../contracts/profile-summarizer.js';
 import type { LongWorkOptions } from '../contracts/progress.js';
-import type { AdapterWeights } from '../contracts/tensors.js';
 import type { TaskDefinition } from '../contracts/task.js';
+import type { AdapterWeights } from '../contracts/tensors.js';
 import { userId as toUserId, type UserId } from '../contracts/user.js';
 import { METHODS, type MethodName } from './methods.js';
 import { questionPrompt, trainingExamples } from './prompts.js';
@@ -39,7 +39,10 @@ export interface RunLampOptions extends LongWorkOptions {
   /** Stage 1 training (task adaptation); defaults to `training`. */
   readonly taskTraining?: Partial<TrainingConfig>;
   /** Stage 1 data: (question, gold) pairs of users other than the target users. */
-  readonly taskTrain?: { readonly questions: readonly PipelineQuestion[]; readonly golds: ReadonlyMap<string, string> };
+  readonly taskTrain?: {
+    readonly questions: readonly PipelineQuestion[];
+    readonly golds: ReadonlyMap<string, string>;
+  };
   /** Skip stage 1 (the engine's base is already task-adapted, or none is wanted). */
   readonly skipTaskAdaptation?: boolean;
   readonly engine: PeftEngine;
@@ -48,13 +51,21 @@ export interface RunLampOptions extends LongWorkOptions {
   readonly sampling?: SamplingOptions;
   readonly seed?: number;
   /** Called with each user's trained adapter (e.g. to store it). */
-  readonly onAdapter?: (user: UserId, weights: AdapterWeights, stats: { loss: number; steps: number }) => Promise<void> | void;
+  readonly onAdapter?: (
+    user: UserId,
+    weights: AdapterWeights,
+    stats: { loss: number; steps: number },
+  ) => Promise<void> | void;
 }
 
 export interface RunLampResult {
   readonly predictions: { readonly task: string; readonly golds: { id: string; output: string }[] };
   readonly prompts: ReadonlyMap<string, string>;
-  readonly seconds: { readonly taskAdaptation: number; readonly personalization: number; readonly inference: number };
+  readonly seconds: {
+    readonly taskAdaptation: number;
+    readonly personalization: number;
+    readonly inference: number;
+  };
 }
 
 /**
@@ -89,7 +100,11 @@ function sortByDate(items: HistoryItem[]): HistoryItem[] {
     .map((x) => x.it);
 }
 
-const MAX_NEW_TOKENS: Record<TaskDefinition['kind'], number> = { classification: 8, regression: 3, generation: 40 };
+const MAX_NEW_TOKENS: Record<TaskDefinition['kind'], number> = {
+  classification: 8,
+  regression: 3,
+  generation: 40,
+};
 
 /** The first line of a generated answer, trimmed: what LaMP scores. */
 export function cleanAnswer(text: string): string {
@@ -143,9 +158,15 @@ export async function runLamp(options: RunLampOptions): Promise<RunLampResult> {
         for (const q of user.questions) {
           const gold = options.taskTrain.golds.get(q.id);
           if (gold === undefined) {
-            throw new OppuError('missing_gold', `task-train outputs: no gold output for question id ${JSON.stringify(q.id)}`);
+            throw new OppuError(
+              'missing_gold',
+              `task-train outputs: no gold output for question id ${JSON.stringify(q.id)}`,
+            );
           }
-          examples.push({ prompt: questionPrompt(task, q.input, user.items, userOptions(user)), answer: gold });
+          examples.push({
+            prompt: questionPrompt(task, q.input, user.items, userOptions(user)),
+            answer: gold,
+          });
         }
       }
     } else {
@@ -181,7 +202,10 @@ export async function runLamp(options: RunLampOptions): Promise<RunLampResult> {
         });
         if (result.cancelled) throw new OppuError('aborted', 'the run was cancelled during personalization');
         adapters.set(user.userId, result.weights);
-        await options.onAdapter?.(user.userId, result.weights, { loss: result.finalLoss, steps: result.steps });
+        await options.onAdapter?.(user.userId, result.weights, {
+          loss: result.finalLoss,
+          steps: result.steps,
+        });
         onProgress?.({ phase: 'personalization', done: i + 1, total: users.length, loss: result.finalLoss });
       }
     }
@@ -215,12 +239,20 @@ export async function runLamp(options: RunLampOptions): Promise<RunLampResult> {
         sampling,
       );
       results.forEach((res, j) => golds.push({ id: slice[j]!.id, output: cleanAnswer(res.text) }));
-      onProgress?.({ phase: 'inference', done: Math.min(i + batch, requests.length), total: requests.length });
+      onProgress?.({
+        phase: 'inference',
+        done: Math.min(i + batch, requests.length),
+        total: requests.length,
+      });
     }
     return {
       predictions: { task: task.id, golds },
       prompts: new Map(requests.map((r) => [r.id, r.prompt])),
-      seconds: { taskAdaptation: taskSeconds, personalization: personalSeconds, inference: (performance.now() - t0) / 1000 },
+      seconds: {
+        taskAdaptation: taskSeconds,
+        personalization: personalSeconds,
+        inference: (performance.now() - t0) / 1000,
+      },
     };
   } finally {
     if (engine !== baseEngine) engine.dispose();

@@ -9,11 +9,11 @@ import type { ProfileSummarizer } from '../contracts/profile-summarizer.js';
 import type { LongWorkOptions } from '../contracts/progress.js';
 import type { Retriever } from '../contracts/retriever.js';
 import type { TaskDefinition } from '../contracts/task.js';
-import { type UserId, userId as checkUserId } from '../contracts/user.js';
-import { AdapterCache } from '../store/adapter-cache.js';
+import { userId as checkUserId, type UserId } from '../contracts/user.js';
+import { OPPU_RETRIEVAL_FIELD_WORDS } from '../lamp/oppu-templates.js';
 import { METHODS, type MethodName } from '../pipeline/methods.js';
 import { assemblePrompt, trainingExamples, truncateItem } from '../pipeline/prompts.js';
-import { OPPU_RETRIEVAL_FIELD_WORDS } from '../lamp/oppu-templates.js';
+import { AdapterCache } from './adapter-cache.js';
 import { KeyedQueue } from './keyed-queue.js';
 
 /** Per-user caps, enforced with clear messages. */
@@ -26,7 +26,11 @@ export interface UserLimits {
   readonly maxTrainSeconds: number;
 }
 
-export const DEFAULT_LIMITS: UserLimits = Object.freeze({ maxItems: 10_000, maxVersions: 10, maxTrainSeconds: 1_800 });
+export const DEFAULT_LIMITS: UserLimits = Object.freeze({
+  maxItems: 10_000,
+  maxVersions: 10,
+  maxTrainSeconds: 1_800,
+});
 
 export interface OppuServiceOptions {
   /** The base model (task-adapted or not) and its trainer. */
@@ -252,7 +256,14 @@ export class OppuService {
     const versions = await this.options.adapters.list(u);
     const latest = versions[versions.length - 1];
     const method: MethodName =
-      options.method ?? (latest ? (this.options.summarizer ? 'oppu+pag' : 'oppu+rag') : this.options.summarizer ? 'pag' : 'rag');
+      options.method ??
+      (latest
+        ? this.options.summarizer
+          ? 'oppu+pag'
+          : 'oppu+rag'
+        : this.options.summarizer
+          ? 'pag'
+          : 'rag');
     const spec = METHODS[method];
     const content = this.task.parseInput(input);
     const items = spec.retrieval ? await this.options.history.list(u) : [];
@@ -291,7 +302,9 @@ export class OppuService {
     if (this.options.memory) return this.options.memory.retrieve(u, query, { k });
     const items = await this.options.history.list(u);
     const corpus = items.map((it) => this.task.historyLine(it));
-    return this.options.ranker.topK(corpus, query, k).map((i, rank) => ({ item: items[i]!, score: 1 / (rank + 1) }));
+    return this.options.ranker
+      .topK(corpus, query, k)
+      .map((i, rank) => ({ item: items[i]!, score: 1 / (rank + 1) }));
   }
 
   versions(user: UserId): Promise<AdapterMetadata[]> {
