@@ -21,7 +21,7 @@ const callUser = new AsyncLocalStorage<string | undefined>();
  * Documents carry the item text as `pageContent` and the item (id, date, fields) plus `score` as metadata.
  */
 export class OppuRetriever extends BaseRetriever {
-  static lc_name() {
+  static override lc_name() {
     return 'OppuRetriever';
   }
   override lc_namespace = ['oppu', 'retrievers'];
