@@ -3,3 +3,4 @@ export * from './lamp/index.js';
 export * from './metrics/index.js';
 export * from './pipeline/index.js';
 export * from './service/index.js';
+export * from './synth/index.js';
