@@ -1,0 +1,255 @@
+import { type AdapterWeights, type LoraConfig, OppuError } from '@oppu/core';
+import * as tf from '@tensorflow/tfjs-core';
+import { multiLoraDelta } from '../../kernels/multi-lora.js';
+import type { LinearAdapter, ModuleContext, ModuleName } from '../../model/hooks.js';
+import { createRng, deriveSeed, type Rng } from '../../train/rng.js';
+import { checkDims, MODULE_NAMES, moduleShape, type PeftModelDims } from '../model-dims.js';
+import type { AdapterBaseInfo } from '../peft-method.js';
+import { loraScaling, validateLoraConfig } from './config.js';
+import { initLoraA, initLoraB } from './layer.js';
+import { LoraModel } from './model.js';
+
+/** Stacked adapters of one projection: A [n, in, r], B [n, r, out]. */
+interface Stack {
+  readonly layer: number;
+  readonly module: ModuleName;
+  readonly a: tf.Variable<tf.Rank.R3>;
+  readonly b: tf.Variable<tf.Rank.R3>;
+}
+
+const key = (layer: number, module: string) => `${layer}.${module}`;
+
+/**
+ * Many users' LoRAs in one forward pass (the BGMV idea of Punica / S-LoRA): every projection holds the
+ * adapters stacked, A [n, in, r] and B [n, r, out], and each batch row is routed to its own adapter by index
+ * (kernels/multi-lora.ts gathers, multiplies, and scatters gradients back by adapter).
+ *
+ * Two uses:
+ * - serving: `MultiLora.fromAdapters([...])` stacks saved adapters (ranks padded with zeros, each adapter's
+ *   scaling folded into its B); row index -1 (or `none`) means "no adapter".
+ * - training several users at once: `MultiLora.create(config, dims, seeds)`; stacks are trainable variables
+ *   and a row's loss reaches only its own adapter's slice (tested), so users stay isolated.
+ */
+export class MultiLora {
+  readonly dims: PeftModelDims;
+  /** Number of adapters (users); slot `count` is the all-zero "no adapter" slot when built for serving. */
+  readonly count: number;
+  readonly r: number;
+  /** The config every adapter shares (training), or undefined for a stack of saved adapters. */
+  readonly config: LoraConfig | undefined;
+  private readonly scale: number;
+  private readonly stacks = new Map<string, Stack>();
+  private readonly hasNoneSlot: boolean;
+  private training = false;
+  private dropoutRng: Rng = createRng(0);
+  private disposed = false;
+
+  private constructor(
+    dims: PeftModelDims,
+    count: number,
+    r: number,
+    scale: number,
+    config: LoraConfig | undefined,
+    hasNoneSlot: boolean,
+  ) {
+    checkDims(dims);
+    this.dims = dims;
+    this.count = count;
+    this.r = r;
+    this.scale = scale;
+    this.config = config;
+    this.hasNoneSlot = hasNoneSlot;
+  }
+
+  /** `seeds.length` fresh adapters with the same config, each initialised as `new LoraModel(config, dims, {seed})`. */
+  static create(config: LoraConfig, dims: PeftModelDims, seeds: readonly number[]): MultiLora {
+    const c = validateLoraConfig(config);
+    if (seeds.length === 0)
+      throw new OppuError('invalid_argument', 'MultiLora.create: no seeds (one per adapter)');
+    const m = new MultiLora(dims, seeds.length, c.r, loraScaling(c), c, false);
+    for (let layer = 0; layer < dims.numLayers; layer++) {
+      for (const module of c.targetModules as ModuleName[]) {
+        const [inF, outF] = moduleShape(dims, module);
+        const a = tf.tidy(() =>
+          tf.variable(tf.stack(seeds.map((s) => initLoraA(inF, c.r, deriveSeed(s, layer, module))))),
+        ) as tf.Variable<tf.Rank.R3>;
+        const b = tf.tidy(() =>
+          tf.variable(tf.stack(seeds.map(() => initLoraB(c.r, outF)))),
+        ) as tf.Variable<tf.Rank.R3>;
+        m.stacks.set(key(layer, module), { layer, module, a, b });
+      }
+    }
+    return m;
+  }
+
+  /** Stacks existing adapters for serving (values are copied; the adapters stay usable). */
+  static fromAdapters(adapters: readonly LoraModel[]): MultiLora {
+    if (adapters.length === 0) throw new OppuError('invalid_argument', 'MultiLora.fromAdapters: no adapters');
+    const dims = (adapters[0] as LoraModel).dims;
+    adapters.forEach((a, i) => {
+      if (JSON.stringify(a.dims) !== JSON.stringify(dims))
+        throw new OppuError(
+          'adapter_mismatch',
+          `MultiLora.fromAdapters: adapter ${i} was made for another model`,
+        );
+    });
+    const r = Math.max(...adapters.map((a) => a.config.r));
+    const m = new MultiLora(dims, adapters.length, r, 1, undefined, true);
+    const modules = MODULE_NAMES.filter((mod) => adapters.some((a) => a.config.targetModules.includes(mod)));
+    for (let layer = 0; layer < dims.numLayers; layer++) {
+      for (const module of modules) {
+        const [inF, outF] = moduleShape(dims, module);
+        const [a, b] = tf.tidy(() => {
+          const as: tf.Tensor2D[] = [];
+          const bs: tf.Tensor2D[] = [];
+          for (const ad of [...adapters, undefined]) {
+            const p = ad?.pair(layer, module);
+            if (!ad || !p || ad.isMerged) {
+              as.push(tf.zeros([inF, r]));
+              bs.push(tf.zeros([r, outF]));
+              continue;
+            }
+            const pad = r - ad.config.r;
+            as.push(
+              tf.pad(p.a, [
+                [0, 0],
+                [0, pad],
+              ]),
+            );
+            bs.push(
+              tf.pad(tf.mul(p.b, ad.scaling), [
+                [0, pad],
+                [0, 0],
+              ]) as tf.Tensor2D,
+            );
+          }
+          return [tf.variable(tf.stack(as), false), tf.variable(tf.stack(bs), false)];
+        }) as [tf.Variable<tf.Rank.R3>, tf.Variable<tf.Rank.R3>];
+        m.stacks.set(key(layer, module), { layer, module, a, b });
+      }
+    }
+    return m;
+  }
+
+  setTraining(training: boolean, seed = 0): void {
+    this.training = training;
+    this.dropoutRng = createRng(seed);
+  }
+
+  /**
+   * The hooks for a batch whose row `i` belongs to adapter `rows[i]` (-1: no adapter, serving stacks only).
+   * The returned adapter owns an index tensor: call `dispose()` on it when the batch is done.
+   */
+  asLinearAdapter(rows: readonly number[]): LinearAdapter & { dispose(): void } {
+    this.checkAlive();
+    const ids = rows.map((r, i) => {
+      if (r === -1 && this.hasNoneSlot) return this.count;
+      if (!Number.isInteger(r) || r < 0 || r >= this.count)
+        throw new OppuError(
+          'invalid_argument',
+          `MultiLora: row ${i} names adapter ${r}, there are ${this.count}`,
+        );
+      return r;
+    });
+    const idT = tf.tensor1d(ids, 'int32');
+    return {
+      linear: (ctx: ModuleContext, x: tf.Tensor3D, base: (x: tf.Tensor3D) => tf.Tensor3D): tf.Tensor3D => {
+        this.checkAlive();
+        const s = this.stacks.get(key(ctx.layer, ctx.module));
+        if (!s) return base(x);
+        if (x.shape[0] !== ids.length)
+          throw new OppuError(
+            'invalid_argument',
+            `MultiLora: batch of ${x.shape[0]} rows, adapter map has ${ids.length}`,
+          );
+        const rate = this.training && this.config ? this.config.dropout : 0;
+        const seed = rate > 0 ? this.dropoutRng.seed() : 0;
+        return tf.tidy(() => {
+          const xin = rate > 0 ? (tf.dropout(x, rate, undefined, seed) as tf.Tensor3D) : x;
+          return tf.add(base(x), multiLoraDelta(xin, idT, s.a, s.b, this.scale)) as tf.Tensor3D;
+        });
+      },
+      dispose: () => idT.dispose(),
+    };
+  }
+
+  trainableVariables(): tf.Variable[] {
+    return [...this.stacks.values()].flatMap((s) => [s.a, s.b]);
+  }
+
+  /** The stacks, one per adapted projection; axis 0 of every stack is the adapter (user). */
+  stacksInOrder(): readonly Stack[] {
+    return [...this.stacks.values()];
+  }
+
+  /** Loads `lora`'s values into slot `i` (e.g. to continue training a user's current adapter). */
+  setAdapter(i: number, lora: LoraModel): void {
+    this.checkAlive();
+    if (!this.config)
+      throw new OppuError('invalid_argument', 'MultiLora.setAdapter: only for stacks made by create()');
+    if (!Number.isInteger(i) || i < 0 || i >= this.count)
+      throw new OppuError('invalid_argument', `MultiLora.setAdapter: no slot ${i} (there are ${this.count})`);
+    if (lora.config.r !== this.r || lora.config.targetModules.join() !== this.config.targetModules.join())
+      throw new OppuError(
+        'adapter_mismatch',
+        'MultiLora.setAdapter: the LoRA has another rank or other target modules',
+      );
+    for (const s of this.stacks.values()) {
+      const p = lora.pair(s.layer, s.module);
+      if (!p) continue;
+      tf.tidy(() => {
+        const put = (stack: tf.Variable<tf.Rank.R3>, value: tf.Tensor2D) => {
+          const parts: tf.Tensor3D[] = [];
+          if (i > 0) parts.push(tf.slice(stack, [0, 0, 0], [i, -1, -1]));
+          parts.push(tf.expandDims(value, 0) as tf.Tensor3D);
+          if (i < this.count - 1) parts.push(tf.slice(stack, [i + 1, 0, 0], [-1, -1, -1]));
+          stack.assign(tf.concat(parts, 0));
+        };
+        put(s.a, p.a);
+        put(s.b, p.b);
+      });
+    }
+  }
+
+  /** Adapter `i` as a standalone LoRA (copies its slices). Only for stacks made by `create`. */
+  adapter(i: number): LoraModel {
+    this.checkAlive();
+    if (!this.config)
+      throw new OppuError('invalid_argument', 'MultiLora.adapter: only for stacks made by create()');
+    if (!Number.isInteger(i) || i < 0 || i >= this.count)
+      throw new OppuError('invalid_argument', `MultiLora.adapter: no adapter ${i} (there are ${this.count})`);
+    const lora = new LoraModel(this.config, this.dims);
+    for (const p of lora.allPairs()) {
+      const s = this.stacks.get(key(p.layer, p.module)) as Stack;
+      tf.tidy(() => {
+        p.a.assign(tf.squeeze(tf.slice(s.a, [i, 0, 0], [1, -1, -1]), [0]) as tf.Tensor2D);
+        p.b.assign(tf.squeeze(tf.slice(s.b, [i, 0, 0], [1, -1, -1]), [0]) as tf.Tensor2D);
+      });
+    }
+    return lora;
+  }
+
+  /** Adapter `i` in HF PEFT layout. */
+  adapterWeights(i: number, base: AdapterBaseInfo = {}): AdapterWeights {
+    const lora = this.adapter(i);
+    try {
+      return lora.toWeights(base);
+    } finally {
+      lora.dispose();
+    }
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    for (const s of this.stacks.values()) {
+      s.a.dispose();
+      s.b.dispose();
+    }
+    this.stacks.clear();
+    this.disposed = true;
+  }
+
+  private checkAlive(): void {
+    if (this.disposed) throw new OppuError('disposed', 'MultiLora: used after dispose()');
+  }
+}
