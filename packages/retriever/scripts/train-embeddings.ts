@@ -189,7 +189,9 @@ export function train(): { vectors: WordVectors; report: Record<string, unknown>
     .map(([w]) => w);
   const V = words.length;
   const id = new Map(words.map((w, i) => [w, i]));
-  log(`${docs.length} documents, ${totalTokens} tokens, vocabulary ${V} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  log(
+    `${docs.length} documents, ${totalTokens} tokens, vocabulary ${V} (${((Date.now() - t0) / 1000).toFixed(1)} s)`,
+  );
 
   // co-occurrence within the window, weighted 1/distance, both directions; out-of-vocabulary words keep their place
   const rows: Map<number, number>[] = Array.from({ length: V }, () => new Map());
@@ -230,7 +232,9 @@ export function train(): { vectors: WordVectors; report: Record<string, unknown>
     const entries = [...(rows[i] as Map<number, number>)].sort((x, y) => x[0] - y[0]);
     for (const [c, x] of entries) {
       const pmi =
-        Math.log(x / total) - Math.log((rowSum[i] as number) / total) - Math.log((rowSum[c] as number) ** S.cdsAlpha / smoothed);
+        Math.log(x / total) -
+        Math.log((rowSum[i] as number) / total) -
+        Math.log((rowSum[c] as number) ** S.cdsAlpha / smoothed);
       if (pmi > 0) {
         colList.push(c);
         valList.push(pmi);
@@ -258,7 +262,9 @@ export function train(): { vectors: WordVectors; report: Record<string, unknown>
   // B = Q^T M; B B^T = (M^T Q)^T (M^T Q)
   const MtQ = mulT(M, Y, l);
   const { values, vectors: E } = jacobiEigen(gram(MtQ, MtQ, V, l), l);
-  const order = Array.from({ length: l }, (_, i) => i).sort((a, b) => (values[b] as number) - (values[a] as number));
+  const order = Array.from({ length: l }, (_, i) => i).sort(
+    (a, b) => (values[b] as number) - (values[a] as number),
+  );
   const sigma = order.slice(0, S.dim).map((i) => Math.sqrt(Math.max(values[i] as number, 0)));
   // U = Q E; W = U * sigma^p; rows to unit length
   const W = new Float32Array(V * S.dim);
@@ -278,10 +284,16 @@ export function train(): { vectors: WordVectors; report: Record<string, unknown>
   }
   for (let d = 0; d < S.dim; d++) {
     let best = 0;
-    for (let w = 0; w < V; w++) if (Math.abs(W[w * S.dim + d] as number) > Math.abs(best)) best = W[w * S.dim + d] as number;
+    for (let w = 0; w < V; w++)
+      if (Math.abs(W[w * S.dim + d] as number) > Math.abs(best)) best = W[w * S.dim + d] as number;
     if (best < 0) for (let w = 0; w < V; w++) W[w * S.dim + d] = -(W[w * S.dim + d] as number);
   }
-  log(`SVD: top singular values ${sigma.slice(0, 4).map((s) => s.toFixed(1)).join(', ')} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  log(
+    `SVD: top singular values ${sigma
+      .slice(0, 4)
+      .map((s) => s.toFixed(1))
+      .join(', ')} (${((Date.now() - t0) / 1000).toFixed(1)} s)`,
+  );
 
   // SIF common component: first singular vector of SIF-weighted means of sampled training lines
   const vocabCounts = words.map((w) => counts.get(w) as number);
@@ -316,7 +328,9 @@ export function train(): { vectors: WordVectors; report: Record<string, unknown>
     u = next.map((x) => x / norm);
   }
 
-  const settingsHash = createHash('sha256').update(JSON.stringify({ S, corpora: corpusVersions() })).digest('hex');
+  const settingsHash = createHash('sha256')
+    .update(JSON.stringify({ S, corpora: corpusVersions() }))
+    .digest('hex');
   const header: WordVectorsHeader = {
     format: 'oppuwv',
     version: 1,
@@ -328,7 +342,8 @@ export function train(): { vectors: WordVectors; report: Record<string, unknown>
     commonComponent: Array.from(u, (x) => Math.fround(x)),
     meta: {
       id: `ppmi-svd-${settingsHash.slice(0, 8)}`,
-      method: 'PPMI (window 5, 1/distance, context smoothing 0.75) + randomized truncated SVD, W = U S^0.5, unit rows; SIF',
+      method:
+        'PPMI (window 5, 1/distance, context smoothing 0.75) + randomized truncated SVD, W = U S^0.5, unit rows; SIF',
       settings: S,
       corpora: corpusVersions(),
       documents: docs.length,

@@ -19,7 +19,11 @@ describe('Bm25 (rank_bm25.BM25Okapi)', () => {
     // df: cat 2 -> idf ln(1.5) - ln(2.5) = -0.5108 < 0;  dog 1 -> ln(2.5) - ln(1.5) = 0.5108;
     //     the 3 -> ln(0.5) - ln(3.5) = -1.9459;  sat 1, mat 1, ran 1 -> 0.5108 each.
     // mean idf over the 6 terms = (-0.5108 + 4 * 0.5108 - 1.9459) / 6 = -0.06891; eps = 0.25 * mean = -0.017227.
-    const corpus = [['the', 'cat', 'sat'], ['the', 'dog'], ['the', 'cat', 'mat', 'ran']];
+    const corpus = [
+      ['the', 'cat', 'sat'],
+      ['the', 'dog'],
+      ['the', 'cat', 'mat', 'ran'],
+    ];
     const bm25 = new Bm25(corpus);
     const ln = Math.log;
     const high = ln(2.5) - ln(1.5);
@@ -42,7 +46,11 @@ describe('Bm25 (rank_bm25.BM25Okapi)', () => {
   it('is bit-identical to rank_bm25 0.2.2 scores and get_top_n order (Python reference fixture)', () => {
     const cases = JSON.parse(
       readFileSync(new URL('../test-fixtures/rank-bm25-reference.json', import.meta.url), 'utf8'),
-    ) as { docs: string[]; idf: Record<string, string>; queries: { query: string; scores: string[]; topIdx: number[] }[] }[];
+    ) as {
+      docs: string[];
+      idf: Record<string, string>;
+      queries: { query: string; scores: string[]; topIdx: number[] }[];
+    }[];
     let checked = 0;
     for (const c of cases) {
       const bm25 = new Bm25(c.docs.map(oppuTokenizer));

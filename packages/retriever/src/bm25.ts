@@ -53,9 +53,9 @@ export class Bm25 {
       for (const word of doc) freqs.set(word, (freqs.get(word) ?? 0) + 1);
       for (const [word, tf] of freqs) {
         nd.set(word, (nd.get(word) ?? 0) + 1);
-        let list = this.postings.get(word);
-        if (!list) this.postings.set(word, (list = []));
-        list.push({ doc: d, tf });
+        const list = this.postings.get(word);
+        if (list) list.push({ doc: d, tf });
+        else this.postings.set(word, [{ doc: d, tf }]);
       }
     });
     // rank_bm25 divides by zero on an empty corpus; an empty index simply scores nothing.

@@ -28,7 +28,10 @@ describe('HistoryStore', () => {
       { id: 'a2', date: '2021-01-01', text: 'second' },
     ]);
     store.add(bob, [{ id: 'a1', text: 'bob has an a1 too' }]);
-    store.add(alice, [{ id: 'a1', date: '2020-01-01', text: 'first, edited' }, { id: 'a3', text: 'undated' }]);
+    store.add(alice, [
+      { id: 'a1', date: '2020-01-01', text: 'first, edited' },
+      { id: 'a3', text: 'undated' },
+    ]);
     expect(store.list(alice).map((i) => [i.id, i.text])).toEqual([
       ['a1', 'first, edited'],
       ['a2', 'second'],
@@ -51,7 +54,10 @@ describe('HistoryStore', () => {
     const store = new HistoryStore(':memory:');
     store.add(alice, [{ id: '1', text: 'x' }]);
     store.add(bob, [{ id: '1', text: 'y' }]);
-    store.putProfile({ userId: alice, text: 'likes x', itemCount: 1, updatedAt: '2024-01-01T00:00:00Z' }, 'tags');
+    store.putProfile(
+      { userId: alice, text: 'likes x', itemCount: 1, updatedAt: '2024-01-01T00:00:00Z' },
+      'tags',
+    );
     store.setSetting(alice, 'k', { topK: 3 });
     expect(store.getSetting(alice, 'k')).toEqual({ topK: 3 });
     expect(store.getProfile(alice, 'tags')?.text).toBe('likes x');
@@ -64,7 +70,12 @@ describe('HistoryStore', () => {
 
   it('rejects bad items with where and what, and writes nothing of a bad batch', () => {
     const store = new HistoryStore(':memory:');
-    expect(() => store.add(alice, [{ id: 'ok', text: 'x' }, { id: '', text: 'y' }])).toThrow(/item 1 has no "id"/);
+    expect(() =>
+      store.add(alice, [
+        { id: 'ok', text: 'x' },
+        { id: '', text: 'y' },
+      ]),
+    ).toThrow(/item 1 has no "id"/);
     expect(() => store.add(alice, [{ id: '7', score: 5 } as never])).toThrow(
       /item 0 \(id "7"\): field "score" is a number/,
     );

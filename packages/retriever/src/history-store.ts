@@ -107,20 +107,24 @@ export class HistoryStore {
       options.before === undefined
         ? this.db.prepare('SELECT data FROM items WHERE user_id = ? ORDER BY seq').all(u)
         : this.db
-            .prepare('SELECT data FROM items WHERE user_id = ? AND date IS NOT NULL AND date < ? ORDER BY seq')
+            .prepare(
+              'SELECT data FROM items WHERE user_id = ? AND date IS NOT NULL AND date < ? ORDER BY seq',
+            )
             .all(u, options.before);
     return (rows as { data: string }[]).map((r) => JSON.parse(r.data) as HistoryItem);
   }
 
   get(user: UserId, id: string): HistoryItem | undefined {
-    const row = this.db.prepare('SELECT data FROM items WHERE user_id = ? AND id = ?').get(userId(user), id) as
-      | { data: string }
-      | undefined;
+    const row = this.db
+      .prepare('SELECT data FROM items WHERE user_id = ? AND id = ?')
+      .get(userId(user), id) as { data: string } | undefined;
     return row ? (JSON.parse(row.data) as HistoryItem) : undefined;
   }
 
   count(user: UserId): number {
-    return (this.db.prepare('SELECT COUNT(*) AS n FROM items WHERE user_id = ?').get(userId(user)) as { n: number }).n;
+    return (
+      this.db.prepare('SELECT COUNT(*) AS n FROM items WHERE user_id = ?').get(userId(user)) as { n: number }
+    ).n;
   }
 
   /** Removes the given items of the user; returns how many existed. */
@@ -143,14 +147,18 @@ export class HistoryStore {
   /** Every user with at least one item, profile or setting. */
   users(): UserId[] {
     const rows = this.db
-      .prepare('SELECT user_id FROM items UNION SELECT user_id FROM profiles UNION SELECT user_id FROM settings')
+      .prepare(
+        'SELECT user_id FROM items UNION SELECT user_id FROM profiles UNION SELECT user_id FROM settings',
+      )
       .all() as { user_id: string }[];
     return rows.map((r) => userId(r.user_id)).sort();
   }
 
   /** Every item of every user, for population statistics (never for answering one user's query). */
   *allItems(): IterableIterator<{ user: UserId; item: HistoryItem }> {
-    for (const row of this.db.prepare('SELECT user_id, data FROM items ORDER BY user_id, seq').iterate() as Iterable<{
+    for (const row of this.db
+      .prepare('SELECT user_id, data FROM items ORDER BY user_id, seq')
+      .iterate() as Iterable<{
       user_id: string;
       data: string;
     }>) {
@@ -169,9 +177,9 @@ export class HistoryStore {
   }
 
   getProfile(user: UserId, task = ''): UserProfile | undefined {
-    const row = this.db.prepare('SELECT data FROM profiles WHERE user_id = ? AND task = ?').get(userId(user), task) as
-      | { data: string }
-      | undefined;
+    const row = this.db
+      .prepare('SELECT data FROM profiles WHERE user_id = ? AND task = ?')
+      .get(userId(user), task) as { data: string } | undefined;
     return row ? (JSON.parse(row.data) as UserProfile) : undefined;
   }
 
@@ -185,9 +193,9 @@ export class HistoryStore {
   }
 
   getSetting<T = unknown>(user: UserId, key: string): T | undefined {
-    const row = this.db.prepare('SELECT value FROM settings WHERE user_id = ? AND key = ?').get(userId(user), key) as
-      | { value: string }
-      | undefined;
+    const row = this.db
+      .prepare('SELECT value FROM settings WHERE user_id = ? AND key = ?')
+      .get(userId(user), key) as { value: string } | undefined;
     return row ? (JSON.parse(row.value) as T) : undefined;
   }
 

@@ -13,18 +13,24 @@ import type { UserMemory } from './user-memory.js';
  */
 export async function exportToHnswlib(memory: UserMemory, user: UserId, directory: string): Promise<number> {
   const u = userId(user);
-  if (!memory.embeddings) throw new OppuError('retriever_options', `exportToHnswlib(${u}): the memory has no embeddings`);
+  if (!memory.embeddings)
+    throw new OppuError('retriever_options', `exportToHnswlib(${u}): the memory has no embeddings`);
   const items = await memory.items(u);
-  if (items.length === 0) throw new OppuError('empty_history', `exportToHnswlib(${u}): the user has no items to export`);
+  if (items.length === 0)
+    throw new OppuError('empty_history', `exportToHnswlib(${u}): the user has no items to export`);
   const texts = items.map((it) => memory.textOf(it));
   const vectors = await memory.embeddings.embedDocuments(texts);
   const dim = (vectors[0] as number[]).length;
   const index = new hnswlib.HierarchicalNSW('cosine', dim);
   index.initIndex(items.length);
-  vectors.forEach((v, i) => index.addPoint(v, i));
+  vectors.forEach((v, i) => {
+    index.addPoint(v, i);
+  });
   writeWithAtomicRename(join(directory, 'hnswlib.index'), (tmp) => index.writeIndexSync(tmp));
   writeFileAtomic(join(directory, 'args.json'), JSON.stringify({ space: 'cosine', numDimensions: dim }));
-  const docstore = items.map((it, i) => [String(i), { pageContent: texts[i], metadata: { ...it }, id: it.id }] as const);
+  const docstore = items.map(
+    (it, i) => [String(i), { pageContent: texts[i], metadata: { ...it }, id: it.id }] as const,
+  );
   writeFileAtomic(join(directory, 'docstore.json'), JSON.stringify(docstore));
   return items.length;
 }
@@ -34,18 +40,28 @@ export async function exportToHnswlib(memory: UserMemory, user: UserId, director
  * Item ids come from `metadata.id` (else `hnswlib-<label>`); string metadata become fields; `pageContent` becomes
  * the `text` field unless the metadata already has one.
  */
-export async function importFromHnswlib(memory: UserMemory, user: UserId, directory: string): Promise<HistoryItem[]> {
+export async function importFromHnswlib(
+  memory: UserMemory,
+  user: UserId,
+  directory: string,
+): Promise<HistoryItem[]> {
   const u = userId(user);
   const path = join(directory, 'docstore.json');
   let entries: [string, { pageContent?: unknown; metadata?: Record<string, unknown> }][];
   try {
     entries = JSON.parse(readFileSync(path, 'utf8'));
   } catch (error) {
-    throw new OppuError('hnswlib_import', `${path}: cannot read the HNSWLib docstore (${(error as Error).message})`, { cause: error });
+    throw new OppuError(
+      'hnswlib_import',
+      `${path}: cannot read the HNSWLib docstore (${(error as Error).message})`,
+      { cause: error },
+    );
   }
-  if (!Array.isArray(entries)) throw new OppuError('hnswlib_import', `${path}: expected an array of [id, document] pairs`);
+  if (!Array.isArray(entries))
+    throw new OppuError('hnswlib_import', `${path}: expected an array of [id, document] pairs`);
   const items = entries.map(([label, doc], i) => {
-    if (!doc || typeof doc !== 'object') throw new OppuError('hnswlib_import', `${path}: entry ${i} has no document`);
+    if (!doc || typeof doc !== 'object')
+      throw new OppuError('hnswlib_import', `${path}: entry ${i} has no document`);
     const item: Record<string, string> = {};
     for (const [k, v] of Object.entries(doc.metadata ?? {})) if (typeof v === 'string') item[k] = v;
     item.id ??= `hnswlib-${label}`;

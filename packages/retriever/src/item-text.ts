@@ -39,16 +39,26 @@ export interface Ranked {
  * Reciprocal rank fusion (Cormack, Clarke, Buettcher 2009): score(d) = sum over lists of 1 / (k + rank(d)), rank
  * from 1. Returns ids by fused score, ties by first appearance.
  */
-export function reciprocalRankFusion(lists: readonly (readonly Ranked[])[], k = 60): { id: string; score: number }[] {
+export function reciprocalRankFusion(
+  lists: readonly (readonly Ranked[])[],
+  k = 60,
+): { id: string; score: number }[] {
   const scores = new Map<string, number>();
   for (const list of lists) {
-    list.forEach((r, i) => scores.set(r.id, (scores.get(r.id) ?? 0) + 1 / (k + i + 1)));
+    list.forEach((r, i) => {
+      scores.set(r.id, (scores.get(r.id) ?? 0) + 1 / (k + i + 1));
+    });
   }
   return [...scores].map(([id, score]) => ({ id, score })).sort((a, b) => b.score - a.score);
 }
 
 /** A recency multiplier in [1 - weight, 1]: 1 for the newest date, halving its distance to 1 - weight every half-life. */
-export function recencyFactor(date: string | undefined, newest: number, halfLifeDays: number, weight: number): number {
+export function recencyFactor(
+  date: string | undefined,
+  newest: number,
+  halfLifeDays: number,
+  weight: number,
+): number {
   if (date === undefined) return 1 - weight;
   const t = Date.parse(date);
   if (Number.isNaN(t)) return 1 - weight;

@@ -45,11 +45,15 @@ describe('OppuRetriever (LangChain BaseRetriever)', () => {
     expect(forBob.map((d) => d.metadata.id)).toEqual(['b1']);
     const batch = await retriever.batch(['sailing', 'sailing'], [{ configurable: { userId: 'bob' } }, {}]);
     expect(batch.map((docs) => docs[0]?.metadata.userId)).toEqual(['bob', 'alice']);
-    const chain = retriever.pipe(RunnableLambda.from((docs: Document[]) => docs.map((d) => d.metadata.id).join(',')));
+    const chain = retriever.pipe(
+      RunnableLambda.from((docs: Document[]) => docs.map((d) => d.metadata.id).join(',')),
+    );
     expect(await chain.invoke('bread', { configurable: { userId: 'alice' } })).toBe('a2');
     const anonymous = new OppuRetriever({ memory });
     await expect(anonymous.invoke('x')).rejects.toThrow(/no user; pass \{ configurable: \{ userId \} \}/);
-    await expect(anonymous.invoke('x', { configurable: { userId: '../bob' } })).rejects.toThrow(/not a valid user id/);
+    await expect(anonymous.invoke('x', { configurable: { userId: '../bob' } })).rejects.toThrow(
+      /not a valid user id/,
+    );
   });
 });
 

@@ -42,10 +42,15 @@ export class OppuRetriever extends BaseRetriever {
 
   override async invoke(input: string, options?: RunnableConfig): Promise<Document[]> {
     const fromCall = options?.configurable?.userId as unknown;
-    return callUser.run(typeof fromCall === 'string' ? fromCall : undefined, () => super.invoke(input, options));
+    return callUser.run(typeof fromCall === 'string' ? fromCall : undefined, () =>
+      super.invoke(input, options),
+    );
   }
 
-  override async _getRelevantDocuments(query: string, _runManager?: CallbackManagerForRetrieverRun): Promise<Document[]> {
+  override async _getRelevantDocuments(
+    query: string,
+    _runManager?: CallbackManagerForRetrieverRun,
+  ): Promise<Document[]> {
     const chosen = callUser.getStore() ?? this.userId;
     if (chosen === undefined) {
       throw new OppuError(
@@ -54,7 +59,11 @@ export class OppuRetriever extends BaseRetriever {
       );
     }
     const user = userId(chosen, 'configurable.userId');
-    const hits = await this.memory.retrieve(user, query, { k: this.k, before: this.before, exclude: this.exclude });
+    const hits = await this.memory.retrieve(user, query, {
+      k: this.k,
+      before: this.before,
+      exclude: this.exclude,
+    });
     return hits.map(
       ({ item, score }) =>
         new Document({

@@ -26,9 +26,12 @@ const aliceItems: HistoryItem[] = [
   { id: 'a4', date: '2021-04-01', title: 'Gardening tips for tomatoes and peppers', tag: 'garden' },
 ];
 // unrelated items, so that words in two of the items above keep a positive idf (rank_bm25 gives 0 at df = N/2)
-const fillers: HistoryItem[] = ['Tax forms explained', 'A guide to jazz piano chords', 'Repairing a bicycle chain', 'Chess openings for beginners'].map(
-  (title, i) => ({ id: `f${i}`, date: '2020-06-01', title }),
-);
+const fillers: HistoryItem[] = [
+  'Tax forms explained',
+  'A guide to jazz piano chords',
+  'Repairing a bicycle chain',
+  'Chess openings for beginners',
+].map((title, i) => ({ id: `f${i}`, date: '2020-06-01', title }));
 const bobItems: HistoryItem[] = [
   { id: 'b1', date: '2021-01-05', title: 'Ocean sailing with a boat and a crew', tag: 'travel' },
   { id: 'b2', date: '2021-02-05', title: 'Whale watching from a boat on the sea', tag: 'nature' },
@@ -80,7 +83,9 @@ describe('UserMemory', () => {
     const second = new UserMemory({ dir, fields: ['title'], onWarning: (w) => warnings.push(w) });
     const after = await second.retrieve(alice, 'whale sea captains', { k: 4, mode: 'vector' });
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]?.message).toMatch(/vector index is damaged .*sha256.*Re-indexing 4 items of alice from the history store/);
+    expect(warnings[0]?.message).toMatch(
+      /vector index is damaged .*sha256.*Re-indexing 4 items of alice from the history store/,
+    );
     expect(after.map((r) => r.item.id)).toEqual(before.map((r) => r.item.id));
     second.close();
     // the rebuilt index was saved: a third open needs no repair
@@ -96,12 +101,16 @@ describe('UserMemory', () => {
     const q = 'the boat of the sea';
     const tokens = aliceItems.map((it) => `${it.title} ${it.tag}`.split(' '));
     const all = new Bm25(tokens).topN(q.split(' '), 3);
-    expect((await memory.retrieve(alice, q, { k: 3 })).map((r) => r.item.id)).toEqual(all.map((i) => aliceItems[i]?.id));
+    expect((await memory.retrieve(alice, q, { k: 3 })).map((r) => r.item.id)).toEqual(
+      all.map((i) => aliceItems[i]?.id),
+    );
     // items before a3: the BM25 statistics come from a1, a2 only
     const early = new Bm25(tokens.slice(0, 2));
     const got = await memory.retrieve(alice, q, { k: 5, before: '2021-03-01' });
     expect(got.map((r) => r.item.id)).toEqual(early.topN(q.split(' '), 5).map((i) => aliceItems[i]?.id));
-    expect(got.map((r) => r.score)).toEqual(early.topN(q.split(' '), 5).map((i) => early.scores(q.split(' '))[i]));
+    expect(got.map((r) => r.score)).toEqual(
+      early.topN(q.split(' '), 5).map((i) => early.scores(q.split(' '))[i]),
+    );
     const ex = await memory.retrieve(alice, q, { k: 5, exclude: new Set(['a1', 'a3']) });
     expect(ex.map((r) => r.item.id).sort()).toEqual(['a2', 'a4']);
   });
@@ -120,7 +129,16 @@ describe('UserMemory', () => {
     const memory = new UserMemory({ fields: ['title'] });
     await memory.add(alice, [...aliceItems, ...fillers]);
     await memory.add(alice, [{ id: 'a2', date: '2021-02-01', title: 'whale songs recorded at sea' }]);
-    expect((await memory.items(alice)).map((i) => i.id)).toEqual(['a1', 'a2', 'a3', 'a4', 'f0', 'f1', 'f2', 'f3']);
+    expect((await memory.items(alice)).map((i) => i.id)).toEqual([
+      'a1',
+      'a2',
+      'a3',
+      'a4',
+      'f0',
+      'f1',
+      'f2',
+      'f3',
+    ]);
     expect((await memory.retrieve(alice, 'whale sea', { k: 1, mode: 'bm25' }))[0]?.item.id).toBe('a2');
     await memory.remove(alice, ['a3']);
     expect((await memory.items(alice)).map((i) => i.id)).toEqual(['a1', 'a2', 'a4', 'f0', 'f1', 'f2', 'f3']);
@@ -135,9 +153,17 @@ describe('UserMemory', () => {
   });
 
   it('recency weighting prefers newer items', async () => {
-    const items = [...aliceItems.filter((i) => i.id !== 'a2'), { id: 'a2', date: '2021-02-01', title: 'whale songs recorded at sea' }, ...fillers];
+    const items = [
+      ...aliceItems.filter((i) => i.id !== 'a2'),
+      { id: 'a2', date: '2021-02-01', title: 'whale songs recorded at sea' },
+      ...fillers,
+    ];
     const plain = new UserMemory({ fields: ['title'], embeddings: null });
-    const recent = new UserMemory({ fields: ['title'], embeddings: null, recency: { halfLifeDays: 30, weight: 1 } });
+    const recent = new UserMemory({
+      fields: ['title'],
+      embeddings: null,
+      recency: { halfLifeDays: 30, weight: 1 },
+    });
     await plain.add(alice, items);
     await recent.add(alice, items);
     // the shorter a2 (February) wins on BM25; weighted by recency the March a3 does
@@ -161,4 +187,3 @@ describe('UserMemory', () => {
     await expect(strict.add(alice, [{ id: 'r', text: 'good' }])).rejects.toThrow(/has no "score" field/);
   });
 });
-

@@ -13,7 +13,7 @@ import {
 } from '@oppu/core';
 import { Bm25, type Bm25Options, rankDescending } from './bm25.js';
 import { HistoryStore } from './history-store.js';
-import { type ItemFormatter, itemText, reciprocalRankFusion, recencyFactor } from './item-text.js';
+import { type ItemFormatter, itemText, recencyFactor, reciprocalRankFusion } from './item-text.js';
 import { SifEmbeddings } from './sif-embeddings.js';
 import { type Tokenizer, type TokenizerName, tokenizerFor } from './tokenizers.js';
 import { validateItems } from './validate-items.js';
@@ -93,20 +93,26 @@ export class UserMemory implements Retriever {
   constructor(options: UserMemoryOptions = {}) {
     this.options = options;
     this.ownsStore = options.store === undefined;
-    this.store = options.store ?? new HistoryStore(options.dir ? join(options.dir, 'history.sqlite') : ':memory:');
+    this.store =
+      options.store ?? new HistoryStore(options.dir ? join(options.dir, 'history.sqlite') : ':memory:');
     this.embeddings = options.embeddings === undefined ? new SifEmbeddings() : options.embeddings;
     const e = this.embeddings as (EmbeddingsInterface & { modelId?: string; model?: string }) | null;
     this.embedderId = e ? (options.embedderId ?? e.modelId ?? e.model ?? e.constructor.name) : undefined;
     this.mode = options.mode ?? (this.embeddings ? 'hybrid' : 'bm25');
     if (this.mode !== 'bm25' && !this.embeddings) {
-      throw new OppuError('retriever_options', `UserMemory: mode "${this.mode}" needs embeddings; pass some or use mode "bm25"`);
+      throw new OppuError(
+        'retriever_options',
+        `UserMemory: mode "${this.mode}" needs embeddings; pass some or use mode "bm25"`,
+      );
     }
     this.tokenize = tokenizerFor(options.tokenizer);
   }
 
   /** The text an item is indexed by (fields or format). */
   textOf(item: HistoryItem, where = 'history'): string {
-    return this.options.format ? this.options.format(item) : itemText(item, this.options.fields, this.options.strictFields, where);
+    return this.options.format
+      ? this.options.format(item)
+      : itemText(item, this.options.fields, this.options.strictFields, where);
   }
 
   private userDir(user: UserId): string | undefined {
@@ -152,15 +158,27 @@ export class UserMemory implements Retriever {
   }
 
   /** Loads the saved index, or rebuilds it from the history store if missing, damaged, or out of step. */
-  private async loadVectors(user: UserId, s: UserState, options: LongWorkOptions): Promise<VectorIndex | undefined> {
+  private async loadVectors(
+    user: UserId,
+    s: UserState,
+    options: LongWorkOptions,
+  ): Promise<VectorIndex | undefined> {
     const dir = this.userDir(user);
     let index: VectorIndex | undefined;
     if (dir && VectorIndex.exists(dir)) {
       try {
-        index = VectorIndex.load(dir, { ...this.options.vectorIndex, owner: user, embedder: this.embedderId });
+        index = VectorIndex.load(dir, {
+          ...this.options.vectorIndex,
+          owner: user,
+          embedder: this.embedderId,
+        });
       } catch (error) {
         const why = error instanceof OppuError ? error.message : String(error);
-        this.warn(user, 'index_rebuilt', `${why}. Re-indexing ${s.items.length} items of ${user} from the history store.`);
+        this.warn(
+          user,
+          'index_rebuilt',
+          `${why}. Re-indexing ${s.items.length} items of ${user} from the history store.`,
+        );
         rmSync(dir, { recursive: true, force: true });
       }
     }
@@ -187,8 +205,14 @@ export class UserMemory implements Retriever {
       const chunk = items.slice(start, start + batch);
       const vectors = await embeddings.embedDocuments(chunk.map((it) => this.textOf(it)));
       index ??= this.newIndex(user, (vectors[0] as number[]).length);
-      chunk.forEach((it, i) => index?.upsert(it.id, vectors[i] as number[], it.date));
-      options.onProgress?.({ phase: 'embed', done: Math.min(start + batch, items.length), total: items.length });
+      chunk.forEach((it, i) => {
+        index?.upsert(it.id, vectors[i] as number[], it.date);
+      });
+      options.onProgress?.({
+        phase: 'embed',
+        done: Math.min(start + batch, items.length),
+        total: items.length,
+      });
     }
     return index;
   }
@@ -268,16 +292,23 @@ export class UserMemory implements Retriever {
     });
   }
 
-  async retrieve(user: UserId, query: string, options: RetrieveOptions & { mode?: RetrievalMode } = {}): Promise<ScoredItem[]> {
+  async retrieve(
+    user: UserId,
+    query: string,
+    options: RetrieveOptions & { mode?: RetrievalMode } = {},
+  ): Promise<ScoredItem[]> {
     const u = userId(user);
-    if (typeof query !== 'string') throw new OppuError('invalid_query', `retrieve(${u}): query must be a string`);
+    if (typeof query !== 'string')
+      throw new OppuError('invalid_query', `retrieve(${u}): query must be a string`);
     const k = options.k ?? this.options.k ?? 5;
-    if (!Number.isInteger(k) || k < 0) throw new OppuError('invalid_k', `retrieve(${u}): k must be a whole number >= 0, got ${k}`);
+    if (!Number.isInteger(k) || k < 0)
+      throw new OppuError('invalid_k', `retrieve(${u}): k must be a whole number >= 0, got ${k}`);
     const mode = options.mode ?? this.mode;
     if (mode !== 'bm25' && !this.embeddings) {
       throw new OppuError('retriever_options', `retrieve(${u}): mode "${mode}" needs embeddings`);
     }
-    const queryVector = mode === 'bm25' || !this.embeddings ? undefined : await this.embeddings.embedQuery(query);
+    const queryVector =
+      mode === 'bm25' || !this.embeddings ? undefined : await this.embeddings.embedQuery(query);
     return this.exclusive(u, async () => {
       const s = await this.state(u);
       if (k === 0 || s.items.length === 0) return [];
@@ -288,7 +319,9 @@ export class UserMemory implements Retriever {
             .map((_, i) => i)
             .filter((i) => {
               const it = s.items[i] as HistoryItem;
-              return (before === undefined || (it.date !== undefined && it.date < before)) && !exclude?.has(it.id);
+              return (
+                (before === undefined || (it.date !== undefined && it.date < before)) && !exclude?.has(it.id)
+              );
             })
         : undefined;
       if (visible?.length === 0) return [];
@@ -315,29 +348,47 @@ export class UserMemory implements Retriever {
         }
         order = rankDescending(scores, mode === 'bm25' ? k : candidates);
         if (mode === 'hybrid') order = order.filter((j) => (scores[j] as number) > 0);
-        bm25Ranked = order.map((j) => ({ id: (s.items[ids(j)] as HistoryItem).id, score: scores[j] as number }));
+        bm25Ranked = order.map((j) => ({
+          id: (s.items[ids(j)] as HistoryItem).id,
+          score: scores[j] as number,
+        }));
       }
       let vectorRanked: { id: string; score: number }[] = [];
       if (mode !== 'bm25' && s.vectors && queryVector) {
         vectorRanked = s.vectors.search(queryVector, mode === 'vector' ? k : candidates, { before, exclude });
       }
       let ranked =
-        mode === 'bm25' ? bm25Ranked : mode === 'vector' ? vectorRanked : reciprocalRankFusion([bm25Ranked, vectorRanked], this.options.rrfK);
+        mode === 'bm25'
+          ? bm25Ranked
+          : mode === 'vector'
+            ? vectorRanked
+            : reciprocalRankFusion([bm25Ranked, vectorRanked], this.options.rrfK);
 
       const recency = this.options.recency;
       if (recency) {
-        const pool = (visible ?? s.items.map((_, i) => i)).map((i) => Date.parse((s.items[i] as HistoryItem).date ?? ''));
+        const pool = (visible ?? s.items.map((_, i) => i)).map((i) =>
+          Date.parse((s.items[i] as HistoryItem).date ?? ''),
+        );
         const newest = Math.max(...pool.filter((t) => !Number.isNaN(t)));
         if (Number.isFinite(newest)) {
           ranked = ranked
             .map((r) => ({
               id: r.id,
-              score: r.score * recencyFactor(s.items[s.position.get(r.id) as number]?.date, newest, recency.halfLifeDays, recency.weight ?? 0.5),
+              score:
+                r.score *
+                recencyFactor(
+                  s.items[s.position.get(r.id) as number]?.date,
+                  newest,
+                  recency.halfLifeDays,
+                  recency.weight ?? 0.5,
+                ),
             }))
             .sort((a, b) => b.score - a.score);
         }
       }
-      return ranked.slice(0, k).map((r) => ({ item: s.items[s.position.get(r.id) as number] as HistoryItem, score: r.score }));
+      return ranked
+        .slice(0, k)
+        .map((r) => ({ item: s.items[s.position.get(r.id) as number] as HistoryItem, score: r.score }));
     });
   }
 

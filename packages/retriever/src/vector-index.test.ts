@@ -44,7 +44,12 @@ describe('VectorIndex', () => {
       expect(index.search([0, 0, 1], 1).map((h) => h.id)).toEqual(['x']);
       expect(index.delete('z')).toBe(true);
       expect(index.delete('z')).toBe(false);
-      expect(index.search([1, 0, 0], 5).map((h) => h.id).sort()).toEqual(['x', 'y']);
+      expect(
+        index
+          .search([1, 0, 0], 5)
+          .map((h) => h.id)
+          .sort(),
+      ).toEqual(['x', 'y']);
       expect(index.size).toBe(2);
       // deleted slots are reused: two updates and a delete left 2 free slots; adding 2 keeps capacity
       const cap = index.capacity;
@@ -58,7 +63,8 @@ describe('VectorIndex', () => {
     const dir = tmp();
     const r = rng(1);
     const index = new VectorIndex(8, { owner: 'alice', embedder: 'e1', bruteForceBelow: 0 });
-    for (let i = 0; i < 50; i++) index.upsert(`i${i}`, vec(r, 8), `2020-01-${String((i % 28) + 1).padStart(2, '0')}`);
+    for (let i = 0; i < 50; i++)
+      index.upsert(`i${i}`, vec(r, 8), `2020-01-${String((i % 28) + 1).padStart(2, '0')}`);
     index.delete('i3');
     index.save(dir);
     index.upsert('late', vec(r, 8));
@@ -69,7 +75,9 @@ describe('VectorIndex', () => {
     expect(loaded.size).toBe(50);
     expect(loaded.has('i3')).toBe(false);
     expect(loaded.search(q, 5)).toEqual(index.search(q, 5));
-    expect(loaded.search(q, 50, { before: '2020-01-05' }).every((h) => Number(h.id.slice(1)) % 28 < 4)).toBe(true);
+    expect(loaded.search(q, 50, { before: '2020-01-05' }).every((h) => Number(h.id.slice(1)) % 28 < 4)).toBe(
+      true,
+    );
     loaded.upsert('i3', vec(r, 8));
     expect(loaded.has('i3')).toBe(true);
     expect(loaded.capacity).toBe(index.capacity);

@@ -72,13 +72,19 @@ export const SIDECAR_FILE = 'vectors.json';
 
 function unit(vector: ArrayLike<number>, dim: number, where: string): Float32Array {
   if (vector.length !== dim) {
-    throw new OppuError('vector_dim', `${where}: vector has ${vector.length} dimensions, the index has ${dim}`);
+    throw new OppuError(
+      'vector_dim',
+      `${where}: vector has ${vector.length} dimensions, the index has ${dim}`,
+    );
   }
   const out = Float32Array.from(vector);
   let norm = 0;
   for (let i = 0; i < dim; i++) norm += (out[i] as number) * (out[i] as number);
   if (!(norm > 0) || !Number.isFinite(norm)) {
-    throw new OppuError('vector_zero', `${where}: vector is zero or not finite; cosine search needs a direction`);
+    throw new OppuError(
+      'vector_zero',
+      `${where}: vector is zero or not finite; cosine search needs a direction`,
+    );
   }
   norm = Math.sqrt(norm);
   for (let i = 0; i < dim; i++) out[i] = (out[i] as number) / norm;
@@ -106,7 +112,8 @@ export class VectorIndex {
   private nextLabel = 0;
 
   constructor(dim: number, options: VectorIndexOptions = {}) {
-    if (!Number.isInteger(dim) || dim < 1) throw new OppuError('vector_dim', `VectorIndex: dim ${dim} must be a positive integer`);
+    if (!Number.isInteger(dim) || dim < 1)
+      throw new OppuError('vector_dim', `VectorIndex: dim ${dim} must be a positive integer`);
     this.dim = dim;
     this.m = options.m ?? 16;
     this.efConstruction = options.efConstruction ?? 200;
@@ -193,7 +200,11 @@ export class VectorIndex {
     return this.bruteForce(unit(query, this.dim, 'query vector'), k, makePass(filter));
   }
 
-  private bruteForce(q: Float32Array, k: number, pass: ((e: Entry | undefined) => boolean) | undefined): VectorHit[] {
+  private bruteForce(
+    q: Float32Array,
+    k: number,
+    pass: ((e: Entry | undefined) => boolean) | undefined,
+  ): VectorHit[] {
     const hits: VectorHit[] = [];
     const dim = this.dim;
     for (const entry of this.byLabel.values()) {
@@ -257,9 +268,13 @@ export class VectorIndex {
   static load(dir: string, options: VectorIndexOptions = {}): VectorIndex {
     const sidecarPath = join(dir, SIDECAR_FILE);
     const corrupt = (what: string, cause?: unknown) =>
-      new OppuError('index_corrupt', `${dir}: vector index is damaged (${what}); rebuild it from the history store`, {
-        cause,
-      });
+      new OppuError(
+        'index_corrupt',
+        `${dir}: vector index is damaged (${what}); rebuild it from the history store`,
+        {
+          cause,
+        },
+      );
     let sidecar: Sidecar;
     try {
       sidecar = JSON.parse(readFileSync(sidecarPath, 'utf8')) as Sidecar;
@@ -272,10 +287,14 @@ export class VectorIndex {
     const mismatch = (what: string) =>
       new OppuError('index_mismatch', `${dir}: vector index ${what}; rebuild it from the history store`);
     if ((options.owner ?? null) !== sidecar.owner) {
-      throw mismatch(`belongs to ${JSON.stringify(sidecar.owner)}, not ${JSON.stringify(options.owner ?? null)}`);
+      throw mismatch(
+        `belongs to ${JSON.stringify(sidecar.owner)}, not ${JSON.stringify(options.owner ?? null)}`,
+      );
     }
     if (options.embedder !== undefined && options.embedder !== sidecar.embedder) {
-      throw mismatch(`was built by embedder ${JSON.stringify(sidecar.embedder)}, not ${JSON.stringify(options.embedder)}`);
+      throw mismatch(
+        `was built by embedder ${JSON.stringify(sidecar.embedder)}, not ${JSON.stringify(options.embedder)}`,
+      );
     }
     if (typeof sidecar.indexFile !== 'string' || !/^vectors\.[0-9a-f]{16}\.hnsw$/.test(sidecar.indexFile)) {
       throw corrupt(`${SIDECAR_FILE} names no index file`);
@@ -289,7 +308,9 @@ export class VectorIndex {
     }
     const sha = createHash('sha256').update(bytes).digest('hex');
     if (sha !== sidecar.indexSha256) {
-      throw corrupt(`${sidecar.indexFile} has sha256 ${sha.slice(0, 12)}…, the sidecar recorded ${String(sidecar.indexSha256).slice(0, 12)}…`);
+      throw corrupt(
+        `${sidecar.indexFile} has sha256 ${sha.slice(0, 12)}…, the sidecar recorded ${String(sidecar.indexSha256).slice(0, 12)}…`,
+      );
     }
     const index = new VectorIndex(sidecar.dim, {
       ...options,

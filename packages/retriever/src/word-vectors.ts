@@ -34,12 +34,17 @@ export class WordVectors {
 
   constructor(header: WordVectorsHeader, matrix: Float32Array) {
     if (matrix.length !== header.words.length * header.dim) {
-      throw new OppuError('word_vectors', `word vectors: matrix has ${matrix.length} values, header says ${header.words.length} x ${header.dim}`);
+      throw new OppuError(
+        'word_vectors',
+        `word vectors: matrix has ${matrix.length} values, header says ${header.words.length} x ${header.dim}`,
+      );
     }
     this.header = header;
     this.dim = header.dim;
     this.matrix = matrix;
-    header.words.forEach((w, i) => this.index.set(w, i));
+    header.words.forEach((w, i) => {
+      this.index.set(w, i);
+    });
   }
 
   get size(): number {
@@ -87,21 +92,29 @@ export class WordVectors {
   static decode(bytes: Uint8Array, where = 'word vectors'): WordVectors {
     const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     if (buf.length < 12 || buf.toString('latin1', 0, 8) !== MAGIC) {
-      throw new OppuError('word_vectors', `${where}: not an .oppuwv file (bad magic); re-run train-embeddings`);
+      throw new OppuError(
+        'word_vectors',
+        `${where}: not an .oppuwv file (bad magic); re-run train-embeddings`,
+      );
     }
     const headLen = buf.readUInt32LE(8);
     let header: WordVectorsHeader;
     try {
       header = JSON.parse(buf.toString('utf8', 12, 12 + headLen)) as WordVectorsHeader;
     } catch (error) {
-      throw new OppuError('word_vectors', `${where}: header is not JSON (${(error as Error).message})`, { cause: error });
+      throw new OppuError('word_vectors', `${where}: header is not JSON (${(error as Error).message})`, {
+        cause: error,
+      });
     }
     const pre = 12 + headLen;
     const pad = (4 - (pre % 4)) % 4;
     const vocab = header.words.length;
     const need = pre + pad + vocab * 4 + vocab * header.dim;
     if (buf.length !== need) {
-      throw new OppuError('word_vectors', `${where}: ${buf.length} bytes, expected ${need}; the file is truncated or damaged`);
+      throw new OppuError(
+        'word_vectors',
+        `${where}: ${buf.length} bytes, expected ${need}; the file is truncated or damaged`,
+      );
     }
     const aligned = new Uint8Array(buf.length - pre - pad);
     aligned.set(buf.subarray(pre + pad));
@@ -110,7 +123,8 @@ export class WordVectors {
     const matrix = new Float32Array(vocab * header.dim);
     for (let w = 0; w < vocab; w++) {
       const s = scales[w] as number;
-      for (let d = 0; d < header.dim; d++) matrix[w * header.dim + d] = (values[w * header.dim + d] as number) * s;
+      for (let d = 0; d < header.dim; d++)
+        matrix[w * header.dim + d] = (values[w * header.dim + d] as number) * s;
     }
     return new WordVectors(header, matrix);
   }
@@ -120,9 +134,13 @@ export class WordVectors {
     try {
       bytes = readFileSync(path);
     } catch (error) {
-      throw new OppuError('word_vectors', `${String(path)}: cannot read word vectors (${(error as Error).message})`, {
-        cause: error,
-      });
+      throw new OppuError(
+        'word_vectors',
+        `${String(path)}: cannot read word vectors (${(error as Error).message})`,
+        {
+          cause: error,
+        },
+      );
     }
     return WordVectors.decode(bytes, String(path));
   }
