@@ -11,8 +11,8 @@ import { MOVIE_TAG_WORDS, NEWS_CATEGORY_WORDS } from './vocab.js';
  * of the 15 labels (with probability `noise`, with the other one). Users also have favourite facets, which make
  * up most of what they watch (write).
  *
- * - Oracle (knows the ranking): accuracy 1 - noise, about 0.9.
- * - Without the user (rank facets by global popularity): about 0.5 (the rankings are random per user).
+ * - Oracle (knows the ranking): accuracy 1 - noise, about 0.9 (measured 0.86-0.92).
+ * - Without the user (rank facets by a fixed global order): about 0.53 (the rankings are random per user).
  * - Shift: the ranking is redrawn.
  */
 export interface FacetPreferences {

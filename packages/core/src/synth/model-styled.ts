@@ -23,8 +23,9 @@ import {
  * - casing (invisible to ROUGE, visible to readers).
  * Per item, with probability `noise`, one element is left out or swapped (the prefix dropped, another synonym).
  *
- * - Oracle (knows the style): ROUGE-1 about 0.95, ROUGE-L about 0.95 (only the noise is missed).
- * - Without the user (a neutral style: first synonym, no prefix/suffix/detail): ROUGE-1 about 0.6-0.75.
+ * - Oracle (knows the style): ROUGE-1 and ROUGE-L 0.97-0.99 (only the noise is missed).
+ * - Without the user (a neutral style: first synonym, no prefix/suffix/detail): ROUGE-1 0.6-0.72.
+ * (Measured with `oppu synth --users 50 --items 40 --queries 5 --seed 1`; table in the package README.)
  * - Shift: the user adopts a new style.
  */
 export interface StylePreferences {
