@@ -90,3 +90,17 @@ describe('tokenizers', () => {
     expect(wordTokenizer({ stopWords: [], lowercase: false })('The cat')).toEqual(['The', 'cat']);
   });
 });
+
+describe('rankDescending on large inputs', () => {
+  it('the bounded selection equals a full stable sort, ties included', () => {
+    let a = 12345;
+    const scores = Array.from({ length: 5000 }, () => {
+      a = (a * 1103515245 + 12345) % 2147483648;
+      return a % 7 === 0 ? 0 : Math.floor((a / 2147483648) * 50) / 10; // many ties
+    });
+    const full = Array.from({ length: scores.length }, (_, i) => i).sort(
+      (x, y) => (scores[y] as number) - (scores[x] as number) || y - x,
+    );
+    for (const n of [1, 3, 10, 100]) expect(rankDescending(scores, n)).toEqual(full.slice(0, n));
+  });
+});

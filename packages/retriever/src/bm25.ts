@@ -107,7 +107,24 @@ export class Bm25 {
 
 /** `np.argsort(scores)[::-1][:n]` with a stable argsort: score descending, ties by higher index first. */
 export function rankDescending(scores: ArrayLike<number>, n: number): number[] {
-  const order = Array.from({ length: scores.length }, (_, i) => i);
-  order.sort((a, b) => (scores[b] as number) - (scores[a] as number) || b - a);
-  return order.slice(0, Math.max(0, n));
+  const len = scores.length;
+  const keep = Math.max(0, Math.min(n, len));
+  if (keep === 0) return [];
+  if (keep * 8 >= len) {
+    const order = Array.from({ length: len }, (_, i) => i);
+    order.sort((a, b) => (scores[b] as number) - (scores[a] as number) || b - a);
+    return order.slice(0, keep);
+  }
+  // bounded insertion: `top` stays sorted best first; scanning upwards, an equal score beats the earlier index
+  const top: number[] = [];
+  for (let i = 0; i < len; i++) {
+    const s = scores[i] as number;
+    if (top.length === keep && s < (scores[top[keep - 1] as number] as number)) continue;
+    let at = top.length;
+    while (at > 0 && s >= (scores[top[at - 1] as number] as number)) at--;
+    if (at >= keep) continue;
+    top.splice(at, 0, i);
+    if (top.length > keep) top.pop();
+  }
+  return top;
 }

@@ -11,7 +11,7 @@ const { HierarchicalNSW } = hnswlib;
  * Below this many live vectors a search scans every vector instead of walking the HNSW graph: it is exact and,
  * at these sizes, faster. Measured with `bench/retriever/crossover.ts` (docs/benchmarks.md, "Retriever").
  */
-export const DEFAULT_BRUTE_FORCE_BELOW = 2000;
+export const DEFAULT_BRUTE_FORCE_BELOW = 150;
 
 export interface VectorIndexOptions {
   /** HNSW graph degree (hnswlib M); default 16. */
@@ -205,17 +205,26 @@ export class VectorIndex {
     k: number,
     pass: ((e: Entry | undefined) => boolean) | undefined,
   ): VectorHit[] {
-    const hits: VectorHit[] = [];
+    // keep the k best in a small sorted buffer (k is small next to the index)
+    const ids: string[] = [];
+    const scores: number[] = [];
     const dim = this.dim;
     for (const entry of this.byLabel.values()) {
       if (pass && !pass(entry)) continue;
       const v = entry.vector;
       let dot = 0;
       for (let i = 0; i < dim; i++) dot += (q[i] as number) * (v[i] as number);
-      hits.push({ id: entry.id, score: dot });
+      if (scores.length === k && dot <= (scores[k - 1] as number)) continue;
+      let at = scores.length;
+      while (at > 0 && dot > (scores[at - 1] as number)) at--;
+      ids.splice(at, 0, entry.id);
+      scores.splice(at, 0, dot);
+      if (scores.length > k) {
+        ids.pop();
+        scores.pop();
+      }
     }
-    hits.sort((a, b) => b.score - a.score);
-    return hits.slice(0, k);
+    return ids.map((id, i) => ({ id, score: scores[i] as number }));
   }
 
   /** Saves to `dir` atomically (see the class comment); removes the index file the previous save wrote. */
