@@ -33,30 +33,39 @@ export class AdamW {
     this.beta2 = options.beta2 ?? 0.999;
     this.eps = options.eps ?? 1e-8;
     this.weightDecay = options.weightDecay;
-    this.state = variables.map((p) => ({
-      p,
-      m: tf.variable(tf.zerosLike(p), false),
-      v: tf.variable(tf.zerosLike(p), false),
-    }));
+    this.state = variables.map((p) =>
+      tf.tidy(() => ({ p, m: tf.variable(tf.zerosLike(p), false), v: tf.variable(tf.zerosLike(p), false) })),
+    );
   }
 
   get step(): number {
     return this.t;
   }
 
-  /** One update; `grads[i]` is the gradient of `variables[i]` (not disposed here). */
-  apply(grads: readonly tf.Tensor[], lr: number): void {
+  /**
+   * One update; `grads[i]` is the gradient of `variables[i]` (not disposed here). `lr` is one learning rate,
+   * or one per slice along axis 0 of every variable (stacked multi-user adapters, each user on their own
+   * schedule; a slice with lr 0 is left exactly as it is).
+   */
+  apply(grads: readonly tf.Tensor[], lr: number | readonly number[]): void {
     if (grads.length !== this.state.length)
       throw new Error(`AdamW: ${grads.length} gradients for ${this.state.length} variables`);
     this.t += 1;
     const bc1 = 1 - this.beta1 ** this.t;
     const bc2 = 1 - this.beta2 ** this.t;
-    const stepSize = lr / bc1;
     const sqrtBc2 = Math.sqrt(bc2);
     tf.tidy(() => {
       this.state.forEach(({ p, m, v }, i) => {
         const g = grads[i] as tf.Tensor;
-        const decayed = this.weightDecay !== 0 ? tf.mul(p, 1 - lr * this.weightDecay) : p;
+        // lr: a number, or a [n, 1, ...] tensor that broadcasts over each slice
+        const lrT =
+          typeof lr === 'number'
+            ? lr
+            : tf.reshape(tf.tensor1d([...lr]), [lr.length, ...p.shape.slice(1).map(() => 1)]);
+        const stepSize = typeof lrT === 'number' ? lrT / bc1 : tf.div(lrT, bc1);
+        const keep =
+          typeof lrT === 'number' ? 1 - lrT * this.weightDecay : tf.sub(1, tf.mul(lrT, this.weightDecay));
+        const decayed = this.weightDecay !== 0 ? tf.mul(p, keep) : p;
         const m1 = tf.add(tf.mul(m, this.beta1), tf.mul(g, 1 - this.beta1));
         const v1 = tf.add(tf.mul(v, this.beta2), tf.mul(tf.square(g), 1 - this.beta2));
         const denom = tf.add(tf.div(tf.sqrt(v1), sqrtBc2), this.eps);

@@ -19,6 +19,8 @@ export interface Batch {
   readonly mask: Float32Array;
   /** Number of answer tokens the loss is taken on. */
   readonly answerTokens: number;
+  /** Number of real (non-padding) input tokens. */
+  readonly tokens: number;
   /** Indices of the examples in this batch. */
   readonly indices: readonly number[];
 }
@@ -74,7 +76,9 @@ export function makeBatch(
   const targets = new Int32Array(rows * length);
   const mask = new Float32Array(rows * length);
   let answerTokens = 0;
+  let tokens = 0;
   fitted.forEach(({ ids, answerStart }, r) => {
+    tokens += ids.length - 1;
     for (let t = 0; t < ids.length - 1; t++) {
       inputs[r * length + t] = ids[t] as number;
       targets[r * length + t] = ids[t + 1] as number;
@@ -84,7 +88,7 @@ export function makeBatch(
       }
     }
   });
-  return { rows, length, inputs, targets, mask, answerTokens, indices };
+  return { rows, length, inputs, targets, mask, answerTokens, tokens, indices };
 }
 
 /**

@@ -1,0 +1,293 @@
+import '@tensorflow/tfjs-backend-cpu';
+import { OPPU_LORA, OppuError, type ProgressEvent } from '@oppu/core';
+import * as tf from '@tensorflow/tfjs-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LinearAdapter } from '../model/hooks.js';
+import { Ia3Model } from '../peft/ia3/model.js';
+import { LoraModel } from '../peft/lora/model.js';
+import { MultiLora } from '../peft/lora/multi.js';
+import type { PeftModelDims } from '../peft/model-dims.js';
+import { PromptTuningModel } from '../peft/prompt-tuning/model.js';
+import { maxAbsDiff, VariableBaseWeights } from '../peft/test-helpers.js';
+import type { TrainingExample } from './batching.js';
+import type { TrainableCausalLM } from './causal-lm.js';
+import { trainAdapter } from './train-adapter.js';
+import { trainAdapters } from './train-adapters.js';
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+});
+
+const DIMS: PeftModelDims & { vocabSize: number } = {
+  numLayers: 2,
+  hiddenSize: 16,
+  intermediateSize: 24,
+  numAttentionHeads: 4,
+  numKeyValueHeads: 2,
+  vocabSize: 12,
+};
+
+/**
+ * A tiny causal LM on the decoder seam: embeddings, then per layer a causal running-mean "attention" mixing
+ * q/k/v/o projections, RMS normalisation and a SwiGLU MLP, all through `LinearAdapter.linear`; tied head. Small, but every
+ * projection and the soft-prompt path go through the same hooks the real decoder uses.
+ */
+class SeamLM implements TrainableCausalLM {
+  readonly dims = DIMS;
+  readonly base: VariableBaseWeights;
+  readonly embed: tf.Variable<tf.Rank.R2>;
+  constructor(seed: number) {
+    this.base = new VariableBaseWeights(DIMS, seed);
+    this.embed = tf.variable(
+      tf.randomNormal([DIMS.vocabSize, DIMS.hiddenSize], 0, 1, 'float32', seed),
+      false,
+    );
+  }
+  forward(ids: tf.Tensor2D, adapter?: LinearAdapter): tf.Tensor3D {
+    return tf.tidy(() => {
+      const b = ids.shape[0];
+      let h = tf.gather(this.embed, ids) as tf.Tensor3D; // [b, s, H]
+      const prefix = adapter?.prefixEmbeddings?.(b);
+      if (prefix) h = tf.concat([prefix, h], 1);
+      const seq = h.shape[1];
+      const causal = tf.linalg.bandPart(tf.ones([seq, seq]), -1, 0); // [seq, seq] lower triangle
+      const mean = tf.div(causal, tf.sum(causal, 1, true));
+      const lin = (
+        layer: number,
+        module: 'q_proj' | 'k_proj' | 'v_proj' | 'o_proj' | 'gate_proj' | 'up_proj' | 'down_proj',
+        x: tf.Tensor3D,
+      ) => {
+        const ctx = { layer, module };
+        return adapter ? adapter.linear(ctx, x, this.base.base(ctx)) : this.base.base(ctx)(x);
+      };
+      const norm = (x: tf.Tensor3D) =>
+        tf.div(x, tf.sqrt(tf.add(tf.mean(tf.square(x), 2, true), 1e-5))) as tf.Tensor3D;
+      for (let l = 0; l < DIMS.numLayers; l++) {
+        const x = norm(h);
+        const q = lin(l, 'q_proj', x);
+        const k = lin(l, 'k_proj', x);
+        const v = lin(l, 'v_proj', x);
+        const kv = tf.concat([k, v], 2); // [b, seq, 16]: 2 kv heads x 4 for k and for v
+        const mixed = tf.matMul(tf.tile(tf.expandDims(mean, 0), [b, 1, 1]), kv) as tf.Tensor3D; // causal mean
+        const att = tf.tanh(tf.add(q, mixed)) as tf.Tensor3D; // [b, seq, 16]
+        h = tf.add(h, lin(l, 'o_proj', att)) as tf.Tensor3D;
+        const x2 = norm(h);
+        const g = lin(l, 'gate_proj', x2);
+        const u = lin(l, 'up_proj', x2);
+        h = tf.add(h, lin(l, 'down_proj', tf.mul(tf.mul(g, tf.sigmoid(g)), u) as tf.Tensor3D)) as tf.Tensor3D;
+      }
+      const flat = tf.reshape(norm(h), [b * seq, DIMS.hiddenSize]);
+      return tf.reshape(tf.matMul(flat, this.embed, false, true), [b, seq, DIMS.vocabSize]) as tf.Tensor3D;
+    });
+  }
+  dispose() {
+    this.base.dispose();
+    this.embed.dispose();
+  }
+}
+
+const examples: TrainingExample[] = [
+  { prompt: [1, 2, 3], answer: [7, 8] },
+  { prompt: [4, 5], answer: [9, 10, 11] },
+  { prompt: [6], answer: [2, 2] },
+  { prompt: [3, 3, 3, 1], answer: [5] },
+];
+
+describe('trainAdapter', () => {
+  let model: SeamLM;
+  beforeAll(() => {
+    model = new SeamLM(1);
+  });
+  afterAll(() => model.dispose());
+
+  it('memorises a small set with LoRA; base weights stay bitwise unchanged', async () => {
+    const before = model.base.snapshot();
+    const lora = new LoraModel(
+      { ...OPPU_LORA, r: 4, alpha: 8, targetModules: ['q_proj', 'v_proj', 'o_proj'] },
+      DIMS,
+      { seed: 1 },
+    );
+    const events: ProgressEvent[] = [];
+    const res = await trainAdapter(
+      model,
+      lora,
+      examples,
+      { learningRate: 3e-2, maxSteps: 60, batchSize: 2, warmupRatio: 0.1, maxGradNorm: 1 },
+      {
+        onProgress: (e) => events.push(e),
+      },
+    );
+    expect(res.steps).toBe(60);
+    expect(res.losses[0]).toBeGreaterThan(1);
+    expect(res.finalLoss).toBeLessThan((res.losses[0] as number) / 4);
+    expect(events).toHaveLength(60);
+    expect(events[59]).toMatchObject({ phase: 'train', done: 60, total: 60 });
+    expect(events[10]?.tokensPerSecond).toBeGreaterThan(0);
+    for (const [k, w] of model.base.snapshot())
+      expect([...w], k).toEqual([...(before.get(k) as Float32Array)]);
+    lora.dispose();
+  });
+
+  it('is reproducible for a seed (data order and dropout) and differs across seeds', async () => {
+    const run = async (seed: number) => {
+      const lora = new LoraModel({ ...OPPU_LORA, r: 2, dropout: 0.3 }, DIMS, { seed: 3 });
+      const r = await trainAdapter(model, lora, examples, {
+        learningRate: 1e-2,
+        maxSteps: 5,
+        batchSize: 2,
+        seed,
+      });
+      const w = lora.trainableVariables().map((v) => [...v.dataSync()]);
+      lora.dispose();
+      return { losses: r.losses, w };
+    };
+    const a = await run(1);
+    const b = await run(1);
+    const c = await run(2);
+    expect(b).toEqual(a);
+    expect(c.losses).not.toEqual(a.losses);
+  });
+
+  it('accumulating 2 micro-batches of 2 equals one batch of 4 (same loss normalisation)', async () => {
+    const run = async (batchSize: number, acc: number) => {
+      const lora = new LoraModel({ ...OPPU_LORA, r: 2, dropout: 0 }, DIMS, { seed: 3 });
+      const r = await trainAdapter(
+        model,
+        lora,
+        examples,
+        {
+          learningRate: 1e-2,
+          maxSteps: 3,
+          batchSize,
+          gradientAccumulationSteps: acc,
+          warmupRatio: 0,
+        },
+        { groupByLength: false },
+      );
+      const w = lora.trainableVariables().flatMap((v) => [...v.dataSync()]);
+      lora.dispose();
+      return { r, w };
+    };
+    const one = await run(4, 1);
+    const two = await run(2, 2);
+    expect(two.r.steps).toBe(3);
+    expect(maxAbsDiff(one.w, two.w)).toBeLessThan(1e-5);
+    expect(Math.abs((one.r.losses[0] as number) - (two.r.losses[0] as number))).toBeLessThan(1e-5);
+  });
+
+  it('trains IA3 and prompt tuning too', async () => {
+    const ia3 = new Ia3Model(
+      { method: 'ia3', targetModules: ['k_proj', 'v_proj', 'down_proj'], feedforwardModules: ['down_proj'] },
+      DIMS,
+    );
+    const r1 = await trainAdapter(model, ia3, examples, { learningRate: 5e-2, maxSteps: 30, batchSize: 4 });
+    expect(r1.finalLoss).toBeLessThan(r1.losses[0] as number);
+    const pt = new PromptTuningModel({ method: 'prompt', numVirtualTokens: 3 }, DIMS, { seed: 1 });
+    const r2 = await trainAdapter(model, pt, examples, { learningRate: 5e-2, maxSteps: 30, batchSize: 4 });
+    expect(r2.finalLoss).toBeLessThan(r2.losses[0] as number);
+    ia3.dispose();
+    pt.dispose();
+  });
+
+  it('stops cleanly on abort: AbortError, no leaked tensors, weights of the last finished step', async () => {
+    const lora = new LoraModel({ ...OPPU_LORA, r: 2 }, DIMS, { seed: 3 });
+    const n = tf.memory().numTensors;
+    const controller = new AbortController();
+    let seen = 0;
+    const p = trainAdapter(
+      model,
+      lora,
+      examples,
+      { maxSteps: 50, batchSize: 2 },
+      {
+        signal: controller.signal,
+        onProgress: (e) => {
+          seen = e.done;
+          if (e.done === 3) controller.abort();
+        },
+      },
+    );
+    await expect(p).rejects.toMatchObject({ name: 'AbortError', code: 'aborted' });
+    await expect(p).rejects.toBeInstanceOf(OppuError);
+    expect(seen).toBe(3);
+    expect(tf.memory().numTensors).toBe(n);
+    lora.dispose();
+  });
+
+  it('keeps tf.memory().numTensors flat across 100 steps', async () => {
+    const lora = new LoraModel({ ...OPPU_LORA, r: 2 }, DIMS, { seed: 3 });
+    const counts: number[] = [];
+    const n = tf.memory().numTensors;
+    await trainAdapter(
+      model,
+      lora,
+      examples,
+      { maxSteps: 100, batchSize: 2, gradientAccumulationSteps: 2 },
+      {
+        onProgress: () => counts.push(tf.memory().numTensors),
+      },
+    );
+    expect(new Set(counts).size).toBe(1);
+    expect(tf.memory().numTensors).toBe(n);
+    lora.dispose();
+  });
+
+  it('refuses bad examples and configs with clear errors', async () => {
+    const lora = new LoraModel(OPPU_LORA, DIMS);
+    await expect(trainAdapter(model, lora, [])).rejects.toThrow(/no examples/);
+    await expect(trainAdapter(model, lora, [{ prompt: [1], answer: [] }])).rejects.toThrow(
+      /example 0: the answer is empty/,
+    );
+    await expect(trainAdapter(model, lora, [{ prompt: [1], answer: [99] }])).rejects.toThrow(
+      /token id 99 is outside the vocabulary \(0..11\)/,
+    );
+    await expect(trainAdapter(model, lora, examples, { batchSize: 0 })).rejects.toThrow(
+      /batchSize must be a positive integer/,
+    );
+    lora.dispose();
+  });
+});
+
+describe('trainAdapters (several users in one batch)', () => {
+  let model: SeamLM;
+  beforeAll(() => {
+    model = new SeamLM(2);
+  });
+  afterAll(() => model.dispose());
+
+  it('gives each user what training alone gives (own order, schedule, clipping, update)', async () => {
+    const config = { ...OPPU_LORA, r: 2, alpha: 4, dropout: 0 };
+    const users = [
+      examples,
+      [
+        { prompt: [1, 1], answer: [3, 4, 5] },
+        { prompt: [2], answer: [6] },
+        { prompt: [9, 9, 9], answer: [1] },
+      ],
+    ];
+    const training = { learningRate: 2e-2, epochs: 2, batchSize: 2, maxGradNorm: 0.3 };
+    const multi = MultiLora.create(config, DIMS, [5, 6]);
+    const results = await trainAdapters(model, multi, users, training);
+    expect(results.map((r) => r.steps)).toEqual([4, 4]);
+    for (const u of [0, 1]) {
+      const solo = new LoraModel(config, DIMS, { seed: [5, 6][u] });
+      const r = await trainAdapter(model, solo, users[u] as TrainingExample[], training);
+      const mine = multi.adapter(u);
+      for (const p of solo.allPairs()) {
+        const q = mine.pair(p.layer, p.module);
+        expect(
+          maxAbsDiff(p.a.dataSync(), q?.a.dataSync() ?? []),
+          `user ${u} ${p.layer}.${p.module}.A`,
+        ).toBeLessThan(1e-4);
+        expect(
+          maxAbsDiff(p.b.dataSync(), q?.b.dataSync() ?? []),
+          `user ${u} ${p.layer}.${p.module}.B`,
+        ).toBeLessThan(1e-4);
+      }
+      expect(maxAbsDiff(r.losses, results[u]?.losses ?? [])).toBeLessThan(1e-4);
+      solo.dispose();
+      mine.dispose();
+    }
+    multi.dispose();
+  });
+});
