@@ -1,3 +1,5 @@
-export {};
-export * from './safetensors/index.js';
+export * from './backend/init-backend.js';
+export * from './model/hooks.js';
 export * from './peft/index.js';
+export * from './safetensors/index.js';
+export * from './train/index.js';

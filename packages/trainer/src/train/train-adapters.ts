@@ -240,7 +240,9 @@ function microStep(
     sink(vars.map((v) => grads[v.name] ?? tf.zerosLike(v)));
     const values = (perRow as tf.Tensor).dataSync();
     const byUser = new Map<number, number>();
-    rowUser.forEach((u, i) => byUser.set(u, (byUser.get(u) ?? 0) + (values[i] as number)));
+    rowUser.forEach((u, i) => {
+      byUser.set(u, (byUser.get(u) ?? 0) + (values[i] as number));
+    });
     return byUser;
   } finally {
     perRow?.dispose();
