@@ -61,7 +61,10 @@ export function safetensorsDtypeOf(dtype: DType): SafetensorsDtype {
     case 'uint8':
       return 'U8';
     default:
-      throw new OppuError('invalid_tensor', `dtype ${JSON.stringify(dtype)} cannot be written to safetensors`);
+      throw new OppuError(
+        'invalid_tensor',
+        `dtype ${JSON.stringify(dtype)} cannot be written to safetensors`,
+      );
   }
 }
 
