@@ -9,7 +9,8 @@ const { HierarchicalNSW } = hnswlib;
 
 /**
  * Below this many live vectors a search scans every vector instead of walking the HNSW graph: it is exact and,
- * at these sizes, faster. Measured with `bench/retriever/crossover.ts` (docs/benchmarks.md, "Retriever").
+ * at these sizes, faster. Crossover measured by `pnpm --filter @oppu/retriever bench` (docs/benchmarks.md, "Retriever"):
+ * brute force 0.020 ms vs HNSW 0.023 ms at 100 vectors, 0.045 vs 0.028 ms at 250.
  */
 export const DEFAULT_BRUTE_FORCE_BELOW = 150;
 
