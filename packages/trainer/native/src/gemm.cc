@@ -262,55 +262,125 @@ bool gemm_set_isa(const std::string& isa) {
   return false;
 }
 
+namespace {
+
+// Stores an MR x NR tile into C: C = alpha * tile + beta * C (beta = 0 never reads C).
+inline void store_tile(const float* tile, long nr, long rows, long cols, float alpha, float beta, float* c,
+                       long c_rs) {
+  for (long i = 0; i < rows; ++i) {
+    float* crow = c + i * c_rs;
+    const float* trow = tile + i * nr;
+    if (beta == 0.f) {
+      for (long j = 0; j < cols; ++j) crow[j] = alpha * trow[j];
+    } else if (beta == 1.f) {
+      for (long j = 0; j < cols; ++j) crow[j] += alpha * trow[j];
+    } else {
+      for (long j = 0; j < cols; ++j) crow[j] = alpha * trow[j] + beta * crow[j];
+    }
+  }
+}
+
+// Buffers shared by all threads of one parallel GEMM (calls come from the JS thread, one at a time).
+float* shared_buffer(size_t floats) {
+  static float* buf = nullptr;
+  static size_t cap = 0;
+  if (floats > cap) {
+    std::free(buf);
+    cap = floats;
+    buf = static_cast<float*>(std::aligned_alloc(64, ((sizeof(float) * cap + 63) / 64) * 64));
+  }
+  return buf;
+}
+
+// One matrix on all threads. Tall problems: B's kc x nc block is packed once (in parallel) and shared; tasks
+// are MR-aligned row blocks taken from an atomic counter, several per thread, so a thread that the OS
+// preempts (the CPU is shared) delays the rest by one small block, not half the matrix. Short problems
+// (few rows, e.g. decoding): A is packed once and tasks are column-panel ranges.
+void gemm_parallel(const Kernel& kern, const GemmArgs& g, ThreadPool& pool) {
+  const long m = g.m, n = g.n, k = g.k, mr = kern.mr, nr = kern.nr;
+  const long threads = pool.size();
+  const bool split_rows = m >= 4 * mr * threads;
+  for (long jc = 0; jc < n; jc += kNc) {
+    const long nc = std::min(kNc, n - jc);
+    const long panels = (nc + nr - 1) / nr;
+    for (long pc = 0; pc < k; pc += kKc) {
+      const long kc = std::min(kKc, k - pc);
+      const float beta = pc == 0 ? g.beta : 1.f;
+      if (split_rows) {
+        float* bp = shared_buffer(size_t(panels) * nr * kc);
+        const long pack_tasks = std::min(panels, threads * 2);
+        pool.run(int(pack_tasks), [&](int t) {
+          const long p0 = panels * t / pack_tasks, p1 = panels * (t + 1) / pack_tasks;
+          const long j0 = p0 * nr, j1 = std::min(nc, p1 * nr);
+          pack_b(g.b + pc * g.b_rs + (jc + j0) * g.b_cs, g.b_rs, g.b_cs, kc, j1 - j0, nr, bp + p0 * nr * kc);
+        });
+        long mb = ((m + 4 * threads - 1) / (4 * threads) + mr - 1) / mr * mr;
+        mb = std::min(std::max(mb, mr), kMc);
+        const long blocks = (m + mb - 1) / mb;
+        pool.run(int(blocks), [&](int t) {
+          const long ic = t * mb, mc = std::min(mb, m - ic);
+          PackBuffers& buf = thread_buffers();
+          alignas(64) float tile[kMaxMr * kMaxNr];
+          pack_a(g.a + ic * g.a_rs + pc * g.a_cs, g.a_rs, g.a_cs, mc, kc, mr, buf.a);
+          for (long jr = 0; jr < nc; jr += nr) {
+            const long cols = std::min(nr, nc - jr);
+            for (long ir = 0; ir < mc; ir += mr) {
+              kern.run(kc, buf.a + ir * kc, bp + jr * kc, tile);
+              store_tile(tile, nr, std::min(mr, mc - ir), cols, g.alpha, beta, g.c + (ic + ir) * g.c_rs + jc + jr,
+                         g.c_rs);
+            }
+          }
+        });
+      } else {
+        const long mp = (m + mr - 1) / mr;
+        float* ap = shared_buffer(size_t(mp) * mr * kc);
+        pack_a(g.a + pc * g.a_cs, g.a_rs, g.a_cs, m, kc, mr, ap);
+        const long tasks = std::min(panels, threads * 4);
+        pool.run(int(tasks), [&](int t) {
+          const long p0 = panels * t / tasks, p1 = panels * (t + 1) / tasks;
+          if (p0 == p1) return;
+          const long j0 = p0 * nr, j1 = std::min(nc, p1 * nr);
+          PackBuffers& buf = thread_buffers();
+          alignas(64) float tile[kMaxMr * kMaxNr];
+          pack_b(g.b + pc * g.b_rs + (jc + j0) * g.b_cs, g.b_rs, g.b_cs, kc, j1 - j0, nr, buf.b);
+          for (long jr = j0; jr < j1; jr += nr) {
+            const long cols = std::min(nr, j1 - jr);
+            for (long ir = 0; ir < m; ir += mr) {
+              kern.run(kc, ap + ir * kc, buf.b + (jr - j0) * kc, tile);
+              store_tile(tile, nr, std::min(mr, m - ir), cols, g.alpha, beta, g.c + ir * g.c_rs + jc + jr, g.c_rs);
+            }
+          }
+        });
+      }
+    }
+  }
+}
+
+}  // namespace
+
 void gemm(const GemmArgs& g, ThreadPool& pool) {
   const Kernel& kern = *g_kernel;
-  const long threads = pool.size();
+  if (g.batch <= 0 || g.m <= 0 || g.n <= 0) return;
   const double flops = 2.0 * g.batch * g.m * g.n * static_cast<double>(g.k);
-  // Work split: whole matrices per task when the batch is large, else each matrix split along its larger
-  // dimension into `threads` parts (rounded to the micro-tile so no tile straddles two tasks).
-  long parts = 1;
-  if (threads > 1 && flops >= 2.0e5 && !(g.batch >= 4 * threads || g.batch % threads == 0)) parts = threads;
-  const bool split_m = g.m >= g.n;
-  const long dim = split_m ? g.m : g.n;
-  const long unit = split_m ? kern.mr : kern.nr;
-  const long chunk = ((dim + parts - 1) / parts + unit - 1) / unit * unit;
-  long tasks = g.batch * parts;
-  long per_task = 1;  // matrices per task, when splitting by batch
-  if (parts == 1 && threads > 1 && flops >= 2.0e5 && g.batch > 1) {
-    tasks = std::min(g.batch, threads * 4);
-    per_task = (g.batch + tasks - 1) / tasks;
-    tasks = (g.batch + per_task - 1) / per_task;
-  } else if (parts == 1) {
-    tasks = g.batch;
-  }
-  auto one = [&](long bi, long lo, long hi) {
-    const float* a = g.a + bi * g.a_bs;
-    const float* b = g.b + bi * g.b_bs;
-    float* c = g.c + bi * g.c_bs;
-    PackBuffers& buf = thread_buffers();
-    if (split_m)
-      gemm_serial(kern, hi - lo, g.n, g.k, g.alpha, a + lo * g.a_rs, g.a_rs, g.a_cs, b, g.b_rs, g.b_cs, g.beta,
-                  c + lo * g.c_rs, g.c_rs, buf);
-    else
-      gemm_serial(kern, g.m, hi - lo, g.k, g.alpha, a, g.a_rs, g.a_cs, b + lo * g.b_cs, g.b_rs, g.b_cs, g.beta,
-                  c + lo, g.c_rs, buf);
+  auto one = [&](long bi) {
+    gemm_serial(kern, g.m, g.n, g.k, g.alpha, g.a + bi * g.a_bs, g.a_rs, g.a_cs, g.b + bi * g.b_bs, g.b_rs, g.b_cs,
+                g.beta, g.c + bi * g.c_bs, g.c_rs, thread_buffers());
   };
-  if (flops < 2.0e5 || threads == 1) {
-    for (long bi = 0; bi < g.batch; ++bi) one(bi, 0, dim);
-    return;
+  if (pool.size() == 1 || flops < 2.0e5 || g.k <= 0) {
+    for (long bi = 0; bi < g.batch; ++bi) one(bi);
+  } else if (g.batch >= 2 * pool.size()) {
+    // Many matrices (attention heads): one task per matrix, handed out dynamically.
+    pool.run(static_cast<int>(g.batch), [&](int t) { one(t); });
+  } else {
+    for (long bi = 0; bi < g.batch; ++bi) {
+      GemmArgs one_matrix = g;
+      one_matrix.batch = 1;
+      one_matrix.a = g.a + bi * g.a_bs;
+      one_matrix.b = g.b + bi * g.b_bs;
+      one_matrix.c = g.c + bi * g.c_bs;
+      gemm_parallel(kern, one_matrix, pool);
+    }
   }
-  if (parts == 1) {
-    pool.run(static_cast<int>(tasks), [&](int t) {
-      const long b0 = t * per_task, b1 = std::min(g.batch, b0 + per_task);
-      for (long bi = b0; bi < b1; ++bi) one(bi, 0, dim);
-    });
-    return;
-  }
-  pool.run(static_cast<int>(tasks), [&](int t) {
-    const long bi = t / parts, part = t % parts;
-    const long lo = part * chunk, hi = std::min(dim, lo + chunk);
-    if (lo < hi) one(bi, lo, hi);
-  });
 }
 
 }  // namespace oppu

@@ -1,6 +1,8 @@
+import { installIdentity, restoreStockIdentity } from './identity.js';
 import { installMatMul, type MatMulMode, matMulMode, restoreStockMatMul } from './mat-mul.js';
 import { nativeStatus } from './native.js';
 
+export { softmaxCrossEntropy, softmaxCrossEntropyReference } from './cross-entropy.js';
 export { embedding, embeddingOneHot, embeddingReference } from './embedding.js';
 export {
   clearFrozenLinearCache,
@@ -22,18 +24,21 @@ export interface KernelsInfo {
 }
 
 /**
- * Installs the fast kernels on the wasm backend (call once, after importing @tensorflow/tfjs-backend-wasm;
+ * Installs the fast kernels on the wasm backend: BatchMatMul (native or XNNPACK per batch) and a copy-free
+ * Identity (call once, after importing @tensorflow/tfjs-backend-wasm;
  * harmless on other backends, whose kernels are left alone). `native: false` keeps the addon out even
  * when it is built; `OPPU_NATIVE=0` does the same from the environment.
  */
 export function installKernels(options: { native?: boolean } = {}): KernelsInfo {
   installMatMul(options);
+  installIdentity();
   return kernelsInfo();
 }
 
 /** Puts the stock tfjs-backend-wasm kernels back. */
 export function uninstallKernels(): void {
   restoreStockMatMul();
+  restoreStockIdentity();
 }
 
 export function kernelsInfo(): KernelsInfo {

@@ -8,7 +8,7 @@ import type {
 } from '@tensorflow/tfjs-core';
 import * as tf from '@tensorflow/tfjs-core';
 import { nativeKernels } from './native.js';
-import { floatOffset, sizeOf, type WasmBackend } from './wasm-heap.js';
+import { floatOffset, heapView, sizeOf, type WasmBackend } from './wasm-heap.js';
 
 /**
  * BatchMatMul for the wasm backend that stays on a fast path for every layout.
@@ -76,7 +76,7 @@ function nativeBatchMatMul(args: { inputs: NamedTensorInfoMap; backend: unknown;
   const batch = Math.max(batchA, batchB);
   // Allocate first: malloc can grow wasm memory, which replaces HEAPU8.buffer.
   const out = backend.makeOutput(g.outShape, 'float32');
-  const heap = backend.wasm.HEAPU8.buffer;
+  const heap = heapView(backend);
   params[0] = batch;
   params[1] = m;
   params[2] = n;

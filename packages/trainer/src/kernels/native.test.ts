@@ -37,11 +37,14 @@ describe.skipIf(!native)(`native addon (${nativeStatus().detail})`, () => {
         seed = (seed * 16807) % 2147483647;
         return (seed / 2147483647) * 2 - 1;
       };
+      // small (one thread), tall (row blocks, shared packed B), short and wide (column panels, shared packed A),
+      // deeper than one packed panel (K > 256 accumulates)
       for (const [m, n, k] of [
         [1, 1, 1],
         [7, 33, 5],
-        [100, 70, 300],
         [130, 65, 257],
+        [300, 70, 600],
+        [20, 700, 300],
       ] as const)
         for (const ta of [false, true])
           for (const tb of [false, true]) {

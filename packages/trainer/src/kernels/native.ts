@@ -22,6 +22,19 @@ export interface NativeKernels {
     c: ArrayBufferLike | Float32Array,
     params: Float64Array,
   ): void;
+  /**
+   * Softmax cross-entropy of logits [n, v] at float offset `logitsOff` of `heap`: returns
+   * sum_i w_i * nll_i / sum_i w_i and, when gradOff >= 0, writes its gradient w.r.t. the logits at `gradOff`.
+   */
+  softmaxXent(
+    heap: Float32Array,
+    logitsOff: number,
+    gradOff: number,
+    n: number,
+    v: number,
+    targets: Int32Array,
+    weights: Float32Array | null,
+  ): number;
   info(): { isa: string; threads: number };
   /** Forces a micro-kernel: 'avx512' | 'avx2' | 'generic' | 'best'. Returns false if this CPU cannot run it. */
   setIsa(isa: string): boolean;

@@ -58,3 +58,20 @@ export function sizeOf(shape: readonly number[]): number {
   for (const d of shape) n *= d;
   return n;
 }
+
+const heapViews = new WeakMap<object, Float32Array>();
+
+/**
+ * All of wasm memory as one Float32Array, for the native addon. A typed array rather than the buffer itself,
+ * because the threaded wasm binary's memory is a SharedArrayBuffer, which N-API takes only through a view.
+ * Re-created when memory growth replaces the buffer.
+ */
+export function heapView(backend: WasmBackend): Float32Array {
+  const buffer = backend.wasm.HEAPU8.buffer;
+  let view = heapViews.get(backend.wasm);
+  if (!view || view.buffer !== buffer) {
+    view = new Float32Array(buffer);
+    heapViews.set(backend.wasm, view);
+  }
+  return view;
+}

@@ -1,0 +1,326 @@
+// LoRA training tokens/s on the reference config of shared/bench (d 256, 4 layers, 4 heads, vocab 2048,
+// ffn 768, seq 128, batch 8, LoRA r 8 alpha 16 on q/v, AdamW), one step = forward + backward + update:
+//   stock   tfjs-backend-wasm as shipped, plain tf ops
+//   wasm    @oppu/trainer kernels without the addon (XNNPACK per batch, cached W^T, fused LoRA)
+//   native  @oppu/trainer kernels with the native addon (AVX-512/AVX2 SGEMM, 2 threads)
+// and, when python3 has torch, the PyTorch peer (shared/bench/torch_lora_ref.py) in the same run, for the ratio.
+//
+// MODEL: until the decoder and training loop of @oppu/trainer land, this file holds a self-contained minimal
+// Llama (the peer's architecture, op for op) written with the kernels; it is a stand-in, not the product model.
+//
+// Usage: pnpm --filter @oppu/trainer exec tsx --conditions=source ../../bench/train-speed/run.ts
+//        [--steps 10] [--stock-steps 3] [--engines stock,wasm,native,torch] [--torch-steps 20]
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import {
+  frozenLinear,
+  installKernels,
+  kernelsInfo,
+  loraLinear,
+  softmaxCrossEntropy,
+  softmaxCrossEntropyReference,
+  uninstallKernels,
+} from '@oppu/trainer/kernels';
+import { cpuModel, median, tf, useBackend } from '../bench-env.js';
+
+type Tensor = import('@tensorflow/tfjs-core').Tensor;
+type Tensor2D = import('@tensorflow/tfjs-core').Tensor2D;
+type Tensor3D = import('@tensorflow/tfjs-core').Tensor3D;
+type Variable = import('@tensorflow/tfjs-core').Variable;
+type Tensor1D = import('@tensorflow/tfjs-core').Tensor1D;
+type Scalar = import('@tensorflow/tfjs-core').Scalar;
+
+const { values: opt } = parseArgs({
+  options: {
+    steps: { type: 'string', default: '10' },
+    'stock-steps': { type: 'string', default: '3' },
+    warmup: { type: 'string', default: '2' },
+    engines: { type: 'string', default: 'stock,wasm,native,torch' },
+    'torch-steps': { type: 'string', default: '20' },
+    profile: { type: 'boolean', default: false },
+  },
+});
+const cfg = {
+  d: 256,
+  layers: 4,
+  heads: 4,
+  vocab: 2048,
+  ffn: 768,
+  seq: 128,
+  batch: 8,
+  rank: 8,
+  alpha: 16,
+  lr: 1e-3,
+};
+const hd = cfg.d / cfg.heads;
+const scale = cfg.alpha / cfg.rank;
+
+// ---- the stand-in model (frozen base, LoRA on q and v) ----
+interface Layer {
+  q: Tensor2D;
+  k: Tensor2D;
+  v: Tensor2D;
+  o: Tensor2D;
+  gate: Tensor2D;
+  up: Tensor2D;
+  down: Tensor2D;
+  qA: Variable;
+  qB: Variable;
+  vA: Variable;
+  vB: Variable;
+}
+
+function buildModel() {
+  let seed = 1;
+  const w = (i: number, o: number) => tf.randomNormal([i, o], 0, 0.02, 'float32', seed++) as Tensor2D;
+  const bound = 1 / Math.sqrt(cfg.d);
+  const loraA = () => tf.variable(tf.randomUniform([cfg.d, cfg.rank], -bound, bound, 'float32', seed++));
+  const loraB = () => tf.variable(tf.zeros([cfg.rank, cfg.d]));
+  const layers: Layer[] = Array.from({ length: cfg.layers }, () => ({
+    q: w(cfg.d, cfg.d),
+    k: w(cfg.d, cfg.d),
+    v: w(cfg.d, cfg.d),
+    o: w(cfg.d, cfg.d),
+    gate: w(cfg.d, cfg.ffn),
+    up: w(cfg.d, cfg.ffn),
+    down: w(cfg.ffn, cfg.d),
+    qA: loraA(),
+    qB: loraB(),
+    vA: loraA(),
+    vB: loraB(),
+  }));
+  const embed = w(cfg.vocab, cfg.d);
+  const head = w(cfg.d, cfg.vocab);
+  // RoPE tables (half-split convention, as the peer): [seq, hd]
+  const inv = Array.from({ length: hd / 2 }, (_, i) => 1 / 10000 ** ((2 * i) / hd));
+  const ang = new Float32Array(cfg.seq * hd);
+  for (let t = 0; t < cfg.seq; t++) for (let i = 0; i < hd; i++) ang[t * hd + i] = t * inv[i % (hd / 2)]!;
+  const angT = tf.tensor2d(ang, [cfg.seq, hd]);
+  const cos = tf.cos(angT);
+  const sin = tf.sin(angT);
+  const mask = tf.tensor2d(
+    Float32Array.from({ length: cfg.seq * cfg.seq }, (_, i) =>
+      i % cfg.seq > Math.floor(i / cfg.seq) ? -1e9 : 0,
+    ),
+    [cfg.seq, cfg.seq],
+  );
+  return { layers, embed, head, cos, sin, mask };
+}
+
+type Model = ReturnType<typeof buildModel>;
+interface Ops {
+  frozen(x: Tensor3D, w: Tensor2D): Tensor3D;
+  lora(x: Tensor3D, w: Tensor2D, a: Tensor2D, b: Tensor2D): Tensor3D;
+  xent(logits: Tensor2D, targets: Tensor1D): Scalar;
+}
+const stockOps: Ops = {
+  frozen: (x, w) =>
+    tf.reshape(tf.matMul(tf.reshape(x, [-1, x.shape[2]]), w), [x.shape[0], x.shape[1], w.shape[1]]),
+  lora: (x, w, a, b) => {
+    const x2 = tf.reshape(x, [-1, x.shape[2]]) as Tensor2D;
+    const y = tf.add(tf.matMul(x2, w), tf.mul(tf.matMul(tf.matMul(x2, a), b), scale));
+    return tf.reshape(y, [x.shape[0], x.shape[1], w.shape[1]]);
+  },
+  xent: softmaxCrossEntropyReference,
+};
+const kernelOps: Ops = {
+  frozen: (x, w) => frozenLinear(x, w),
+  lora: (x, w, a, b) => loraLinear(x, w, a, b, scale),
+  xent: softmaxCrossEntropy,
+};
+
+const rmsNorm = (x: Tensor) => tf.mul(x, tf.rsqrt(tf.add(tf.mean(tf.square(x), -1, true), 1e-5)));
+
+function rope(x: Tensor, m: Model) {
+  // x [batch, heads, seq, hd]
+  const x1 = tf.slice(x, [0, 0, 0, 0], [-1, -1, -1, hd / 2]);
+  const x2 = tf.slice(x, [0, 0, 0, hd / 2], [-1, -1, -1, hd / 2]);
+  return tf.add(tf.mul(x, m.cos), tf.mul(tf.concat([tf.neg(x2), x1], -1), m.sin));
+}
+
+function lossOf(m: Model, ops: Ops, ids: Tensor, targets: Tensor) {
+  const { batch: B, seq: T, d: D, heads: H } = cfg;
+  let x = tf.gather(m.embed, ids) as Tensor3D; // [B, T, D]
+  const split = (t: Tensor3D) => tf.transpose(tf.reshape(t, [B, T, H, hd]), [0, 2, 1, 3]); // [B, H, T, hd]
+  for (const l of m.layers) {
+    const h = rmsNorm(x) as Tensor3D;
+    const q = rope(split(ops.lora(h, l.q, l.qA as Tensor2D, l.qB as Tensor2D)), m);
+    const k = rope(split(ops.frozen(h, l.k)), m);
+    const v = split(ops.lora(h, l.v, l.vA as Tensor2D, l.vB as Tensor2D));
+    const att = tf.softmax(tf.add(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(hd)), m.mask)); // [B,H,T,T]
+    const ctx = tf.reshape(tf.transpose(tf.matMul(att, v), [0, 2, 1, 3]), [B, T, D]) as Tensor3D;
+    x = tf.add(x, ops.frozen(ctx, l.o));
+    const h2 = rmsNorm(x) as Tensor3D;
+    const ff = tf.mul(
+      tf.mul(ops.frozen(h2, l.gate), tf.sigmoid(ops.frozen(h2, l.gate))),
+      ops.frozen(h2, l.up),
+    );
+    x = tf.add(x, ops.frozen(ff as Tensor3D, l.down));
+  }
+  const logits = tf.reshape(ops.frozen(rmsNorm(x) as Tensor3D, m.head), [B * T, cfg.vocab]) as Tensor2D;
+  return ops.xent(logits, targets as Tensor1D);
+}
+
+// AdamW as torch.optim.AdamW (stand-in until the training loop lands).
+function adamW(vars: Variable[]) {
+  const st = vars.map((p) => ({
+    p,
+    m: tf.variable(tf.zerosLike(p), false),
+    v: tf.variable(tf.zerosLike(p), false),
+  }));
+  let t = 0;
+  return (grads: Record<string, Tensor>) => {
+    t++;
+    const [b1, b2, eps, wd] = [0.9, 0.999, 1e-8, 0.01];
+    tf.tidy(() => {
+      for (const { p, m, v } of st) {
+        const g = grads[p.name]!;
+        m.assign(tf.add(tf.mul(m, b1), tf.mul(g, 1 - b1)));
+        v.assign(tf.add(tf.mul(v, b2), tf.mul(tf.square(g), 1 - b2)));
+        const denom = tf.add(tf.div(tf.sqrt(v), Math.sqrt(1 - b2 ** t)), eps);
+        p.assign(tf.sub(tf.mul(p, 1 - cfg.lr * wd), tf.mul(tf.div(m, denom), cfg.lr / (1 - b1 ** t))));
+      }
+    });
+  };
+}
+
+async function runEngine(engine: 'stock' | 'wasm' | 'native', steps: number, warmup: number) {
+  await useBackend('wasm');
+  if (engine === 'stock') uninstallKernels();
+  else installKernels({ native: engine === 'native' });
+  const info = kernelsInfo();
+  if (engine === 'native' && info.matMul !== 'native') return { engine, skipped: info.native };
+  const m = buildModel();
+  const vars = m.layers.flatMap((l) => [l.qA, l.qB, l.vA, l.vB]);
+  const update = adamW(vars);
+  const ops = engine === 'stock' ? stockOps : kernelOps;
+  // The same data for every engine: token ids from a fixed LCG.
+  let s = 12345;
+  const tok = Int32Array.from({ length: cfg.batch * (cfg.seq + 1) }, () => {
+    s = (s * 1103515245 + 12345) % 2147483648;
+    return s % cfg.vocab;
+  });
+  const ids = tf.tensor2d(
+    Int32Array.from(
+      { length: cfg.batch * cfg.seq },
+      (_, i) => tok[Math.floor(i / cfg.seq) * (cfg.seq + 1) + (i % cfg.seq)]!,
+    ),
+    [cfg.batch, cfg.seq],
+    'int32',
+  );
+  const tgtIds = Int32Array.from(
+    { length: cfg.batch * cfg.seq },
+    (_, i) => tok[Math.floor(i / cfg.seq) * (cfg.seq + 1) + (i % cfg.seq) + 1]!,
+  );
+  const targets = tf.tensor1d(tgtIds, 'int32');
+  const times: number[] = [];
+  const losses: number[] = [];
+  let tensorsBefore = tf.memory().numTensors;
+  for (let i = 0; i < warmup + steps; i++) {
+    if (i === warmup) tensorsBefore = tf.memory().numTensors; // after caches (W^T) are built
+    const t0 = performance.now();
+    const lossValue = tf.tidy(() => {
+      const { value, grads } = tf.variableGrads(() => lossOf(m, ops, ids, targets), vars);
+      update(grads);
+      return value.dataSync()[0]!;
+    });
+    const dt = (performance.now() - t0) / 1000;
+    if (i >= warmup) times.push(dt);
+    losses.push(lossValue);
+    console.log(`  ${engine} step ${i} loss=${lossValue.toFixed(4)} time=${dt.toFixed(3)}s`);
+  }
+  const leaked = tf.memory().numTensors - tensorsBefore;
+  if (opt.profile) {
+    const prof = await tf.profile(() => {
+      tf.tidy(() => {
+        const { value, grads } = tf.variableGrads(() => lossOf(m, ops, ids, targets), vars);
+        update(grads);
+        value.dataSync();
+      });
+    });
+    const byKernel = new Map<string, { ms: number; n: number }>();
+    for (const k of prof.kernels) {
+      const e = byKernel.get(k.name) ?? { ms: 0, n: 0 };
+      e.ms += Number(k.kernelTimeMs);
+      e.n++;
+      byKernel.set(k.name, e);
+    }
+    const rows = [...byKernel].sort((a, b) => b[1].ms - a[1].ms);
+    const total = rows.reduce((s, [, e]) => s + e.ms, 0);
+    console.log(`  ${engine} profile of one step: ${total.toFixed(0)} ms in kernels`);
+    for (const [name, e] of rows.slice(0, 18))
+      console.log(`    ${name.padEnd(22)} ${e.ms.toFixed(1).padStart(8)} ms  x${e.n}`);
+  }
+  const med = median(times);
+  return {
+    engine,
+    matMul: info.matMul,
+    native: info.native,
+    median_step_s: med,
+    tokens_per_s: (cfg.batch * cfg.seq) / med,
+    losses,
+    leaked_tensors: leaked,
+    peak_rss_mb: process.resourceUsage().maxRSS / 1024,
+  };
+}
+
+function runTorch(steps: number) {
+  const script = new URL('../../../shared/bench/torch_lora_ref.py', import.meta.url).pathname;
+  const candidates = ['/usr/bin/python3', 'python3'];
+  if (!existsSync(script)) return { engine: 'torch', skipped: `${script} not found` };
+  for (const py of candidates) {
+    try {
+      const out = execFileSync(py, [script, '--threads', '2', '--steps', String(steps), '--warmup', '2'], {
+        env: { ...process.env, OMP_WAIT_POLICY: 'PASSIVE' },
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      const line = out.split('\n').find((l) => l.startsWith('JSON '));
+      if (line) return JSON.parse(line.slice(5));
+    } catch {}
+  }
+  return {
+    engine: 'torch',
+    skipped: 'python3 with torch not found (apt-get install -y python3-torch libopenblas0-pthread)',
+  };
+}
+
+const engines = opt.engines.split(',');
+console.log(`train-speed on ${cpuModel()}, node ${process.version}; config ${JSON.stringify(cfg)}`);
+const results: Record<string, unknown>[] = [];
+for (const e of engines) {
+  if (e === 'torch') {
+    const r = runTorch(Number(opt['torch-steps']));
+    console.log(
+      `  torch: ${r.skipped ?? `${r.tokens_per_s.toFixed(0)} tokens/s, final loss ${r.final_loss}`}`,
+    );
+    results.push(r);
+  } else {
+    const steps = Number(e === 'stock' ? opt['stock-steps'] : opt.steps);
+    const warm = e === 'stock' ? 1 : Number(opt.warmup);
+    results.push(await runEngine(e as 'stock' | 'wasm' | 'native', steps, warm));
+  }
+}
+const torch = results.find((r) => r.engine === 'torch' && typeof r.tokens_per_s === 'number');
+console.log('\nengine   tokens/s   median step   vs torch   vs stock   losses (first steps)');
+const stock = results.find((r) => r.engine === 'stock' && typeof r.tokens_per_s === 'number');
+for (const r of results) {
+  if (typeof r.tokens_per_s !== 'number') {
+    console.log(`${String(r.engine).padEnd(8)} skipped: ${r.skipped}`);
+    continue;
+  }
+  const tps = r.tokens_per_s as number;
+  const vsT = torch ? `${(tps / (torch.tokens_per_s as number)).toFixed(3)}x` : 'n/a';
+  const vsS = stock ? `${(tps / (stock.tokens_per_s as number)).toFixed(1)}x` : 'n/a';
+  const ls = Array.isArray(r.losses)
+    ? (r.losses as number[])
+        .slice(0, 4)
+        .map((l) => l.toFixed(4))
+        .join(' ')
+    : '';
+  console.log(
+    `${String(r.engine).padEnd(8)} ${tps.toFixed(0).padStart(8)}   ${(r.median_step_s as number).toFixed(3).padStart(9)} s   ${vsT.padStart(8)}   ${vsS.padStart(8)}   ${ls}`,
+  );
+}
+console.log(`JSON ${JSON.stringify(results)}`);
