@@ -1,1 +1,14 @@
-export {};
+export { checkDeclaredSize, type DownloadOptions, downloadAttachment } from './attachment-download.js';
+export { type BotLogger, COLLECT_SETTING, type LogLevel, type MemberSettingsStore } from './bot-context.js';
+export { type BotTask, LAMP_7_BOT_TASK } from './bot-task.js';
+export {
+  COMMAND_DEFINITIONS,
+  COMMAND_NAMES,
+  MAX_ASK_CHARS,
+  MAX_REMEMBER_CHARS,
+} from './command-definitions.js';
+export { type BotConfig, readBotConfig } from './config.js';
+export { memberUserId } from './member-user-id.js';
+export { DEFAULT_RATE_LIMITS, OppuBot, type OppuBotOptions } from './oppu-bot.js';
+export { progressBar, progressLine } from './progress-bar.js';
+export { type RateCheck, RateLimiter, type RateRule } from './rate-limiter.js';
