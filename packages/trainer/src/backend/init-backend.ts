@@ -1,0 +1,203 @@
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { OppuError } from '@oppu/core';
+import * as tf from '@tensorflow/tfjs-core';
+import { withNodeWasmThreads } from './wasm-threads.js';
+
+/** The backends oppu knows, fastest first. `tensorflow` is the native binding (tfjs-node or tfjs-node-gpu). */
+export type BackendName = 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
+
+export interface BackendInfo {
+  /** The tfjs backend name now active (`tf.getBackend()`). */
+  readonly name: BackendName;
+  /** Which package provides it, e.g. `@tensorflow/tfjs-node-gpu`. */
+  readonly provider: string;
+  /** XNNPACK threads for wasm, 1 otherwise. */
+  readonly threads: number;
+  /** Why faster candidates were skipped, one line each. */
+  readonly skipped: readonly string[];
+}
+
+export interface InitBackendOptions {
+  /** Forces one backend; defaults to the `OPPU_BACKEND` environment variable, then automatic choice. */
+  readonly backend?: BackendName | 'auto';
+  /** wasm threads (1 = single-threaded binary); defaults to `OPPU_WASM_THREADS`, then the number of cores. */
+  readonly wasmThreads?: number;
+  /** Where the log lines go; defaults to `console.info`. Pass `() => {}` to silence them. */
+  readonly log?: (line: string) => void;
+}
+
+const BACKEND_NAMES: readonly BackendName[] = ['tensorflow', 'webgpu', 'wasm', 'cpu'];
+
+let active: BackendInfo | undefined;
+let pending: Promise<BackendInfo> | undefined;
+
+/** The backend chosen by `initBackend`, or undefined before it ran. */
+export function activeBackend(): BackendInfo | undefined {
+  return active;
+}
+
+/**
+ * Picks and starts the fastest backend available: tfjs-node-gpu, tfjs-node, wasm (multi-threaded under
+ * Node), then cpu. A native package that is not installed is skipped with a log line. `OPPU_BACKEND`
+ * (cpu | wasm | tensorflow | webgpu) forces one; a forced backend that cannot start is an error.
+ * Calling it again returns the backend already chosen unless a different one is forced.
+ */
+export async function initBackend(options: InitBackendOptions = {}): Promise<BackendInfo> {
+  const log = options.log ?? ((line: string) => console.info(line));
+  const requested = options.backend ?? parseBackendEnv(process.env.OPPU_BACKEND);
+  if (active && (requested === 'auto' || requested === active.name) && tf.getBackend() === active.name)
+    return active;
+  if (pending) {
+    await pending.catch(() => undefined);
+    if (active && (requested === 'auto' || requested === active.name)) return active;
+  }
+  pending = choose(requested, options, log);
+  try {
+    active = await pending;
+  } finally {
+    pending = undefined;
+  }
+  const threads =
+    active.name === 'wasm' ? `, ${active.threads} thread${active.threads === 1 ? '' : 's'}` : '';
+  log(`oppu: tfjs backend "${active.name}" (${active.provider}${threads})`);
+  return active;
+}
+
+function parseBackendEnv(value: string | undefined): BackendName | 'auto' {
+  if (value === undefined || value === '' || value === 'auto') return 'auto';
+  if ((BACKEND_NAMES as readonly string[]).includes(value)) return value as BackendName;
+  throw new OppuError(
+    'backend/unknown',
+    `OPPU_BACKEND="${value}" is not a backend: use one of ${BACKEND_NAMES.join(', ')} (or unset it to choose automatically)`,
+  );
+}
+
+async function choose(
+  requested: BackendName | 'auto',
+  options: InitBackendOptions,
+  log: (line: string) => void,
+) {
+  const skipped: string[] = [];
+  const order: BackendName[] = requested === 'auto' ? ['tensorflow', 'wasm', 'cpu'] : [requested];
+  for (const name of order) {
+    try {
+      const info = await start(name, options);
+      return { ...info, skipped };
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      if (requested !== 'auto') {
+        throw new OppuError(
+          'backend/unavailable',
+          `OPPU_BACKEND=${name}: the backend could not start (${reason}); install its package or choose another backend`,
+          { cause: error },
+        );
+      }
+      const line = `oppu: backend "${name}" skipped: ${reason}`;
+      skipped.push(line);
+      log(line);
+    }
+  }
+  throw new OppuError('backend/none', `no tfjs backend could start:\n${skipped.join('\n')}`);
+}
+
+async function start(name: BackendName, options: InitBackendOptions): Promise<Omit<BackendInfo, 'skipped'>> {
+  switch (name) {
+    case 'tensorflow':
+      return startNative();
+    case 'webgpu':
+      return startWebgpu();
+    case 'wasm':
+      return startWasm(options.wasmThreads ?? parseThreadsEnv(process.env.OPPU_WASM_THREADS));
+    case 'cpu':
+      await import('@tensorflow/tfjs-backend-cpu');
+      await activate('cpu');
+      return { name: 'cpu', provider: '@tensorflow/tfjs-backend-cpu', threads: 1 };
+  }
+}
+
+/** Dynamic import of an optional peer dependency; a missing package becomes a one-line reason. */
+async function importOptional(specifier: string): Promise<unknown> {
+  try {
+    return await import(/* @vite-ignore */ specifier);
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    const message = error instanceof Error ? error.message : String(error);
+    // Node says ERR_MODULE_NOT_FOUND; vite (under vitest) says "Could not resolve".
+    if (
+      code === 'ERR_MODULE_NOT_FOUND' ||
+      code === 'MODULE_NOT_FOUND' ||
+      /Could not resolve|Cannot find (package|module)/.test(message)
+    ) {
+      throw new Error(`${specifier} is not installed (optional: pnpm add ${specifier}@4.22.0)`);
+    }
+    throw new Error(`${specifier} failed to load: ${message}`);
+  }
+}
+
+async function startNative(): Promise<Omit<BackendInfo, 'skipped'>> {
+  const reasons: string[] = [];
+  for (const provider of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
+    try {
+      await importOptional(provider);
+      await activate('tensorflow');
+      return { name: 'tensorflow', provider, threads: 1 };
+    } catch (error) {
+      reasons.push(error instanceof Error ? error.message : String(error));
+    }
+  }
+  throw new Error(reasons.join('; '));
+}
+
+async function startWebgpu(): Promise<Omit<BackendInfo, 'skipped'>> {
+  const g = globalThis as { navigator?: { gpu?: unknown } };
+  if (!g.navigator?.gpu) {
+    // Under Node, the `webgpu` package (Dawn) provides navigator.gpu.
+    const dawn = (await importOptional('webgpu')) as { create(args: string[]): unknown; globals: object };
+    Object.assign(globalThis, dawn.globals);
+    Object.defineProperty(globalThis, 'navigator', {
+      configurable: true,
+      value: { ...(g.navigator ?? {}), gpu: dawn.create([]) },
+    });
+  }
+  await importOptional('@tensorflow/tfjs-backend-webgpu');
+  await activate('webgpu');
+  return { name: 'webgpu', provider: '@tensorflow/tfjs-backend-webgpu', threads: 1 };
+}
+
+function parseThreadsEnv(value: string | undefined): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new OppuError(
+      'backend/threads',
+      `OPPU_WASM_THREADS="${value}" must be a whole number of threads, 1 or more`,
+    );
+  }
+  return n;
+}
+
+async function startWasm(threadsOption: number | undefined): Promise<Omit<BackendInfo, 'skipped'>> {
+  const wasm = await import('@tensorflow/tfjs-backend-wasm');
+  const require = createRequire(import.meta.url);
+  // Under Node the .wasm binaries are read from the package's dist folder.
+  wasm.setWasmPaths(`${path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm'))}${path.sep}`);
+  // The threaded binary keeps at most 8 pool threads (it pre-spawns 8 workers).
+  const threads = Math.max(1, Math.min(8, threadsOption ?? os.availableParallelism()));
+  if (threads > 1 && typeof SharedArrayBuffer === 'function') {
+    tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', true);
+    wasm.setThreadsCount(threads);
+    await withNodeWasmThreads(() => activate('wasm'));
+  } else {
+    tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+    await activate('wasm');
+  }
+  return { name: 'wasm', provider: '@tensorflow/tfjs-backend-wasm', threads: wasm.getThreadsCount() };
+}
+
+async function activate(name: BackendName): Promise<void> {
+  const ok = await tf.setBackend(name);
+  await tf.ready();
+  if (!ok || tf.getBackend() !== name) throw new Error(`tf.setBackend("${name}") did not take effect`);
+}

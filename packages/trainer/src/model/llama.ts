@@ -1,0 +1,560 @@
+import { OppuError } from '@oppu/core';
+import * as tf from '@tensorflow/tfjs-core';
+import { frozenLinear } from '../kernels/frozen-linear.js';
+import type { PeftModelDims } from '../peft/model-dims.js';
+import type { BaseWeights, LinearAdapter, ModuleContext, ModuleName } from './hooks.js';
+
+/**
+ * A Llama-family decoder in one file, in the spirit of llama2.c and nanoGPT: config, weights, RMSNorm, RoPE,
+ * grouped-query attention with a KV cache, SwiGLU, and the forward pass, top to bottom.
+ *
+ * Conventions: every projection weight is stored [in, out] (y = x·W) as a non-trainable tf.Variable and
+ * applied by `frozenLinear` (the kernel that computes no weight gradient), always through the adapter seam
+ * `adapter.linear(ctx, x, base)` when an adapter is given. Shapes use b = batch, t = new tokens, T = all keys
+ * (cache + new), h = heads, kvh = kv heads, g = h / kvh, hd = head size, d = dim, f = hidden (ffn) size.
+ */
+
+// ----------------------------------------------------------------------------------------------------------
+// Config
+
+export interface LlamaConfig {
+  /** Model width d. */
+  readonly dim: number;
+  /** SwiGLU hidden size f. */
+  readonly hidden: number;
+  readonly layers: number;
+  readonly heads: number;
+  /** Key/value heads (grouped-query attention); `heads` must be a multiple. */
+  readonly kvHeads: number;
+  readonly vocab: number;
+  readonly maxSeqLen: number;
+  readonly normEps: number;
+  readonly ropeTheta: number;
+  /** 'interleaved': llama2.c rotates pairs (2i, 2i+1); 'half': HF `rotate_half` pairs (i, i + hd/2). */
+  readonly ropeStyle: 'interleaved' | 'half';
+  /** The output head is the token embedding (transposed). */
+  readonly tiedEmbeddings: boolean;
+}
+
+export function checkLlamaConfig(c: LlamaConfig, where = 'llama config'): LlamaConfig {
+  for (const k of ['dim', 'hidden', 'layers', 'heads', 'kvHeads', 'vocab', 'maxSeqLen'] as const) {
+    if (!Number.isSafeInteger(c[k]) || c[k] <= 0)
+      throw new OppuError('invalid_model_config', `${where}: ${k} must be a positive integer, got ${c[k]}`);
+  }
+  if (c.dim % c.heads !== 0)
+    throw new OppuError(
+      'invalid_model_config',
+      `${where}: dim ${c.dim} is not a multiple of heads ${c.heads}`,
+    );
+  if (c.heads % c.kvHeads !== 0)
+    throw new OppuError(
+      'invalid_model_config',
+      `${where}: heads ${c.heads} is not a multiple of kvHeads ${c.kvHeads}`,
+    );
+  if ((c.dim / c.heads) % 2 !== 0)
+    throw new OppuError(
+      'invalid_model_config',
+      `${where}: head size ${c.dim / c.heads} must be even for RoPE`,
+    );
+  if (!(c.normEps > 0) || !(c.ropeTheta > 0))
+    throw new OppuError('invalid_model_config', `${where}: normEps and ropeTheta must be positive`);
+  if (c.ropeStyle !== 'interleaved' && c.ropeStyle !== 'half')
+    throw new OppuError('invalid_model_config', `${where}: ropeStyle must be "interleaved" or "half"`);
+  return c;
+}
+
+// ----------------------------------------------------------------------------------------------------------
+// Weights (host form: what loaders produce and writers consume; all row-major float32)
+
+/** One block's weights; projections are [in, out]. */
+export interface LlamaLayerArrays {
+  readonly attnNorm: Float32Array; // [d]
+  readonly q_proj: Float32Array; // [d, h*hd]
+  readonly k_proj: Float32Array; // [d, kvh*hd]
+  readonly v_proj: Float32Array; // [d, kvh*hd]
+  readonly o_proj: Float32Array; // [h*hd, d]
+  readonly ffnNorm: Float32Array; // [d]
+  readonly gate_proj: Float32Array; // [d, f]   (llama2.c w1)
+  readonly up_proj: Float32Array; // [d, f]     (llama2.c w3)
+  readonly down_proj: Float32Array; // [f, d]   (llama2.c w2)
+}
+
+export interface LlamaArrays {
+  readonly embed: Float32Array; // [vocab, d]
+  readonly layers: readonly LlamaLayerArrays[];
+  readonly norm: Float32Array; // [d]
+  /** [d, vocab]; absent when the embeddings are tied. */
+  readonly lmHead?: Float32Array;
+}
+
+export const PROJECTIONS: readonly ModuleName[] = [
+  'q_proj',
+  'k_proj',
+  'v_proj',
+  'o_proj',
+  'gate_proj',
+  'up_proj',
+  'down_proj',
+];
+
+/** [in, out] of a projection. */
+export function projectionShape(c: LlamaConfig, module: ModuleName): [number, number] {
+  const hd = c.dim / c.heads;
+  switch (module) {
+    case 'q_proj':
+      return [c.dim, c.heads * hd];
+    case 'k_proj':
+    case 'v_proj':
+      return [c.dim, c.kvHeads * hd];
+    case 'o_proj':
+      return [c.heads * hd, c.dim];
+    case 'gate_proj':
+    case 'up_proj':
+      return [c.dim, c.hidden];
+    case 'down_proj':
+      return [c.hidden, c.dim];
+  }
+}
+
+/** Random weights (N(0, 0.02), norms 1): tiny models for tests and benchmarks. */
+export function randomLlamaArrays(c: LlamaConfig, seed = 1): LlamaArrays {
+  let s = seed >>> 0 || 1;
+  const rand = () => {
+    // xorshift32 then Box-Muller: reproducible without tf.
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    return (s + 0.5) / 4294967296;
+  };
+  const normal = (n: number, std: number) => {
+    const a = new Float32Array(n);
+    for (let i = 0; i < n; i++)
+      a[i] = std * Math.sqrt(-2 * Math.log(rand())) * Math.cos(2 * Math.PI * rand());
+    return a;
+  };
+  const proj = (m: ModuleName) => {
+    const [i, o] = projectionShape(c, m);
+    return normal(i * o, 0.02);
+  };
+  const layers = Array.from({ length: c.layers }, () => ({
+    attnNorm: new Float32Array(c.dim).fill(1),
+    q_proj: proj('q_proj'),
+    k_proj: proj('k_proj'),
+    v_proj: proj('v_proj'),
+    o_proj: proj('o_proj'),
+    ffnNorm: new Float32Array(c.dim).fill(1),
+    gate_proj: proj('gate_proj'),
+    up_proj: proj('up_proj'),
+    down_proj: proj('down_proj'),
+  }));
+  return {
+    embed: normal(c.vocab * c.dim, 0.02),
+    layers,
+    norm: new Float32Array(c.dim).fill(1),
+    ...(c.tiedEmbeddings ? {} : { lmHead: normal(c.dim * c.vocab, 0.02) }),
+  };
+}
+
+interface LayerTensors {
+  readonly attnNorm: tf.Variable<tf.Rank.R1>;
+  readonly ffnNorm: tf.Variable<tf.Rank.R1>;
+  readonly proj: Record<ModuleName, tf.Variable<tf.Rank.R2>>;
+}
+
+// ----------------------------------------------------------------------------------------------------------
+// KV cache
+
+/**
+ * Keys and values of every past position, per layer: k, v [b, kvh, T, hd]. Owned by the caller of
+ * `forward`; `dispose()` frees it. `length` counts all cached positions, soft-prompt positions included.
+ */
+export class KVCache {
+  readonly layers: { k: tf.Tensor4D; v: tf.Tensor4D }[] = [];
+  length = 0;
+  /** Virtual (soft-prompt) positions at the start of the cache. */
+  prefixLength = 0;
+
+  dispose(): void {
+    for (const l of this.layers) tf.dispose([l.k, l.v]);
+    this.layers.length = 0;
+    this.length = 0;
+    this.prefixLength = 0;
+  }
+}
+
+export interface ForwardOptions {
+  /** PEFT hooks: every projection goes through `adapter.linear`, a soft prompt through `prefixEmbeddings`. */
+  readonly adapter?: LinearAdapter;
+  /** Filled on the first call and extended on each next one (then `ids` holds only the new tokens). */
+  readonly cache?: KVCache;
+  /**
+   * [b, past + t], 1 for a real token and 0 for padding, over every token position so far (cache and new,
+   * soft prompt excluded). Pads are never attended to and take no position: positions count real tokens only,
+   * so a left-padded row gets the same positions as the same prompt unpadded. Default: all ones.
+   */
+  readonly attentionMask?: tf.Tensor2D;
+}
+
+// ----------------------------------------------------------------------------------------------------------
+// The model
+
+const MASKED = -1e9;
+
+export class LlamaModel implements BaseWeights {
+  readonly config: LlamaConfig;
+  private readonly embed: tf.Variable<tf.Rank.R2>; // [vocab, d]
+  private readonly blocks: LayerTensors[];
+  private readonly norm: tf.Variable<tf.Rank.R1>; // [d]
+  private readonly head: tf.Variable<tf.Rank.R2>; // [d, vocab] (a transposed copy of embed when tied)
+  private readonly ropeCos: tf.Tensor2D; // [maxSeqLen, hd/2]
+  private readonly ropeSin: tf.Tensor2D; // [maxSeqLen, hd/2]
+  private disposed = false;
+
+  constructor(config: LlamaConfig, weights: LlamaArrays) {
+    const c = checkLlamaConfig(config);
+    this.config = c;
+    const v1 = (a: Float32Array, n: number, name: string) =>
+      tf.variable(tf.tensor1d(checkLength(a, n, name)), false) as tf.Variable<tf.Rank.R1>;
+    const v2 = (a: Float32Array, r: number, k: number, name: string) =>
+      tf.variable(tf.tensor2d(checkLength(a, r * k, name), [r, k]), false) as tf.Variable<tf.Rank.R2>;
+    this.embed = v2(weights.embed, c.vocab, c.dim, 'embed');
+    if (weights.layers.length !== c.layers)
+      throw new OppuError(
+        'invalid_model_weights',
+        `llama weights: ${weights.layers.length} layers, config says ${c.layers}`,
+      );
+    this.blocks = weights.layers.map((l, i) => ({
+      attnNorm: v1(l.attnNorm, c.dim, `layers.${i}.attnNorm`),
+      ffnNorm: v1(l.ffnNorm, c.dim, `layers.${i}.ffnNorm`),
+      proj: Object.fromEntries(
+        PROJECTIONS.map((m) => {
+          const [inF, outF] = projectionShape(c, m);
+          return [m, v2(l[m], inF, outF, `layers.${i}.${m}`)];
+        }),
+      ) as Record<ModuleName, tf.Variable<tf.Rank.R2>>,
+    }));
+    this.norm = v1(weights.norm, c.dim, 'norm');
+    if (c.tiedEmbeddings) {
+      this.head = tf.tidy(() => tf.variable(tf.transpose(this.embed), false)) as tf.Variable<tf.Rank.R2>;
+    } else {
+      if (!weights.lmHead)
+        throw new OppuError('invalid_model_weights', 'llama weights: untied embeddings but no lmHead given');
+      this.head = v2(weights.lmHead, c.dim, c.vocab, 'lmHead');
+    }
+    // RoPE tables: angle(pos, i) = pos * theta^(-2i/hd), i < hd/2. Both conventions use the same angles.
+    const hd = c.dim / c.heads;
+    const cos = new Float32Array(c.maxSeqLen * (hd / 2));
+    const sin = new Float32Array(c.maxSeqLen * (hd / 2));
+    for (let p = 0; p < c.maxSeqLen; p++) {
+      for (let i = 0; i < hd / 2; i++) {
+        const angle = p * c.ropeTheta ** (-(2 * i) / hd);
+        cos[p * (hd / 2) + i] = Math.cos(angle);
+        sin[p * (hd / 2) + i] = Math.sin(angle);
+      }
+    }
+    this.ropeCos = tf.tensor2d(cos, [c.maxSeqLen, hd / 2]);
+    this.ropeSin = tf.tensor2d(sin, [c.maxSeqLen, hd / 2]);
+  }
+
+  /** The sizes PEFT methods and the trainer need (HF names). */
+  get dims(): PeftModelDims & { readonly vocabSize: number } {
+    const c = this.config;
+    return {
+      numLayers: c.layers,
+      hiddenSize: c.dim,
+      intermediateSize: c.hidden,
+      numAttentionHeads: c.heads,
+      numKeyValueHeads: c.kvHeads,
+      headDim: c.dim / c.heads,
+      vocabSize: c.vocab,
+    };
+  }
+
+  /** Number of weights (the tied head counted once). */
+  get numParameters(): number {
+    const c = this.config;
+    let n = c.vocab * c.dim + c.dim + (c.tiedEmbeddings ? 0 : c.dim * c.vocab);
+    for (const m of PROJECTIONS) {
+      const [i, o] = projectionShape(c, m);
+      n += i * o * c.layers;
+    }
+    return n + 2 * c.dim * c.layers;
+  }
+
+  /**
+   * ids [b, t] (int32) -> logits [b, p + t, vocab], p = the adapter's soft-prompt length on a first call
+   * (0 otherwise). The second argument is the options, or an adapter alone (the trainer's `forward(ids,
+   * adapter)`). Returns a new tensor (the caller disposes it); everything else is freed here.
+   */
+  forward(ids: tf.Tensor2D, options: ForwardOptions | LinearAdapter = {}): tf.Tensor3D {
+    this.checkAlive();
+    const opts: ForwardOptions = isAdapter(options) ? { adapter: options } : options;
+    const { adapter, cache } = opts;
+    const c = this.config;
+    const [b, t] = ids.shape;
+    const hd = c.dim / c.heads;
+    const past = cache?.length ?? 0;
+    const firstCall = past === 0;
+
+    // Positions and masks are small: build them on the host.
+    const maskRows = readMask(opts.attentionMask, b, (cache ? past - cache.prefixLength : 0) + t);
+
+    const newCache: { k: tf.Tensor4D; v: tf.Tensor4D }[] = [];
+    let prefix = cache && !firstCall ? cache.prefixLength : 0;
+    const logits = tf.tidy(() => {
+      // Token embeddings, with the soft prompt in front on a first call.
+      let x = tf.gather(this.embed, ids) as tf.Tensor as tf.Tensor3D; // [b, t, d]
+      const soft = firstCall ? adapter?.prefixEmbeddings?.(b) : undefined;
+      if (soft) {
+        if (soft.shape[0] !== b || soft.shape[2] !== c.dim)
+          throw new OppuError(
+            'invalid_adapter',
+            `prefixEmbeddings gave [${soft.shape}], expected [${b}, n, ${c.dim}]`,
+          );
+        prefix = soft.shape[1];
+        x = tf.concat([soft, x], 1); // [b, p + t, d]
+      }
+      const tNew = x.shape[1]; // p + t on a first call with a soft prompt, else t
+      const T = past + tNew;
+      if (T > c.maxSeqLen)
+        throw new OppuError('sequence_too_long', `llama: ${T} positions exceed maxSeqLen ${c.maxSeqLen}`);
+      const { positions, bias } = positionsAndBias(maskRows, b, prefix, past, tNew, c.maxSeqLen);
+      const pos = tf.tensor1d(positions, 'int32'); // [b * tNew]
+      const cos = tf.expandDims(tf.gather(this.ropeCos, pos), 1) as tf.Tensor3D; // [b*tNew, 1, hd/2]
+      const sin = tf.expandDims(tf.gather(this.ropeSin, pos), 1) as tf.Tensor3D; // [b*tNew, 1, hd/2]
+      const attnBias = tf.tensor4d(bias, [b, 1, tNew, T]); // 0 where allowed, -1e9 where not
+
+      const lin = (layer: number, module: ModuleName, input: tf.Tensor3D): tf.Tensor3D => {
+        const w = (this.blocks[layer] as LayerTensors).proj[module];
+        const base = (xi: tf.Tensor3D) => frozenLinear(xi, w);
+        return adapter ? adapter.linear({ layer, module }, input, base) : base(input);
+      };
+
+      for (let l = 0; l < c.layers; l++) {
+        const blk = this.blocks[l] as LayerTensors;
+        // ---- attention
+        const xn = rmsNorm(x, blk.attnNorm, c.normEps); // [b, tNew, d]
+        let q = tf.reshape(lin(l, 'q_proj', xn), [b * tNew, c.heads, hd]) as tf.Tensor3D;
+        let k = tf.reshape(lin(l, 'k_proj', xn), [b * tNew, c.kvHeads, hd]) as tf.Tensor3D;
+        const v = tf.reshape(lin(l, 'v_proj', xn), [b, tNew, c.kvHeads, hd]);
+        q = rope(q, cos, sin, c.ropeStyle); // [b*tNew, h, hd]
+        k = rope(k, cos, sin, c.ropeStyle); // [b*tNew, kvh, hd]
+        let kh = tf.transpose(tf.reshape(k, [b, tNew, c.kvHeads, hd]), [0, 2, 1, 3]) as tf.Tensor4D; // [b, kvh, tNew, hd]
+        let vh = tf.transpose(v, [0, 2, 1, 3]) as tf.Tensor4D; // [b, kvh, tNew, hd]
+        const cached = cache?.layers[l];
+        if (cache && cached && past > 0) {
+          kh = tf.concat([cached.k, kh], 2); // [b, kvh, T, hd]
+          vh = tf.concat([cached.v, vh], 2);
+        }
+        if (cache) newCache.push({ k: tf.keep(kh), v: tf.keep(vh) });
+        // Grouped-query attention without repeating k/v: the g query heads of one kv head form one matrix.
+        const qh = tf.reshape(tf.transpose(tf.reshape(q, [b, tNew, c.heads, hd]), [0, 2, 1, 3]), [
+          b,
+          c.kvHeads,
+          (c.heads / c.kvHeads) * tNew,
+          hd,
+        ]); // [b, kvh, g*tNew, hd]
+        let scores = tf.matMul(qh, kh, false, true); // [b, kvh, g*tNew, T]
+        scores = tf.reshape(scores, [b, c.heads, tNew, T]); // [b, h, tNew, T]
+        scores = tf.add(tf.mul(scores, 1 / Math.sqrt(hd)), attnBias);
+        const probs = tf.reshape(tf.softmax(scores), [b, c.kvHeads, (c.heads / c.kvHeads) * tNew, T]);
+        const att = tf.matMul(probs, vh); // [b, kvh, g*tNew, hd]
+        const merged = tf.reshape(tf.transpose(tf.reshape(att, [b, c.heads, tNew, hd]), [0, 2, 1, 3]), [
+          b,
+          tNew,
+          c.dim,
+        ]) as tf.Tensor3D; // [b, tNew, h*hd]
+        x = tf.add(x, lin(l, 'o_proj', merged));
+        // ---- SwiGLU feed-forward: down(silu(gate(x)) * up(x))
+        const hn = rmsNorm(x, blk.ffnNorm, c.normEps);
+        const gate = lin(l, 'gate_proj', hn); // [b, tNew, f]
+        const up = lin(l, 'up_proj', hn); // [b, tNew, f]
+        x = tf.add(x, lin(l, 'down_proj', tf.mul(tf.mul(gate, tf.sigmoid(gate)), up) as tf.Tensor3D));
+      }
+      const xf = rmsNorm(x, this.norm, c.normEps);
+      return frozenLinear(xf, this.head); // [b, tNew, vocab]
+    });
+
+    if (cache) {
+      for (const l of cache.layers) tf.dispose([l.k, l.v]);
+      cache.layers.splice(0, cache.layers.length, ...newCache);
+      cache.length = past + logits.shape[1];
+      cache.prefixLength = prefix;
+    }
+    return logits;
+  }
+
+  // ---- BaseWeights: the frozen projections, [in, out], for merging adapters into the base.
+
+  getWeight(ctx: ModuleContext): tf.Tensor2D {
+    return this.projection(ctx);
+  }
+
+  /** Copies `weight`'s values in; the caller keeps (and disposes) `weight`. */
+  setWeight(ctx: ModuleContext, weight: tf.Tensor2D): void {
+    const w = this.projection(ctx);
+    if (weight.shape[0] !== w.shape[0] || weight.shape[1] !== w.shape[1])
+      throw new OppuError(
+        'invalid_model_weights',
+        `setWeight(layer ${ctx.layer}, ${ctx.module}): shape [${weight.shape}] differs from [${w.shape}]`,
+      );
+    w.assign(weight);
+  }
+
+  /** The token embedding matrix [vocab, d] (the model's own tensor; do not dispose). */
+  get embeddings(): tf.Tensor2D {
+    return this.embed;
+  }
+
+  /** Copies the weights back to the host (for writers). */
+  async toArrays(): Promise<LlamaArrays> {
+    this.checkAlive();
+    const f32 = async (t: tf.Tensor) => (await t.data()) as Float32Array;
+    const layers: LlamaLayerArrays[] = [];
+    for (const blk of this.blocks) {
+      const proj = {} as Record<ModuleName, Float32Array>;
+      for (const m of PROJECTIONS) proj[m] = await f32(blk.proj[m]);
+      layers.push({ attnNorm: await f32(blk.attnNorm), ffnNorm: await f32(blk.ffnNorm), ...proj });
+    }
+    return {
+      embed: await f32(this.embed),
+      layers,
+      norm: await f32(this.norm),
+      ...(this.config.tiedEmbeddings ? {} : { lmHead: await f32(this.head) }),
+    };
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    tf.dispose([this.embed, this.norm, this.head, this.ropeCos, this.ropeSin]);
+    for (const blk of this.blocks) tf.dispose([blk.attnNorm, blk.ffnNorm, ...Object.values(blk.proj)]);
+  }
+
+  private projection(ctx: ModuleContext): tf.Variable<tf.Rank.R2> {
+    this.checkAlive();
+    const blk = this.blocks[ctx.layer];
+    const w = blk?.proj[ctx.module];
+    if (!w)
+      throw new OppuError(
+        'invalid_module',
+        `llama: no projection "${ctx.module}" in layer ${ctx.layer} (layers 0..${this.config.layers - 1})`,
+      );
+    return w;
+  }
+
+  private checkAlive(): void {
+    if (this.disposed) throw new OppuError('disposed', 'llama: this model was disposed');
+  }
+}
+
+// ----------------------------------------------------------------------------------------------------------
+// Building blocks
+
+/** RMSNorm: x / sqrt(mean(x²) + eps) * w, over the last axis. x [b, t, d], w [d]. */
+export function rmsNorm(x: tf.Tensor3D, w: tf.Tensor1D, eps: number): tf.Tensor3D {
+  return tf.tidy(
+    () => tf.mul(tf.mul(x, tf.rsqrt(tf.add(tf.mean(tf.square(x), -1, true), eps))), w) as tf.Tensor3D,
+  );
+}
+
+/**
+ * Rotary position embedding. x [n, heads, hd]; cos, sin [n, 1, hd/2] for each row's position.
+ * 'interleaved' rotates (x[2i], x[2i+1]) (llama2.c); 'half' rotates (x[i], x[i + hd/2]) (HF rotate_half).
+ */
+export function rope(
+  x: tf.Tensor3D,
+  cos: tf.Tensor3D,
+  sin: tf.Tensor3D,
+  style: LlamaConfig['ropeStyle'],
+): tf.Tensor3D {
+  return tf.tidy((): tf.Tensor3D => {
+    const [n, heads, hd] = x.shape;
+    const half = hd / 2;
+    if (style === 'half') {
+      const x1 = tf.slice(x, [0, 0, 0], [n, heads, half]); // [n, heads, hd/2]
+      const x2 = tf.slice(x, [0, 0, half], [n, heads, half]);
+      return tf.concat(
+        [tf.sub(tf.mul(x1, cos), tf.mul(x2, sin)), tf.add(tf.mul(x2, cos), tf.mul(x1, sin))],
+        2,
+      ) as tf.Tensor3D;
+    }
+    const pairs = tf.reshape(x, [n * heads, half, 2]);
+    const x0 = tf.reshape(tf.slice(pairs, [0, 0, 0], [n * heads, half, 1]), [n, heads, half]);
+    const x1 = tf.reshape(tf.slice(pairs, [0, 0, 1], [n * heads, half, 1]), [n, heads, half]);
+    const r0 = tf.sub(tf.mul(x0, cos), tf.mul(x1, sin));
+    const r1 = tf.add(tf.mul(x0, sin), tf.mul(x1, cos));
+    return tf.reshape(tf.stack([r0, r1], 3), [n, heads, hd]);
+  });
+}
+
+/**
+ * Position of each new row and the additive attention bias [b, 1, tNew, T]. Real tokens count positions
+ * from `prefix` (soft-prompt positions come first); pads take the position of the next real token (unused).
+ * A query sees a key if the key is not later than itself and is not a pad.
+ */
+function positionsAndBias(
+  mask: Uint8Array[],
+  b: number,
+  prefix: number,
+  past: number,
+  tNew: number,
+  maxSeqLen: number,
+): { positions: Int32Array; bias: Float32Array } {
+  const T = past + tNew;
+  const positions = new Int32Array(b * tNew);
+  const bias = new Float32Array(b * tNew * T);
+  for (let r = 0; r < b; r++) {
+    const row = mask[r] as Uint8Array; // over token positions (no prefix)
+    // keyOk[j]: may key j (in cache order: prefix, then tokens) be attended to.
+    const keyOk = new Uint8Array(T);
+    const posOf = new Int32Array(T);
+    let count = 0;
+    for (let j = 0; j < T; j++) {
+      if (j < prefix) {
+        keyOk[j] = 1;
+        posOf[j] = j;
+      } else {
+        keyOk[j] = row[j - prefix] ?? 1;
+        posOf[j] = Math.min(prefix + count, maxSeqLen - 1);
+        if (keyOk[j]) count++;
+      }
+    }
+    for (let i = 0; i < tNew; i++) {
+      const qi = past + i; // the query's index in cache order
+      positions[r * tNew + i] = posOf[qi] as number;
+      const base = (r * tNew + i) * T;
+      for (let j = 0; j < T; j++) bias[base + j] = j <= qi && keyOk[j] ? 0 : MASKED;
+    }
+  }
+  return { positions, bias };
+}
+
+/** The attention mask as host rows of `len` token positions (all ones when absent). */
+function readMask(mask: tf.Tensor2D | undefined, b: number, len: number): Uint8Array[] {
+  if (!mask) return Array.from({ length: b }, () => new Uint8Array(len).fill(1));
+  if (mask.shape[0] !== b || mask.shape[1] !== len)
+    throw new OppuError(
+      'invalid_attention_mask',
+      `llama: attentionMask is [${mask.shape}], expected [${b}, ${len}] (batch, cached + new tokens)`,
+    );
+  const data = mask.dataSync();
+  return Array.from({ length: b }, (_, r) =>
+    Uint8Array.from(data.subarray(r * len, (r + 1) * len), (v) => (v ? 1 : 0)),
+  );
+}
+
+function isAdapter(o: ForwardOptions | LinearAdapter): o is LinearAdapter {
+  return typeof (o as LinearAdapter).linear === 'function';
+}
+
+function checkLength(a: Float32Array, n: number, name: string): Float32Array {
+  if (a.length !== n)
+    throw new OppuError(
+      'invalid_model_weights',
+      `llama weights: ${name} has ${a.length} values, expected ${n}`,
+    );
+  return a;
+}
