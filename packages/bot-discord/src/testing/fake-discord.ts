@@ -37,6 +37,8 @@ export interface RecordedRequest {
   readonly files: readonly { readonly field: string; readonly name: string; readonly bytes: Uint8Array }[];
   /** The interaction token or webhook token in the route, when there is one. */
   readonly token?: string;
+  /** The Authorization header (`Bot <token>` on authenticated routes). */
+  readonly authorization?: string;
 }
 
 export interface ServedFile {
@@ -168,7 +170,9 @@ export class FakeDiscord {
     const token =
       /^\/interactions\/\d+\/([^/]+)\/callback$/.exec(route)?.[1] ??
       /^\/webhooks\/\d+\/([^/]+)/.exec(route)?.[1];
+    const authorization = req.headers.authorization;
     const recorded: RecordedRequest = {
+      ...(authorization ? { authorization } : {}),
       method: req.method ?? 'GET',
       route,
       query: url.searchParams,
@@ -193,6 +197,18 @@ export class FakeDiscord {
       res.end(JSON.stringify(data));
     };
     if (/^\/interactions\/\d+\/[^/]+\/callback$/.test(route) && req.method === 'POST') return json(204);
+    if (/^\/applications\/\d+(?:\/guilds\/\d+)?\/commands$/.test(route) && req.method === 'PUT') {
+      const commands = Array.isArray(body) ? (body as unknown as { name: string }[]) : [];
+      return json(
+        200,
+        commands.map((c) => ({
+          ...c,
+          id: snowflake(),
+          application_id: APPLICATION_ID,
+          version: snowflake(),
+        })),
+      );
+    }
     const webhook = /^\/webhooks\/(\d+)\/[^/]+(?:\/messages\/(@original|\d+))?$/.exec(route);
     if (webhook) {
       if (req.method === 'DELETE') return json(204);
