@@ -2,6 +2,7 @@ export * from './adamw.js';
 export * from './batching.js';
 export * from './causal-lm.js';
 export * from './clip.js';
+export * from './gradients.js';
 export * from './masked-loss.js';
 export * from './rng.js';
 export * from './schedule.js';

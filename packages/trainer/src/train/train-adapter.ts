@@ -1,4 +1,3 @@
-import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 import { type LongWorkOptions, OppuError, type TrainingConfig } from '@oppu/core';
 import * as tf from '@tensorflow/tfjs-core';
 import type { PeftMethod } from '../peft/peft-method.js';
@@ -6,6 +5,7 @@ import { AdamW } from './adamw.js';
 import { type Batch, checkExamples, epochBatches, makeBatch, type TrainingExample } from './batching.js';
 import type { TrainableCausalLM } from './causal-lm.js';
 import { clipGradNorm } from './clip.js';
+import { ensureGradients } from './gradients.js';
 import { maskedCrossEntropySum } from './masked-loss.js';
 import { createRng, deriveSeed } from './rng.js';
 import { linearWarmupLr, warmupSteps } from './schedule.js';
@@ -80,6 +80,7 @@ export async function trainAdapter(
   options: TrainOptions = {},
 ): Promise<TrainResult> {
   const cfg = resolveTrainingConfig(config);
+  await ensureGradients();
   checkExamples(examples, model.dims.vocabSize);
   const { signal, onProgress } = options;
   if (signal?.aborted) throw abortError('training', signal);

@@ -1,10 +1,10 @@
-import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 import { OppuError, type TrainingConfig } from '@oppu/core';
 import * as tf from '@tensorflow/tfjs-core';
 import type { MultiLora } from '../peft/lora/multi.js';
 import { AdamW } from './adamw.js';
 import { type Batch, checkExamples, epochBatches, makeBatch, type TrainingExample } from './batching.js';
 import type { TrainableCausalLM } from './causal-lm.js';
+import { ensureGradients } from './gradients.js';
 import { createRng, deriveSeed, type Rng } from './rng.js';
 import { linearWarmupLr } from './schedule.js';
 import { abortError, planTraining, type TrainOptions, type TrainResult } from './train-adapter.js';
@@ -59,6 +59,7 @@ export async function trainAdapters(
   options: TrainOptions = {},
 ): Promise<TrainResult[]> {
   const cfg = resolveTrainingConfig(config);
+  await ensureGradients();
   if (perUser.length !== multi.count)
     throw new OppuError(
       'invalid_argument',
