@@ -419,7 +419,12 @@ export function buttonClick(member: FakeMember, customId: string) {
     data: { custom_id: customId, component_type: 2 },
     message: {
       ...messageJson({ content: 'prompt', flags: 64 }, []),
-      interaction_metadata: { id: snowflake(), type: 2, user: memberJson(member).user },
+      interaction_metadata: {
+        id: snowflake(),
+        type: 2,
+        user: memberJson(member).user,
+        authorizing_integration_owners: { '0': member.guildId },
+      },
     },
   };
 }
