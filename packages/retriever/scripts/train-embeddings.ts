@@ -363,7 +363,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const { words: _w, counts: _c, commonComponent: _u, ...rest } = vectors.header;
   writeFileAtomic(
     fileURLToPath(new URL('../assets/word-vectors.json', import.meta.url)),
-    `${JSON.stringify({ ...rest, vocabulary: vectors.size, bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex'), trainingSeconds: report.seconds }, null, 2)}\n`,
+    `${JSON.stringify({ ...rest, vocabulary: vectors.size, bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') }, null, 2)}\n`,
   );
   // a look at what it learned
   const reload = WordVectors.decode(bytes);
