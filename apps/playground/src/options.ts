@@ -1,0 +1,99 @@
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { OppuError } from '@oppu/core';
+import { PLAYGROUND_TASKS, type PlaygroundTaskId, playgroundTask } from './server/task-info.js';
+
+export interface PlaygroundCliOptions {
+  readonly host: string;
+  readonly port: number;
+  /** OPPU_HOME; the playground keeps its data under `<home>/playground`. */
+  readonly home: string;
+  readonly tasks: readonly PlaygroundTaskId[];
+  /** Training steps per adapter training. */
+  readonly steps: number;
+  readonly learningRate: number;
+  /** Create the demo users on first start. */
+  readonly demo: boolean;
+  readonly demoUsers: number;
+  readonly demoItems: number;
+  readonly logger: boolean;
+}
+
+export const USAGE = `oppu playground: a web page to see personalization happen
+
+usage: pnpm start [-- options]
+
+  --port N         port to listen on (default: PORT or 4319; 0 picks a free one)
+  --host H         address to listen on (default 127.0.0.1: this machine only)
+  --home DIR       data folder (default: OPPU_HOME or ./.oppu); the playground writes under DIR/playground
+  --tasks LIST     tasks offered, comma-separated (default LaMP_2M,LaMP_7; the first is the default)
+  --steps N        training steps per adapter training (default 60)
+  --lr X           adapter learning rate (default 0.003)
+  --no-demo        do not create the demo users on first start
+  --demo-users N   demo users of the default task (default 3)
+  --demo-items N   typical history size of a demo user (default 16)
+  --log            log every request
+  --help           this text
+`;
+
+function int(value: string | undefined, fallback: number, name: string, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new OppuError(
+      'invalid_option',
+      `${name}: ${JSON.stringify(value)} is not an integer from ${min} to ${max}`,
+    );
+  }
+  return n;
+}
+
+/** Options from the command line and the environment (PORT, HOST, OPPU_HOME). */
+export function parseOptions(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+): PlaygroundCliOptions | 'help' {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      port: { type: 'string' },
+      host: { type: 'string' },
+      home: { type: 'string' },
+      tasks: { type: 'string' },
+      steps: { type: 'string' },
+      lr: { type: 'string' },
+      'no-demo': { type: 'boolean' },
+      'demo-users': { type: 'string' },
+      'demo-items': { type: 'string' },
+      log: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (values.help) return 'help';
+  const lr = values.lr === undefined ? 0.003 : Number(values.lr);
+  if (!(lr > 0 && lr < 1))
+    throw new OppuError('invalid_option', `--lr: ${values.lr} is not a learning rate in (0, 1)`);
+  const tasks = (values.tasks ?? PLAYGROUND_TASKS.join(','))
+    .split(',')
+    .filter(Boolean)
+    .map((t) => playgroundTask(t, '--tasks'));
+  if (tasks.length === 0)
+    throw new OppuError('invalid_option', `--tasks: name at least one of ${PLAYGROUND_TASKS.join(', ')}`);
+  // `pnpm start` runs in apps/playground; INIT_CWD is where the user typed it.
+  const cwd = env.INIT_CWD ?? process.cwd();
+  const home = values.home ?? (env.OPPU_HOME ? env.OPPU_HOME : join(cwd, '.oppu'));
+  return {
+    host: values.host ?? env.HOST ?? '127.0.0.1',
+    port: int(values.port ?? env.PORT, 4319, '--port', 0, 65535),
+    home: resolve(cwd, home),
+    tasks: [...new Set(tasks)],
+    steps: int(values.steps, 60, '--steps', 1, 100_000),
+    learningRate: lr,
+    demo: !values['no-demo'],
+    demoUsers: int(values['demo-users'], 3, '--demo-users', 1, 6),
+    demoItems: int(values['demo-items'], 16, '--demo-items', 2, 500),
+    logger: values.log ?? false,
+  };
+}

@@ -1,0 +1,69 @@
+import { join } from 'node:path';
+import { createEngine, createLocalOppu } from '@oppu/node';
+import type { FastifyInstance } from 'fastify';
+import { buildUi, UI_DIST } from './build-ui.js';
+import type { PlaygroundCliOptions } from './options.js';
+import { createServer } from './server/create-server.js';
+import { Playground, type TaskBackend } from './server/playground.js';
+import type { PlaygroundTaskId } from './server/task-info.js';
+
+export interface RunningPlayground {
+  readonly url: string;
+  readonly app: FastifyInstance;
+  readonly playground: Playground;
+  /** Resolves when the demo users are created (their training goes on in the background). */
+  readonly seeded: Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the playground: builds the page if its sources changed, loads the base model once, opens one local
+ * OPPU service per task under `<home>/playground/<task>`, serves everything, and on first start creates the demo
+ * users and queues their training.
+ */
+export async function startPlayground(
+  options: PlaygroundCliOptions & { readonly uiDir?: string; readonly log?: (line: string) => void },
+): Promise<RunningPlayground> {
+  const log = options.log ?? (() => {});
+  const uiDir = options.uiDir ?? UI_DIST;
+  if (await buildUi({ outDir: uiDir, quiet: true })) log(`built the page into ${uiDir}`);
+
+  const dataDir = join(options.home, 'playground');
+  const engine = await createEngine({});
+  const locals = await Promise.all(
+    options.tasks.map((task) =>
+      createLocalOppu({
+        home: join(dataDir, task),
+        task,
+        engine,
+        training: { maxSteps: options.steps, learningRate: options.learningRate },
+      }),
+    ),
+  );
+  const tasks: Partial<Record<PlaygroundTaskId, TaskBackend>> = {};
+  options.tasks.forEach((task, i) => {
+    const local = locals[i]!;
+    tasks[task] = { service: local.service, adapters: local.adapters, ...local.evaluation };
+  });
+  const playground = await Playground.open({ tasks, dataDir });
+  const app = await createServer(playground, { uiDir, logger: options.logger });
+  app.addHook('onClose', async () => {
+    for (const local of locals) await local.close();
+    engine.dispose();
+  });
+  const address = await app.listen({ host: options.host, port: options.port });
+  const url = address.replace('[::1]', 'localhost');
+
+  const firstStart = !playground.registry.existed;
+  const seeded =
+    firstStart && options.demo
+      ? playground
+          .seedDemoUsers({ users: options.demoUsers, items: options.demoItems })
+          .then((users) =>
+            log(
+              `created demo users ${users.map((u) => u.id).join(', ')}; their adapters train in the background`,
+            ),
+          )
+      : playground.registry.save();
+  return { url, app, playground, seeded, close: () => app.close() };
+}
