@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { type HistoryItem, userId } from '@oppu/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Bm25 } from './bm25.js';
+import { ExtractiveProfileSummarizer } from './profiles/extractive-summarizer.js';
 import { type MemoryWarning, UserMemory } from './user-memory.js';
 
 const dirs: string[] = [];
@@ -185,5 +186,22 @@ describe('UserMemory', () => {
     await expect(memory.retrieve('../bob' as never, 'q')).rejects.toThrow(/not a valid user id/);
     const strict = new UserMemory({ fields: ['text', 'score'], strictFields: true, embeddings: null });
     await expect(strict.add(alice, [{ id: 'r', text: 'good' }])).rejects.toThrow(/has no "score" field/);
+  });
+
+  it('keeps the user’s profile up to date in the history store as items arrive', async () => {
+    const summarizer = new ExtractiveProfileSummarizer({ now: () => new Date('2024-01-01T00:00:00Z') });
+    const memory = new UserMemory({
+      fields: ['title'],
+      embeddings: null,
+      profile: { summarizer, task: 'LaMP_2M' },
+    });
+    await memory.add(alice, aliceItems.slice(0, 2));
+    await memory.add(alice, aliceItems.slice(2));
+    const full = await summarizer.summarize(alice, aliceItems, 'LaMP_2M');
+    expect(memory.profile(alice)?.text).toBe(full.text);
+    expect(memory.profile(alice)?.itemCount).toBe(4);
+    await memory.remove(alice, ['a1']);
+    expect(memory.profile(alice)?.itemCount).toBe(3);
+    expect(memory.profile(bob)).toBeUndefined();
   });
 });

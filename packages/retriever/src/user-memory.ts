@@ -5,10 +5,12 @@ import {
   type HistoryItem,
   type LongWorkOptions,
   OppuError,
+  type ProfileSummarizer,
   type RetrieveOptions,
   type Retriever,
   type ScoredItem,
   type UserId,
+  type UserProfile,
   userId,
 } from '@oppu/core';
 import { Bm25, type Bm25Options, rankDescending } from './bm25.js';
@@ -57,6 +59,11 @@ export interface UserMemoryOptions {
   /** Multiply scores by a recency factor: 1 for the newest visible item, 1 - weight for very old or undated ones. */
   readonly recency?: { readonly halfLifeDays: number; readonly weight?: number };
   readonly vectorIndex?: VectorIndexOptions;
+  /**
+   * Keep a profile per user up to date in the history store as items arrive: `update` with the new items where the
+   * summarizer has it (and no item was replaced), else a full `summarize`. Read it with `profile(user)`.
+   */
+  readonly profile?: { readonly summarizer: ProfileSummarizer; readonly task: string };
   /** Told when something was repaired (an index rebuilt from the history store); default: console.warn. */
   readonly onWarning?: (warning: MemoryWarning) => void;
 }
@@ -225,6 +232,7 @@ export class UserMemory implements Retriever {
     await this.exclusive(u, async () => {
       const s = await this.state(u);
       this.store.add(u, items);
+      const replaced = items.some((it) => s.position.has(it.id));
       for (const it of items) {
         const text = this.textOf(it);
         const at = s.position.get(it.id);
@@ -243,7 +251,29 @@ export class UserMemory implements Retriever {
       s.vectors = await this.embedInto(u, s.vectors, items);
       const dir = this.userDir(u);
       if (dir && s.vectors) s.vectors.save(dir);
+      await this.refreshProfile(u, s, replaced ? undefined : items);
     });
+  }
+
+  /** The user's stored profile (with the `profile` option), or undefined. */
+  profile(user: UserId): UserProfile | undefined {
+    const p = this.options.profile;
+    return p ? this.store.getProfile(userId(user), p.task) : undefined;
+  }
+
+  private async refreshProfile(
+    user: UserId,
+    s: UserState,
+    added: readonly HistoryItem[] | undefined,
+  ): Promise<void> {
+    const p = this.options.profile;
+    if (!p) return;
+    const previous = this.store.getProfile(user, p.task);
+    const next =
+      added && previous && p.summarizer.update && previous.itemCount + added.length === s.items.length
+        ? await p.summarizer.update(previous, added, p.task)
+        : await p.summarizer.summarize(user, s.items, p.task);
+    this.store.putProfile(next, p.task);
   }
 
   async remove(user: UserId, ids: readonly string[]): Promise<void> {
@@ -261,6 +291,7 @@ export class UserMemory implements Retriever {
       for (const id of ids) s.vectors?.delete(id);
       const dir = this.userDir(u);
       if (dir && s.vectors) s.vectors.save(dir);
+      await this.refreshProfile(u, s, undefined);
     });
   }
 
