@@ -32,46 +32,48 @@ export const train: CommandHandler = async (ctx, interaction, user) => {
   if (ctx.trainings.has(user) || ctx.service.pendingJobs(user) > 0) {
     throw new OppuError('train_pending', 'Your adapter is already training; wait for that job to finish.');
   }
-  const items = await ctx.service.items(user);
-  if (items.length === 0) {
-    throw new OppuError(
-      'no_history',
-      'You have nothing to train on yet: /remember a few things you wrote (or /collect on), then /train.',
-    );
-  }
-  takeRate(ctx, user, 'train');
-  const versions = await ctx.service.versions(user);
-  const previous = versions[versions.length - 1];
-  await interaction.deferReply({ flags: MessageFlags.Ephemeral });
+  // Reserve the member's slot before anything async, so two /train at once cannot both queue a job.
   const controller = new AbortController();
-  const signal = AbortSignal.any([controller.signal, ctx.shutdown]);
   ctx.trainings.set(user, controller);
-  const live = new LiveReply(
-    (content) => interaction.editReply({ content }),
-    ctx.progressIntervalMs,
-    (error) => ctx.log('warn', `progress edit for ${user} failed`, error),
-  );
-  live.update(`Queued: training on your ${items.length} item${items.length === 1 ? '' : 's'}…`);
   try {
-    const meta = await ctx.service.train(user, {
-      mode: fresh ? 'fresh' : 'incremental',
-      signal,
-      onProgress: (event) => live.update(`Training your adapter…\n${progressLine(event)}`),
-    });
-    await live.finish(changed(meta, previous, fresh));
-  } catch (error) {
-    const why =
-      error instanceof OppuError && error.code === 'aborted'
-        ? ctx.shutdown.aborted
-          ? 'Training was cancelled because the bot is shutting down; your previous adapter is kept. Run /train again later.'
-          : 'Training was cancelled; your previous adapter is kept.'
-        : error instanceof OppuError
-          ? error.message
-          : undefined;
-    if (why === undefined) ctx.log('error', `training of ${user} failed`, error);
-    await live.finish(
-      why ?? 'Training failed; your previous adapter is kept. The error was logged for the bot operator.',
+    const items = await ctx.service.items(user);
+    if (items.length === 0) {
+      throw new OppuError(
+        'no_history',
+        'You have nothing to train on yet: /remember a few things you wrote (or /collect on), then /train.',
+      );
+    }
+    takeRate(ctx, user, 'train');
+    const versions = await ctx.service.versions(user);
+    const previous = versions[versions.length - 1];
+    await interaction.deferReply({ flags: MessageFlags.Ephemeral });
+    const live = new LiveReply(
+      (content) => interaction.editReply({ content }),
+      ctx.progressIntervalMs,
+      (error) => ctx.log('warn', `progress edit for ${user} failed`, error),
     );
+    live.update(`Queued: training on your ${items.length} item${items.length === 1 ? '' : 's'}…`);
+    try {
+      const meta = await ctx.service.train(user, {
+        mode: fresh ? 'fresh' : 'incremental',
+        signal: AbortSignal.any([controller.signal, ctx.shutdown]),
+        onProgress: (event) => live.update(`Training your adapter…\n${progressLine(event)}`),
+      });
+      await live.finish(changed(meta, previous, fresh));
+    } catch (error) {
+      const why =
+        error instanceof OppuError && error.code === 'aborted'
+          ? ctx.shutdown.aborted
+            ? 'Training was cancelled because the bot is shutting down; your previous adapter is kept. Run /train again later.'
+            : 'Training was cancelled; your previous adapter is kept.'
+          : error instanceof OppuError
+            ? error.message
+            : undefined;
+      if (why === undefined) ctx.log('error', `training of ${user} failed`, error);
+      await live.finish(
+        why ?? 'Training failed; your previous adapter is kept. The error was logged for the bot operator.',
+      );
+    }
   } finally {
     if (ctx.trainings.get(user) === controller) ctx.trainings.delete(user);
   }
