@@ -5,3 +5,6 @@ export * from './safetensors/index.js';
 export * from './train/index.js';
 export * from './model/llama.js';
 export * from './loaders/llama2c.js';
+export * from './loaders/hf-checkpoint.js';
+export * from './tokenizer/hf-tokenizer.js';
+export * from './tokenizer/tiny-tokenizer.js';

@@ -113,6 +113,8 @@ async function start(name: BackendName, options: InitBackendOptions): Promise<Om
     case 'cpu':
       await import('@tensorflow/tfjs-backend-cpu');
       await activate('cpu');
+      // tfjs-backend-cpu prints a banner suggesting tfjs-node on first use; our log line already says what ran.
+      (tf.backend() as unknown as { firstUse?: boolean }).firstUse = false;
       return { name: 'cpu', provider: '@tensorflow/tfjs-backend-cpu', threads: 1 };
   }
 }

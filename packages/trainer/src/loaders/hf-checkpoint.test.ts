@@ -1,0 +1,145 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../backend/init-backend.js';
+import { type LlamaArrays, type LlamaConfig, LlamaModel, randomLlamaArrays } from '../model/llama.js';
+import { readSafetensors } from '../safetensors/read.js';
+import { writeSafetensors } from '../safetensors/write.js';
+import { llamaConfigFromHf, loadHfCheckpoint, saveHfCheckpoint } from './hf-checkpoint.js';
+
+const CONFIG: LlamaConfig = {
+  dim: 16,
+  hidden: 40,
+  layers: 2,
+  heads: 4,
+  kvHeads: 2,
+  vocab: 32,
+  maxSeqLen: 64,
+  normEps: 1e-5,
+  ropeTheta: 10000,
+  ropeStyle: 'interleaved',
+  tiedEmbeddings: false,
+};
+
+function logitsOf(config: LlamaConfig, weights: LlamaArrays, ids: number[]): Float32Array {
+  const model = new LlamaModel(config, weights);
+  const x = tf.tensor2d([ids], [1, ids.length], 'int32');
+  const y = model.forward(x);
+  const data = y.dataSync() as Float32Array;
+  tf.dispose([x, y]);
+  model.dispose();
+  return data;
+}
+
+function maxAbsDiff(a: Float32Array, b: Float32Array): number {
+  let m = a.length === b.length ? 0 : Number.POSITIVE_INFINITY;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs((a[i] as number) - (b[i] as number)));
+  return m;
+}
+
+describe('HF checkpoints', () => {
+  let dir: string;
+  const ids = [1, 5, 9, 2, 30, 17, 4, 4, 11];
+  beforeAll(async () => {
+    await initBackend({ backend: 'cpu', log: () => {} });
+    dir = await mkdtemp(path.join(os.tmpdir(), 'oppu-hf-'));
+  });
+  afterAll(async () => rm(dir, { recursive: true, force: true }));
+
+  it('saves an interleaved-RoPE model in HF layout and loads it back (rotate_half) to the same logits', async () => {
+    const weights = randomLlamaArrays(CONFIG, 7);
+    // Random weights are too small to tell the RoPE conventions apart: scale q/k up.
+    for (const l of weights.layers)
+      for (const a of [l.q_proj, l.k_proj]) for (let i = 0; i < a.length; i++) a[i] *= 50;
+    const out = path.join(dir, 'roundtrip');
+    const hash = await saveHfCheckpoint(out, CONFIG, weights);
+    const config = JSON.parse(await readFile(path.join(out, 'config.json'), 'utf8'));
+    expect(config).toMatchObject({
+      architectures: ['LlamaForCausalLM'],
+      hidden_size: 16,
+      num_key_value_heads: 2,
+    });
+    const file = readSafetensors(await readFile(path.join(out, 'model.safetensors')));
+    expect(file.tensors.get('model.layers.1.self_attn.k_proj.weight')?.shape).toEqual([8, 16]); // [out, in]
+    expect(file.tensors.get('model.layers.0.mlp.down_proj.weight')?.shape).toEqual([16, 40]);
+    expect(file.tensors.get('lm_head.weight')?.shape).toEqual([32, 16]);
+
+    const loaded = await loadHfCheckpoint(out);
+    expect(loaded.hash).toBe(hash);
+    expect(loaded.config).toEqual({ ...CONFIG, ropeStyle: 'half' });
+    const before = logitsOf(CONFIG, weights, ids);
+    expect(maxAbsDiff(logitsOf(loaded.config, loaded.weights, ids), before)).toBeLessThan(1e-5);
+    // Without the q/k permutation, 'half' RoPE on interleaved weights would be a different function.
+    expect(maxAbsDiff(logitsOf({ ...CONFIG, ropeStyle: 'half' }, weights, ids), before)).toBeGreaterThan(
+      1e-3,
+    );
+  });
+
+  it('reads fp16 and bf16 checkpoints (converted to fp32) and tied embeddings', async () => {
+    const tied = { ...CONFIG, tiedEmbeddings: true, ropeStyle: 'half' as const };
+    const weights = randomLlamaArrays(tied, 3);
+    const want = logitsOf(tied, weights, ids);
+    for (const dtype of ['float16', 'bfloat16'] as const) {
+      const out = path.join(dir, dtype);
+      await saveHfCheckpoint(out, tied, weights, { dtype });
+      const loaded = await loadHfCheckpoint(out);
+      expect(loaded.config.tiedEmbeddings).toBe(true);
+      expect(loaded.weights.lmHead).toBeUndefined();
+      expect(maxAbsDiff(logitsOf(loaded.config, loaded.weights, ids), want)).toBeLessThan(
+        dtype === 'float16' ? 1e-3 : 1e-2,
+      );
+    }
+  });
+
+  it('loads a sharded checkpoint through model.safetensors.index.json', async () => {
+    const cfg = { ...CONFIG, ropeStyle: 'half' as const };
+    const weights = randomLlamaArrays(cfg, 11);
+    const single = path.join(dir, 'single');
+    await saveHfCheckpoint(single, cfg, weights);
+    const all = readSafetensors(await readFile(path.join(single, 'model.safetensors'))).tensors;
+    const sharded = path.join(dir, 'sharded');
+    await saveHfCheckpoint(sharded, cfg, weights); // for config.json
+    await rm(path.join(sharded, 'model.safetensors'));
+    const names = [...all.keys()];
+    const shards = [names.slice(0, 7), names.slice(7)];
+    const weightMap: Record<string, string> = {};
+    for (const [i, shard] of shards.entries()) {
+      const fileName = `model-0000${i + 1}-of-00002.safetensors`;
+      await writeFile(
+        path.join(sharded, fileName),
+        writeSafetensors(new Map(shard.map((n) => [n, all.get(n)!]))),
+      );
+      for (const n of shard) weightMap[n] = fileName;
+    }
+    await writeFile(
+      path.join(sharded, 'model.safetensors.index.json'),
+      JSON.stringify({ weight_map: weightMap }),
+    );
+    const loaded = await loadHfCheckpoint(sharded);
+    expect(maxAbsDiff(logitsOf(loaded.config, loaded.weights, ids), logitsOf(cfg, weights, ids))).toBe(0);
+  });
+
+  it('says which tensor is missing or misshapen, and refuses unsupported configs', async () => {
+    const cfg = { ...CONFIG, ropeStyle: 'half' as const };
+    const out = path.join(dir, 'broken');
+    await saveHfCheckpoint(out, cfg, randomLlamaArrays(cfg, 1));
+    const file = path.join(out, 'model.safetensors');
+    const tensors = readSafetensors(await readFile(file)).tensors;
+    tensors.delete('model.layers.1.mlp.up_proj.weight');
+    await writeFile(file, writeSafetensors(tensors));
+    await expect(loadHfCheckpoint(out)).rejects.toThrow(/has no tensor "model.layers.1.mlp.up_proj.weight"/);
+    const hf = JSON.parse(await readFile(path.join(out, 'config.json'), 'utf8'));
+    await writeFile(path.join(out, 'config.json'), JSON.stringify({ ...hf, intermediate_size: 41 }));
+    await expect(loadHfCheckpoint(out)).rejects.toThrow(
+      /tensor "model.layers.0.mlp.gate_proj.weight" has shape \[40,16\], config.json implies \[41,16\]/,
+    );
+    expect(() => llamaConfigFromHf({ ...hf, rope_scaling: { type: 'linear', factor: 2 } })).toThrow(
+      /rope_scaling is not supported/,
+    );
+    expect(() => llamaConfigFromHf({ ...hf, hidden_size: 'big' })).toThrow(
+      /"hidden_size" must be a positive integer/,
+    );
+  });
+});

@@ -1,0 +1,144 @@
+import { readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { Tokenizer } from '@huggingface/tokenizers';
+import { OppuError } from '@oppu/core';
+
+/** What generation needs from a tokenizer: text <-> ids and the special ids. */
+export interface TextTokenizer {
+  /** Ids of `text`; with `addSpecialTokens` (default true) the tokenizer's template applies (e.g. BOS first). */
+  encode(text: string, options?: { addSpecialTokens?: boolean }): number[];
+  /** Text of `ids`; special tokens are skipped unless `skipSpecialTokens` is false. */
+  decode(ids: readonly number[], options?: { skipSpecialTokens?: boolean }): string;
+  readonly bosId: number | undefined;
+  readonly eosId: number | undefined;
+  readonly padId: number | undefined;
+  readonly vocabSize: number;
+}
+
+export interface SpecialTokens {
+  readonly bos?: string;
+  readonly eos?: string;
+  readonly pad?: string;
+}
+
+/**
+ * An HF `tokenizer.json` (BPE, Unigram, WordPiece; normalizers, pre-tokenizers, templates, decoders), run by
+ * @huggingface/tokenizers, the pure-JS port of HF tokenizers that transformers.js uses: no native build, no
+ * network, and the same files a Python user has. Special tokens come from `tokenizer_config.json`
+ * (bos_token, eos_token, pad_token) or the options, else from the usual names (`<s>`, `</s>`, `<pad>`,
+ * `<|endoftext|>`) when the vocabulary has them.
+ */
+export class HfTokenizer implements TextTokenizer {
+  readonly bosId: number | undefined;
+  readonly eosId: number | undefined;
+  readonly padId: number | undefined;
+  readonly vocabSize: number;
+  private readonly tokenizer: Tokenizer;
+
+  constructor(
+    tokenizerJson: object,
+    tokenizerConfig: Record<string, unknown> = {},
+    special: SpecialTokens = {},
+  ) {
+    try {
+      this.tokenizer = new Tokenizer(tokenizerJson, tokenizerConfig);
+    } catch (error) {
+      throw new OppuError(
+        'invalid_tokenizer',
+        `tokenizer.json: cannot be loaded (${(error as Error).message})`,
+        {
+          cause: error,
+        },
+      );
+    }
+    this.vocabSize = this.tokenizer.get_vocab(true).size;
+    const id = (name: string | undefined) =>
+      name === undefined ? undefined : this.tokenizer.token_to_id(name);
+    const pick = (explicit: string | undefined, configKey: string, fallbacks: string[]) => {
+      const named = explicit ?? tokenName(tokenizerConfig[configKey]);
+      if (named !== undefined) {
+        const found = id(named);
+        if (found === undefined)
+          throw new OppuError(
+            'invalid_tokenizer',
+            `tokenizer: ${configKey} "${named}" is not in the vocabulary`,
+          );
+        return found;
+      }
+      for (const f of fallbacks) {
+        const found = id(f);
+        if (found !== undefined) return found;
+      }
+      return undefined;
+    };
+    this.bosId = pick(special.bos, 'bos_token', ['<s>', '<|begin_of_text|>', '<bos>']);
+    this.eosId = pick(special.eos, 'eos_token', ['</s>', '<|end_of_text|>', '<|endoftext|>', '<eos>']);
+    this.padId = pick(special.pad, 'pad_token', ['<pad>', '<|pad|>']);
+  }
+
+  /**
+   * Reads `tokenizer.json` (and `tokenizer_config.json` beside it, if present) from a folder or from the
+   * path of the JSON file itself.
+   */
+  static async load(location: string, special: SpecialTokens = {}): Promise<HfTokenizer> {
+    const isDir = await stat(location).then(
+      (s) => s.isDirectory(),
+      (error: unknown) => {
+        throw new OppuError(
+          'tokenizer_not_found',
+          `${location}: cannot read the tokenizer (${(error as Error).message})`,
+          {
+            cause: error,
+          },
+        );
+      },
+    );
+    const file = isDir ? path.join(location, 'tokenizer.json') : location;
+    const json = (await readJsonFile(file)) as Record<string, unknown>;
+    const configFile = path.join(path.dirname(file), 'tokenizer_config.json');
+    const config = (await readJsonFile(configFile, true)) ?? {};
+    return new HfTokenizer(json, config, special);
+  }
+
+  encode(text: string, options: { addSpecialTokens?: boolean } = {}): number[] {
+    return this.tokenizer.encode(text, { add_special_tokens: options.addSpecialTokens ?? true }).ids;
+  }
+
+  decode(ids: readonly number[], options: { skipSpecialTokens?: boolean } = {}): string {
+    return this.tokenizer.decode([...ids], { skip_special_tokens: options.skipSpecialTokens ?? true });
+  }
+
+  /** The token string of one id (e.g. `▁hello`), or undefined. */
+  idToToken(id: number): string | undefined {
+    return this.tokenizer.id_to_token(id);
+  }
+}
+
+function tokenName(value: unknown): string | undefined {
+  if (typeof value === 'string') return value;
+  if (value && typeof value === 'object' && typeof (value as { content?: unknown }).content === 'string')
+    return (value as { content: string }).content;
+  return undefined;
+}
+
+async function readJsonFile(file: string, optional = false): Promise<Record<string, unknown> | undefined> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    if (optional && (error as { code?: string }).code === 'ENOENT') return undefined;
+    throw new OppuError('tokenizer_not_found', `${file}: cannot read (${(error as Error).message})`, {
+      cause: error,
+    });
+  }
+  try {
+    const json = JSON.parse(text) as unknown;
+    if (typeof json !== 'object' || json === null || Array.isArray(json))
+      throw new Error('not a JSON object');
+    return json as Record<string, unknown>;
+  } catch (error) {
+    throw new OppuError('invalid_tokenizer', `${file}: is not valid JSON (${(error as Error).message})`, {
+      cause: error,
+    });
+  }
+}
