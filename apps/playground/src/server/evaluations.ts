@@ -55,7 +55,10 @@ export interface EvaluationRun {
   phase?: string;
   done: number;
   readonly total: number;
-  /** One row per finished method, then the synthetic data's oracle and user-agnostic baseline. */
+  /**
+   * One row per finished method, then two reference rows from the synthetic data: `oracle` (answers with the
+   * user's latent preferences) and `no-user rule` (the best user-agnostic answer).
+   */
   rows: EvaluationRow[];
   error?: { readonly code: string; readonly message: string };
 }
@@ -195,8 +198,8 @@ export class Evaluations {
       run.done++;
       this.publish(run, true);
     }
-    run.rows.push({ method: 'oracle (knows the preferences)', scores: oracle(data) });
-    run.rows.push({ method: 'user-agnostic rule', scores: baseline(data) });
+    run.rows.push({ method: 'oracle', scores: oracle(data) });
+    run.rows.push({ method: 'no-user rule', scores: baseline(data) });
   }
 
   private lastPublished = 0;

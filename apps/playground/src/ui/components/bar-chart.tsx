@@ -17,7 +17,7 @@ export function BarChart({
   max: number;
   width?: number;
 }) {
-  const labelW = 190;
+  const labelW = 150;
   const barH = 14;
   const groupH = metrics.length * (barH + 2) + 10;
   const top = 24;
