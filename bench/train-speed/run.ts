@@ -18,8 +18,14 @@ import {
   installKernels,
   kernelsInfo,
   loraLinear,
+  rmsNorm,
+  rmsNormReference,
+  rope,
+  ropeReference,
   softmaxCrossEntropy,
   softmaxCrossEntropyReference,
+  swiglu,
+  swigluReference,
   uninstallKernels,
 } from '@oppu/trainer/kernels';
 import { cpuModel, median, tf, useBackend } from '../bench-env.js';
@@ -92,20 +98,22 @@ function buildModel() {
   }));
   const embed = w(cfg.vocab, cfg.d);
   const head = w(cfg.d, cfg.vocab);
-  // RoPE tables (half-split convention, as the peer): [seq, hd]
+  // RoPE angles (half-split convention, as the peer), one row per token of the batch: [batch*seq, hd/2]
   const inv = Array.from({ length: hd / 2 }, (_, i) => 1 / 10000 ** ((2 * i) / hd));
-  const ang = new Float32Array(cfg.seq * hd);
-  for (let t = 0; t < cfg.seq; t++) for (let i = 0; i < hd; i++) ang[t * hd + i] = t * inv[i % (hd / 2)]!;
-  const angT = tf.tensor2d(ang, [cfg.seq, hd]);
+  const ang = new Float32Array(cfg.batch * cfg.seq * (hd / 2));
+  for (let r = 0; r < cfg.batch * cfg.seq; r++)
+    for (let i = 0; i < hd / 2; i++) ang[r * (hd / 2) + i] = (r % cfg.seq) * inv[i]!;
+  const angT = tf.tensor2d(ang, [cfg.batch * cfg.seq, hd / 2]);
   const cos = tf.cos(angT);
   const sin = tf.sin(angT);
+  const normW = tf.ones([cfg.d]) as import('@tensorflow/tfjs-core').Tensor1D; // RMSNorm weights (frozen, 1 as the peer)
   const mask = tf.tensor2d(
     Float32Array.from({ length: cfg.seq * cfg.seq }, (_, i) =>
       i % cfg.seq > Math.floor(i / cfg.seq) ? -1e9 : 0,
     ),
     [cfg.seq, cfg.seq],
   );
-  return { layers, embed, head, cos, sin, mask };
+  return { layers, embed, head, cos, sin, mask, normW };
 }
 
 type Model = ReturnType<typeof buildModel>;
@@ -113,6 +121,9 @@ interface Ops {
   frozen(x: Tensor3D, w: Tensor2D): Tensor3D;
   lora(x: Tensor3D, w: Tensor2D, a: Tensor2D, b: Tensor2D): Tensor3D;
   xent(logits: Tensor2D, targets: Tensor1D): Scalar;
+  norm: typeof rmsNorm;
+  swiglu: typeof swiglu;
+  rope: typeof rope;
 }
 const stockOps: Ops = {
   frozen: (x, w) =>
@@ -123,42 +134,39 @@ const stockOps: Ops = {
     return tf.reshape(y, [x.shape[0], x.shape[1], w.shape[1]]);
   },
   xent: softmaxCrossEntropyReference,
+  norm: rmsNormReference,
+  swiglu: swigluReference,
+  rope: ropeReference,
 };
 const kernelOps: Ops = {
   frozen: (x, w) => frozenLinear(x, w),
   lora: (x, w, a, b) => loraLinear(x, w, a, b, scale),
   xent: softmaxCrossEntropy,
+  norm: rmsNorm,
+  swiglu,
+  rope,
 };
-
-const rmsNorm = (x: Tensor) => tf.mul(x, tf.rsqrt(tf.add(tf.mean(tf.square(x), -1, true), 1e-5)));
-
-function rope(x: Tensor, m: Model) {
-  // x [batch, heads, seq, hd]
-  const x1 = tf.slice(x, [0, 0, 0, 0], [-1, -1, -1, hd / 2]);
-  const x2 = tf.slice(x, [0, 0, 0, hd / 2], [-1, -1, -1, hd / 2]);
-  return tf.add(tf.mul(x, m.cos), tf.mul(tf.concat([tf.neg(x2), x1], -1), m.sin));
-}
 
 function lossOf(m: Model, ops: Ops, ids: Tensor, targets: Tensor) {
   const { batch: B, seq: T, d: D, heads: H } = cfg;
+  const norm = (x: Tensor3D) => ops.norm(x, m.normW, 1e-5);
   let x = tf.gather(m.embed, ids) as Tensor3D; // [B, T, D]
-  const split = (t: Tensor3D) => tf.transpose(tf.reshape(t, [B, T, H, hd]), [0, 2, 1, 3]); // [B, H, T, hd]
+  const heads = (t: Tensor3D) => tf.reshape(t, [B * T, H, hd]) as import('@tensorflow/tfjs-core').Tensor3D; // [B*T, H, hd]
+  const split = (t: Tensor) => tf.transpose(tf.reshape(t, [B, T, H, hd]), [0, 2, 1, 3]); // [B, H, T, hd]
   for (const l of m.layers) {
-    const h = rmsNorm(x) as Tensor3D;
-    const q = rope(split(ops.lora(h, l.q, l.qA as Tensor2D, l.qB as Tensor2D)), m);
-    const k = rope(split(ops.frozen(h, l.k)), m);
+    const h = norm(x);
+    const q = split(
+      ops.rope(heads(ops.lora(h, l.q, l.qA as Tensor2D, l.qB as Tensor2D)), m.cos, m.sin, 'half'),
+    );
+    const k = split(ops.rope(heads(ops.frozen(h, l.k)), m.cos, m.sin, 'half'));
     const v = split(ops.lora(h, l.v, l.vA as Tensor2D, l.vB as Tensor2D));
     const att = tf.softmax(tf.add(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(hd)), m.mask)); // [B,H,T,T]
     const ctx = tf.reshape(tf.transpose(tf.matMul(att, v), [0, 2, 1, 3]), [B, T, D]) as Tensor3D;
     x = tf.add(x, ops.frozen(ctx, l.o));
-    const h2 = rmsNorm(x) as Tensor3D;
-    const ff = tf.mul(
-      tf.mul(ops.frozen(h2, l.gate), tf.sigmoid(ops.frozen(h2, l.gate))),
-      ops.frozen(h2, l.up),
-    );
-    x = tf.add(x, ops.frozen(ff as Tensor3D, l.down));
+    const h2 = norm(x);
+    x = tf.add(x, ops.frozen(ops.swiglu(ops.frozen(h2, l.gate), ops.frozen(h2, l.up)), l.down));
   }
-  const logits = tf.reshape(ops.frozen(rmsNorm(x) as Tensor3D, m.head), [B * T, cfg.vocab]) as Tensor2D;
+  const logits = tf.reshape(ops.frozen(norm(x), m.head), [B * T, cfg.vocab]) as Tensor2D;
   return ops.xent(logits, targets as Tensor1D);
 }
 

@@ -165,6 +165,73 @@ napi_value SoftmaxXent(napi_env env, napi_callback_info info) {
   return out;
 }
 
+// rowOp(op, heap: Float32Array, p: Float64Array): the element-wise/row kernels of ops.h, operands addressed
+// by float offsets into heap. op / p layout:
+//   0 rmsnorm_forward  [x, w, y, r, n, d, eps]      1 rmsnorm_backward [x, w, r, dy, dx, n, d]
+//   2 swiglu_forward   [a, b, y, n]                 3 swiglu_backward  [a, b, dy, da, db, n]
+//   4 rope             [x, cos, sin, y, rows, heads, hd, interleaved, inverse]
+napi_value RowOp(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  int32_t op = -1;
+  void *heap_p, *p_p;
+  size_t heap_n, p_n;
+  if (argc != 3 || napi_get_value_int32(env, argv[0], &op) != napi_ok ||
+      !typed_view(env, argv[1], napi_float32_array, &heap_p, &heap_n) ||
+      !typed_view(env, argv[2], napi_float64_array, &p_p, &p_n))
+    return throw_error(env, "rowOp(op, heap: Float32Array, params: Float64Array): bad arguments");
+  float* h = static_cast<float*>(heap_p);
+  const double* p = static_cast<const double*>(p_p);
+  auto need = [&](size_t count) { return p_n >= count; };
+  auto ok = [&](double off, double len) { return off >= 0 && len >= 0 && off + len <= double(heap_n); };
+  oppu::ThreadPool& pool = *instance(env)->pool;
+  switch (op) {
+    case 0: {
+      if (!need(7)) break;
+      const long n = long(p[4]), d = long(p[5]);
+      if (!ok(p[0], n * d) || !ok(p[1], d) || !ok(p[2], n * d) || !ok(p[3], n)) break;
+      oppu::rmsnorm_forward(h + long(p[0]), h + long(p[1]), n, d, float(p[6]), h + long(p[2]), h + long(p[3]), pool);
+      return nullptr;
+    }
+    case 1: {
+      if (!need(7)) break;
+      const long n = long(p[5]), d = long(p[6]);
+      if (!ok(p[0], n * d) || !ok(p[1], d) || !ok(p[2], n) || !ok(p[3], n * d) || !ok(p[4], n * d)) break;
+      oppu::rmsnorm_backward(h + long(p[0]), h + long(p[1]), h + long(p[2]), h + long(p[3]), n, d, h + long(p[4]),
+                             pool);
+      return nullptr;
+    }
+    case 2: {
+      if (!need(4)) break;
+      const long n = long(p[3]);
+      if (!ok(p[0], n) || !ok(p[1], n) || !ok(p[2], n)) break;
+      oppu::swiglu_forward(h + long(p[0]), h + long(p[1]), n, h + long(p[2]), pool);
+      return nullptr;
+    }
+    case 3: {
+      if (!need(6)) break;
+      const long n = long(p[5]);
+      if (!ok(p[0], n) || !ok(p[1], n) || !ok(p[2], n) || !ok(p[3], n) || !ok(p[4], n)) break;
+      oppu::swiglu_backward(h + long(p[0]), h + long(p[1]), h + long(p[2]), n, h + long(p[3]), h + long(p[4]), pool);
+      return nullptr;
+    }
+    case 4: {
+      if (!need(9)) break;
+      const long rows = long(p[4]), heads = long(p[5]), hd = long(p[6]);
+      if (hd % 2 != 0 || !ok(p[0], rows * heads * hd) || !ok(p[1], rows * hd / 2) || !ok(p[2], rows * hd / 2) ||
+          !ok(p[3], rows * heads * hd))
+        break;
+      oppu::rope(h + long(p[0]), h + long(p[1]), h + long(p[2]), rows, heads, hd, p[7] != 0, p[8] != 0, h + long(p[3]),
+                 pool);
+      return nullptr;
+    }
+    default:
+      return throw_error(env, "rowOp: unknown op " + std::to_string(op));
+  }
+  return throw_error(env, "rowOp " + std::to_string(op) + ": operands reach outside the heap or params are short");
+}
+
 napi_value Info(napi_env env, napi_callback_info) {
   napi_value obj, isa, threads;
   napi_create_object(env, &obj);
@@ -210,6 +277,7 @@ napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"gemm", nullptr, Gemm, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"softmaxXent", nullptr, SoftmaxXent, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"rowOp", nullptr, RowOp, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setIsa", nullptr, SetIsa, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},

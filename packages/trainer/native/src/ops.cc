@@ -54,3 +54,100 @@ double softmax_xent(const float* logits, const int32_t* targets, const float* we
 }
 
 }  // namespace oppu
+
+namespace oppu {
+namespace {
+
+// Splits [0, n) into chunks of at least `grain` items over the pool.
+template <class F>
+void parallel_rows(ThreadPool& pool, long n, long grain, F&& f) {
+  const long tasks = std::max<long>(1, std::min<long>(pool.size() * 4, n / std::max<long>(grain, 1)));
+  if (tasks == 1) {
+    f(0L, n);
+    return;
+  }
+  pool.run(int(tasks), [&](int t) { f(n * t / tasks, n * (t + 1) / tasks); });
+}
+
+}  // namespace
+
+void rmsnorm_forward(const float* x, const float* w, long n, long d, float eps, float* y, float* r, ThreadPool& pool) {
+  parallel_rows(pool, n, 64, [&](long lo, long hi) {
+    for (long i = lo; i < hi; ++i) {
+      const float* xr = x + i * d;
+      float ss = 0;
+      for (long j = 0; j < d; ++j) ss += xr[j] * xr[j];
+      const float ri = 1.f / std::sqrt(ss / float(d) + eps);
+      r[i] = ri;
+      float* yr = y + i * d;
+      for (long j = 0; j < d; ++j) yr[j] = xr[j] * ri * w[j];
+    }
+  });
+}
+
+void rmsnorm_backward(const float* x, const float* w, const float* r, const float* dy, long n, long d, float* dx,
+                      ThreadPool& pool) {
+  parallel_rows(pool, n, 64, [&](long lo, long hi) {
+    for (long i = lo; i < hi; ++i) {
+      const float* xr = x + i * d;
+      const float* gr = dy + i * d;
+      float dot = 0;
+      for (long j = 0; j < d; ++j) dot += gr[j] * w[j] * xr[j];
+      const float ri = r[i];
+      const float c = ri * ri * ri * dot / float(d);
+      float* o = dx + i * d;
+      for (long j = 0; j < d; ++j) o[j] = ri * gr[j] * w[j] - xr[j] * c;
+    }
+  });
+}
+
+void swiglu_forward(const float* a, const float* b, long n, float* y, ThreadPool& pool) {
+  parallel_rows(pool, n, 16384, [&](long lo, long hi) {
+    for (long i = lo; i < hi; ++i) {
+      const float s = 1.f / (1.f + std::exp(-a[i]));
+      y[i] = a[i] * s * b[i];
+    }
+  });
+}
+
+void swiglu_backward(const float* a, const float* b, const float* dy, long n, float* da, float* db, ThreadPool& pool) {
+  parallel_rows(pool, n, 16384, [&](long lo, long hi) {
+    for (long i = lo; i < hi; ++i) {
+      const float s = 1.f / (1.f + std::exp(-a[i]));
+      const float silu = a[i] * s;
+      db[i] = dy[i] * silu;
+      da[i] = dy[i] * b[i] * s * (1.f + a[i] * (1.f - s));
+    }
+  });
+}
+
+void rope(const float* x, const float* cos, const float* sin, long rows, long heads, long hd, bool interleaved,
+          bool inverse, float* y, ThreadPool& pool) {
+  const long half = hd / 2;
+  const float sg = inverse ? -1.f : 1.f;
+  parallel_rows(pool, rows, 16, [&](long lo, long hi) {
+    for (long r = lo; r < hi; ++r) {
+      const float* c = cos + r * half;
+      const float* s = sin + r * half;
+      for (long h = 0; h < heads; ++h) {
+        const float* xr = x + (r * heads + h) * hd;
+        float* yr = y + (r * heads + h) * hd;
+        if (interleaved) {
+          for (long i = 0; i < half; ++i) {
+            const float x0 = xr[2 * i], x1 = xr[2 * i + 1], sn = sg * s[i];
+            yr[2 * i] = x0 * c[i] - x1 * sn;
+            yr[2 * i + 1] = x0 * sn + x1 * c[i];
+          }
+        } else {
+          for (long i = 0; i < half; ++i) {
+            const float x0 = xr[i], x1 = xr[i + half], sn = sg * s[i];
+            yr[i] = x0 * c[i] - x1 * sn;
+            yr[i + half] = x1 * c[i] + x0 * sn;
+          }
+        }
+      }
+    }
+  });
+}
+
+}  // namespace oppu

@@ -14,3 +14,20 @@ double softmax_xent(const float* logits, const int32_t* targets, const float* we
                     long* bad_row, ThreadPool& pool);
 
 }  // namespace oppu
+
+namespace oppu {
+
+// RMSNorm over rows of x [n, d]: y = x * r * w with r = 1 / sqrt(mean(x^2) + eps); r is stored per row.
+void rmsnorm_forward(const float* x, const float* w, long n, long d, float eps, float* y, float* r, ThreadPool& pool);
+// Its gradient w.r.t. x (w is frozen): dx = r * g - x * r^3 / d * sum(g * x), g = dy * w.
+void rmsnorm_backward(const float* x, const float* w, const float* r, const float* dy, long n, long d, float* dx,
+                      ThreadPool& pool);
+// SwiGLU gate: y = silu(a) * b over n elements, and its gradients da, db.
+void swiglu_forward(const float* a, const float* b, long n, float* y, ThreadPool& pool);
+void swiglu_backward(const float* a, const float* b, const float* dy, long n, float* da, float* db, ThreadPool& pool);
+// Rotary embedding of x [rows, heads, hd] by angles cos/sin [rows, hd/2]; `interleaved` pairs (2i, 2i+1)
+// (llama2.c) else (i, i + hd/2) (HF); `inverse` rotates by minus the angle (the gradient).
+void rope(const float* x, const float* cos, const float* sin, long rows, long heads, long hd, bool interleaved,
+          bool inverse, float* y, ThreadPool& pool);
+
+}  // namespace oppu

@@ -10,6 +10,15 @@ export {
   frozenLinearReference,
   matMulByTranspose,
 } from './frozen-linear.js';
+export {
+  type RopeStyle,
+  rmsNorm,
+  rmsNormReference,
+  rope,
+  ropeReference,
+  swiglu,
+  swigluReference,
+} from './fused-ops.js';
 export { loraLinear, loraLinearReference } from './lora-linear.js';
 export { installMatMul, type MatMulMode, matMulMode, restoreStockMatMul } from './mat-mul.js';
 export { multiLoraDelta, multiLoraDeltaReference, multiLoraLinear } from './multi-lora.js';

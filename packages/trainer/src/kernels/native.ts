@@ -35,6 +35,11 @@ export interface NativeKernels {
     targets: Int32Array,
     weights: Float32Array | null,
   ): number;
+  /**
+   * Row/element kernels on float offsets into `heap` (see native/src/addon.cc for each op's params):
+   * 0 rmsnorm forward, 1 rmsnorm backward, 2 swiglu forward, 3 swiglu backward, 4 rope.
+   */
+  rowOp(op: number, heap: Float32Array, params: Float64Array): void;
   info(): { isa: string; threads: number };
   /** Forces a micro-kernel: 'avx512' | 'avx2' | 'generic' | 'best'. Returns false if this CPU cannot run it. */
   setIsa(isa: string): boolean;

@@ -75,3 +75,8 @@ export function heapView(backend: WasmBackend): Float32Array {
   }
   return view;
 }
+
+/** A new float32 tensor whose data the caller fills in wasm memory (e.g. through the native addon). */
+export function allocate(backend: WasmBackend, shape: number[]): tf.Tensor {
+  return tf.engine().makeTensorFromTensorInfo(backend.makeOutput(shape, 'float32'));
+}

@@ -1,0 +1,70 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { rmsNorm, rmsNormReference, rope, ropeReference, swiglu, swigluReference } from './fused-ops.js';
+import { finiteDifferences, rand, relErr, useWasm } from './kernel-testing.js';
+import { nativeKernels } from './native.js';
+
+/** Value and gradient of f against its reference, plus finite differences, for each input. */
+function check(
+  f: (...xs: tf.Tensor[]) => tf.Tensor,
+  ref: (...xs: tf.Tensor[]) => tf.Tensor,
+  inputs: tf.Tensor[],
+) {
+  const probe = rand(f(...inputs).shape, 99);
+  const loss =
+    (g: typeof f) =>
+    (...xs: tf.Tensor[]) =>
+      tf.sum(tf.mul(g(...xs), probe)) as tf.Scalar;
+  expect(relErr(f(...inputs), ref(...inputs))).toBeLessThan(1e-5);
+  const got = tf.grads(loss(f))(inputs);
+  const want = tf.grads(loss(ref))(inputs);
+  for (const [i, g] of got.entries()) {
+    expect(relErr(g, want[i]!), `input ${i}`).toBeLessThan(1e-5);
+    const fd = finiteDifferences((v) => loss(f)(...inputs.map((x, j) => (j === i ? v : x))), inputs[i]!, g, [
+      0,
+      5,
+      inputs[i]!.size - 1,
+    ]);
+    for (const [an, nu] of fd) expect(Math.abs(an - nu)).toBeLessThan(2e-3 * Math.max(1, Math.abs(nu)));
+  }
+}
+
+describe.skipIf(!nativeKernels())('fused element-wise kernels (native on wasm)', () => {
+  beforeAll(useWasm);
+
+  it('rmsNorm matches plain tf in value and dx', () => {
+    const w = tf.add(rand([24], 2), 1.5) as tf.Tensor1D;
+    check(
+      (x) => rmsNorm(x!, w, 1e-5),
+      (x) => rmsNormReference(x!, w, 1e-5),
+      [rand([3, 5, 24], 1)],
+    );
+  });
+
+  it('swiglu matches plain tf in value and both gradients', () => {
+    check(
+      (a, b) => swiglu(a!, b!),
+      (a, b) => swigluReference(a!, b!),
+      [tf.mul(rand([4, 33], 3), 4), rand([4, 33], 4)],
+    );
+  });
+
+  for (const style of ['half', 'interleaved'] as const) {
+    it(`rope (${style}) matches plain tf in value and dx`, () => {
+      const ang = tf.mul(rand([6, 4], 5), 3);
+      const [cos, sin] = [tf.cos(ang), tf.sin(ang)];
+      check(
+        (x) => rope(x as tf.Tensor3D, cos, sin, style),
+        (x) => ropeReference(x as tf.Tensor3D, cos, sin, style),
+        [rand([6, 3, 8], 6)],
+      );
+    });
+  }
+
+  it('rejects mismatched shapes with a message', () => {
+    expect(() => rope(tf.zeros([2, 1, 4]), tf.zeros([2, 3]), tf.zeros([2, 2]), 'half')).toThrow(
+      /cos and sin of 2 x 2/,
+    );
+    expect(() => swiglu(tf.zeros([2]), tf.zeros([3]))).toThrow(/differ/);
+  });
+});
