@@ -65,6 +65,39 @@ export interface AskOptions {
   readonly sampling?: SamplingOptions;
 }
 
+/** The sampling `ask` uses unless told otherwise: greedy, one line of at most 48 tokens. */
+export const ASK_SAMPLING: SamplingOptions = Object.freeze({
+  maxNewTokens: 48,
+  temperature: 0,
+  stop: ['\n'],
+});
+
+/** A question as free text rather than a task input string (see `OppuService.prepare`). */
+export interface FreeTextInput {
+  /** The prompt body, put after the user's profile and retrieved history. */
+  readonly text: string;
+  /** What ranks the user's history (default: `text`). */
+  readonly query?: string;
+}
+
+export interface PrepareOptions {
+  /** Default as in `ask`. */
+  readonly method?: MethodName;
+  /** Retrieved history items (default: the service's `k`). */
+  readonly k?: number;
+}
+
+/** The prompt `ask` would answer and what went into it, with the user's adapter loaded. */
+export interface PreparedAsk {
+  readonly user: UserId;
+  readonly method: MethodName;
+  readonly prompt: string;
+  readonly retrieved: readonly HistoryItem[];
+  readonly profile?: string;
+  /** The user's latest adapter (through the LRU cache); absent when the method uses none or the user has none. */
+  readonly adapter?: StoredAdapter;
+}
+
 export interface Answer {
   readonly text: string;
   readonly method: MethodName;
@@ -250,8 +283,17 @@ export class OppuService {
     return stored;
   }
 
-  /** Answers a question (a task input string) for the user, with their profile, memory and adapter. */
-  async ask(user: UserId, input: string, options: AskOptions = {}): Promise<Answer> {
+  /**
+   * Builds the prompt `ask` would answer, and loads the user's adapter through the LRU cache, without generating.
+   * `input` is a task input string (parsed with the task's `parseInput`, prompted with its `prompt` template) or
+   * free text (`{ text, query? }`: the text is the prompt body, `query` — default the text — ranks the history).
+   * Either way the user's retrieved history lines and profile go before it, per the method.
+   */
+  async prepare(
+    user: UserId,
+    input: string | FreeTextInput,
+    options: PrepareOptions = {},
+  ): Promise<PreparedAsk> {
     const u = checkUserId(user, 'user');
     const versions = await this.options.adapters.list(u);
     const latest = versions[versions.length - 1];
@@ -265,26 +307,49 @@ export class OppuService {
           ? 'pag'
           : 'rag');
     const spec = METHODS[method];
-    const content = this.task.parseInput(input);
+    let body: string;
+    let query: string;
+    if (typeof input === 'string') {
+      const content = this.task.parseInput(input);
+      body = this.task.prompt(content);
+      query = this.task.retrievalQuery(content);
+    } else {
+      body = input.text;
+      query = input.query ?? input.text;
+    }
     const items = spec.retrieval ? await this.options.history.list(u) : [];
     let retrieved: HistoryItem[] = [];
     let history: string | undefined;
-    const k = this.options.k ?? 1;
-    if (spec.retrieval && items.length > 0) {
+    const k = options.k ?? this.options.k ?? 1;
+    if (spec.retrieval && items.length > 0 && k > 0) {
       const corpus = items.map((it) => this.task.historyLine(truncateItem(it, OPPU_RETRIEVAL_FIELD_WORDS)));
-      const top = this.options.ranker.topK(corpus, this.task.retrievalQuery(content), k);
+      const top = this.options.ranker.topK(corpus, query, k);
       retrieved = top.map((i) => items[i]!);
       history = top.map((i) => corpus[i]).join('');
     }
     const profile = spec.profile ? (await this.profile(u))?.text : undefined;
-    const prompt = assemblePrompt(this.task.prompt(content), {
+    const prompt = assemblePrompt(body, {
       ...(history !== undefined ? { history } : {}),
       ...(profile !== undefined ? { profile } : {}),
     });
     const adapter = spec.adapter && latest ? await this.loadAdapter(u, latest.version) : undefined;
+    return {
+      user: u,
+      method,
+      prompt,
+      retrieved,
+      ...(profile !== undefined ? { profile } : {}),
+      ...(adapter ? { adapter } : {}),
+    };
+  }
+
+  /** Answers a question (a task input string) for the user, with their profile, memory and adapter. */
+  async ask(user: UserId, input: string, options: AskOptions = {}): Promise<Answer> {
+    const prepared = await this.prepare(user, input, options.method ? { method: options.method } : {});
+    const { prompt, adapter, method, retrieved, profile } = prepared;
     const [result] = await this.engine.model.generate(
       [{ prompt, ...(adapter ? { adapter: adapter.weights } : {}) }],
-      { maxNewTokens: 48, temperature: 0, stop: ['\n'], ...(options.sampling ?? {}) },
+      { ...ASK_SAMPLING, ...(options.sampling ?? {}) },
     );
     return {
       text: (result?.text ?? '').split('\n')[0]!.trim(),
