@@ -190,7 +190,10 @@ function accumulate(
       const logits = model.forward(ids, adapter); // [rows, prefix + length, vocab]
       const prefix = logits.shape[1] - batch.length;
       const real = prefix > 0 ? (tf.slice(logits, [0, prefix, 0], [-1, -1, -1]) as tf.Tensor3D) : logits;
-      return tf.div(maskedCrossEntropySum(real, targets, mask), windowTokens) as tf.Scalar;
+      return tf.div(
+        maskedCrossEntropySum(real, targets, mask, batch.answerTokens),
+        windowTokens,
+      ) as tf.Scalar;
     }, vars);
   });
   const loss = (value.dataSync() as Float32Array)[0] as number;

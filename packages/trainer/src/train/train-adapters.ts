@@ -5,6 +5,7 @@ import { AdamW } from './adamw.js';
 import { type Batch, checkExamples, epochBatches, makeBatch, type TrainingExample } from './batching.js';
 import type { TrainableCausalLM } from './causal-lm.js';
 import { ensureGradients } from './gradients.js';
+import { maskedCrossEntropyRows, maskedCrossEntropySum } from './masked-loss.js';
 import { createRng, deriveSeed, type Rng } from './rng.js';
 import { linearWarmupLr } from './schedule.js';
 import { abortError, planTraining, type TrainOptions, type TrainResult } from './train-adapter.js';
@@ -201,6 +202,7 @@ function microStep(
   const targets = new Int32Array(rows * length);
   const mask = new Float32Array(rows * length);
   const rowUser: number[] = [];
+  let maskSum = 0;
   let r0 = 0;
   for (const { user, batch } of parts) {
     const scale = 1 / Math.max(1, windowTokens[user] as number);
@@ -213,6 +215,7 @@ function microStep(
           inputs[dst] = batch.inputs[src] as number;
           targets[dst] = batch.targets[src] as number;
           mask[dst] = (batch.mask[src] as number) * scale;
+          maskSum += mask[dst] as number;
         } else inputs[dst] = padId; // right padding, masked out
       }
     }
@@ -227,14 +230,8 @@ function microStep(
       const mk = tf.tensor2d(mask, [rows, length]);
       return tf.variableGrads(() => {
         const logits = model.forward(ids, hooks); // [rows, length, vocab]
-        const vocab = logits.shape[2];
-        const logp = tf.logSoftmax(tf.reshape(logits, [-1, vocab]));
-        const tokenLogp = tf.sum(tf.mul(logp, tf.oneHot(tf.reshape(tg, [-1]) as tf.Tensor1D, vocab)), 1);
-        const rowLoss = tf.neg(
-          tf.sum(tf.reshape(tf.mul(tokenLogp, tf.reshape(mk, [-1])), [rows, length]), 1),
-        ); // [rows]
-        perRow = tf.keep(tf.clone(rowLoss));
-        return tf.sum(rowLoss) as tf.Scalar;
+        perRow = tf.keep(maskedCrossEntropyRows(logits, tg, mk)); // reporting only: no gradient flows from it
+        return maskedCrossEntropySum(logits, tg, mk, maskSum);
       }, vars);
     });
     value.dispose();

@@ -1,6 +1,6 @@
 import { type AdapterWeights, type LoraConfig, OppuError } from '@oppu/core';
 import * as tf from '@tensorflow/tfjs-core';
-import { multiLoraDelta } from '../../kernels/multi-lora.js';
+import { multiLoraDelta, multiLoraDeltaReference } from '../../kernels/multi-lora.js';
 import type { LinearAdapter, ModuleContext, ModuleName } from '../../model/hooks.js';
 import { createRng, deriveSeed, type Rng } from '../../train/rng.js';
 import { checkDims, MODULE_NAMES, moduleShape, type PeftModelDims } from '../model-dims.js';
@@ -166,7 +166,10 @@ export class MultiLora {
         const seed = rate > 0 ? this.dropoutRng.seed() : 0;
         return tf.tidy(() => {
           const xin = rate > 0 ? (tf.dropout(x, rate, undefined, seed) as tf.Tensor3D) : x;
-          return tf.add(base(x), multiLoraDelta(xin, idT, s.a, s.b, this.scale)) as tf.Tensor3D;
+          // While training, the plain-tf reference (autograd keeps what backprop needs); the BGMV kernel's
+          // gradient reads its input after the decoder's tidy has freed it (notes/kernels-multi-lora-bug.md).
+          const delta = this.training ? multiLoraDeltaReference : multiLoraDelta;
+          return tf.add(base(x), delta(xin, idT, s.a, s.b, this.scale)) as tf.Tensor3D;
         });
       },
       dispose: () => idT.dispose(),
