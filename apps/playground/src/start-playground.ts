@@ -1,11 +1,24 @@
 import { join } from 'node:path';
+import type { ProfileSummarizer, TextRanker } from '@oppu/core';
 import { createEngine, createLocalOppu } from '@oppu/node';
+import { Bm25, ExtractiveProfileSummarizer, oppuTokenizer } from '@oppu/retriever';
 import type { FastifyInstance } from 'fastify';
 import { buildUi, UI_DIST } from './build-ui.js';
 import type { PlaygroundCliOptions } from './options.js';
 import { createServer } from './server/create-server.js';
 import { Playground, type TaskBackend } from './server/playground.js';
 import type { PlaygroundTaskId } from './server/task-info.js';
+
+/**
+ * What the evaluation page needs besides the service: OPPU's BM25 (rank_bm25 on `split(' ')` tokens) as the
+ * ranker, and the model-free extractive summarizer for PAG's profiles.
+ */
+export function taskExtras(): { ranker: TextRanker; summarizer: ProfileSummarizer } {
+  return {
+    ranker: { topK: (docs, query, k) => new Bm25(docs.map(oppuTokenizer)).topN(oppuTokenizer(query), k) },
+    summarizer: new ExtractiveProfileSummarizer(),
+  };
+}
 
 export interface RunningPlayground {
   readonly url: string;
@@ -43,7 +56,7 @@ export async function startPlayground(
   const tasks: Partial<Record<PlaygroundTaskId, TaskBackend>> = {};
   options.tasks.forEach((task, i) => {
     const local = locals[i]!;
-    tasks[task] = { service: local.service, adapters: local.adapters, ...local.evaluation };
+    tasks[task] = { service: local.service, adapters: local.adapters, ...taskExtras() };
   });
   const playground = await Playground.open({ tasks, dataDir });
   const app = await createServer(playground, { uiDir, logger: options.logger });
