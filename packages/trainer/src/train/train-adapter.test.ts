@@ -215,6 +215,9 @@ describe('trainAdapter', () => {
     await expect(trainAdapter(model, lora, [{ prompt: [1], answer: [99] }])).rejects.toThrow(
       /token id 99 is outside the vocabulary \(0..11\)/,
     );
+    await expect(
+      trainAdapter(model, lora, [{ prompt: [1], answer: [2] }], {}, { eosId: 12 }),
+    ).rejects.toThrow(/token id 12 is outside/);
     await expect(trainAdapter(model, lora, examples, { batchSize: 0 })).rejects.toThrow(
       /batchSize must be a positive integer/,
     );

@@ -14,6 +14,8 @@ import { resolveTrainingConfig } from './train-config.js';
 export interface TrainOptions extends LongWorkOptions {
   /** Token id used to pad batches (never part of the loss). Default 0. */
   readonly padId?: number;
+  /** If set, this token (the tokenizer's EOS) is appended to every answer, as OPPU's training data does. */
+  readonly eosId?: number;
   /** HF `group_by_length` batching (default true). */
   readonly groupByLength?: boolean;
 }
@@ -41,6 +43,15 @@ export function abortError(where: string, signal?: AbortSignal): OppuError {
 }
 
 const nextTick = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** The examples with `eosId` appended to each answer (unchanged when undefined). */
+export function withEos(
+  examples: readonly TrainingExample[],
+  eosId: number | undefined,
+): readonly TrainingExample[] {
+  if (eosId === undefined) return examples;
+  return examples.map((ex) => ({ prompt: ex.prompt, answer: [...(ex.answer ?? []), eosId] }));
+}
 
 /** The optimizer-step plan of a run: batches per epoch, steps, warm-up. */
 export function planTraining(examples: number, config: TrainingConfig) {
@@ -75,12 +86,13 @@ export function planTraining(examples: number, config: TrainingConfig) {
 export async function trainAdapter(
   model: TrainableCausalLM,
   method: PeftMethod,
-  examples: readonly TrainingExample[],
+  givenExamples: readonly TrainingExample[],
   config: Partial<TrainingConfig> = {},
   options: TrainOptions = {},
 ): Promise<TrainResult> {
   const cfg = resolveTrainingConfig(config);
   await ensureGradients();
+  const examples = withEos(givenExamples, options.eosId);
   checkExamples(examples, model.dims.vocabSize);
   const { signal, onProgress } = options;
   if (signal?.aborted) throw abortError('training', signal);

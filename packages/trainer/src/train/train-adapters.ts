@@ -8,7 +8,7 @@ import { ensureGradients } from './gradients.js';
 import { maskedCrossEntropyRows, maskedCrossEntropySum } from './masked-loss.js';
 import { createRng, deriveSeed, type Rng } from './rng.js';
 import { linearWarmupLr } from './schedule.js';
-import { abortError, planTraining, type TrainOptions, type TrainResult } from './train-adapter.js';
+import { abortError, planTraining, type TrainOptions, type TrainResult, withEos } from './train-adapter.js';
 import { resolveTrainingConfig } from './train-config.js';
 
 /** One user's stream of accumulation windows, epoch after epoch, in the order solo training would use. */
@@ -55,11 +55,12 @@ class UserStream {
 export async function trainAdapters(
   model: TrainableCausalLM,
   multi: MultiLora,
-  perUser: readonly (readonly TrainingExample[])[],
+  givenPerUser: readonly (readonly TrainingExample[])[],
   config: Partial<TrainingConfig> = {},
   options: TrainOptions = {},
 ): Promise<TrainResult[]> {
   const cfg = resolveTrainingConfig(config);
+  const perUser = givenPerUser.map((ex) => withEos(ex, options.eosId));
   await ensureGradients();
   if (perUser.length !== multi.count)
     throw new OppuError(

@@ -7,6 +7,7 @@ import { clipGradNorm } from './clip.js';
 import { maskedCrossEntropyRows, maskedCrossEntropySum } from './masked-loss.js';
 import { createRng } from './rng.js';
 import { linearWarmupLr, warmupSteps } from './schedule.js';
+import { withEos } from './train-adapter.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -118,6 +119,11 @@ describe('batching', () => {
     expect([...b.targets]).toEqual([2, 100, 101, 100, 0, 0]);
     expect([...b.mask]).toEqual([0, 1, 1, 1, 0, 0]);
     expect(b.answerTokens).toBe(3);
+  });
+
+  it('appends EOS to answers when asked (OPPU trains on prompt + answer + eos)', () => {
+    expect(withEos([ex(1, 2)], 0)).toEqual([{ prompt: [1], answer: [100, 101, 0] }]);
+    expect(withEos([ex(1, 2)], undefined)).toEqual([ex(1, 2)]);
   });
 
   it('truncates the prompt from the left first, keeping the answer', () => {
