@@ -14,6 +14,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import {
+  embedding,
   frozenLinear,
   installKernels,
   kernelsInfo,
@@ -124,6 +125,7 @@ interface Ops {
   norm: typeof rmsNorm;
   swiglu: typeof swiglu;
   rope: typeof rope;
+  embed(table: Tensor2D, ids: Tensor): Tensor;
 }
 const stockOps: Ops = {
   frozen: (x, w) =>
@@ -137,6 +139,7 @@ const stockOps: Ops = {
   norm: rmsNormReference,
   swiglu: swigluReference,
   rope: ropeReference,
+  embed: (table, ids) => tf.gather(table, ids),
 };
 const kernelOps: Ops = {
   frozen: (x, w) => frozenLinear(x, w),
@@ -145,12 +148,13 @@ const kernelOps: Ops = {
   norm: rmsNorm,
   swiglu,
   rope,
+  embed: embedding,
 };
 
 function lossOf(m: Model, ops: Ops, ids: Tensor, targets: Tensor) {
   const { batch: B, seq: T, d: D, heads: H } = cfg;
   const norm = (x: Tensor3D) => ops.norm(x, m.normW, 1e-5);
-  let x = tf.gather(m.embed, ids) as Tensor3D; // [B, T, D]
+  let x = ops.embed(m.embed, ids) as Tensor3D; // [B, T, D]
   const heads = (t: Tensor3D) => tf.reshape(t, [B * T, H, hd]) as import('@tensorflow/tfjs-core').Tensor3D; // [B*T, H, hd]
   const split = (t: Tensor) => tf.transpose(tf.reshape(t, [B, T, H, hd]), [0, 2, 1, 3]); // [B, H, T, hd]
   for (const l of m.layers) {

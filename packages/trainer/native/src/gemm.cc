@@ -1,4 +1,4 @@
-// Cache-blocked SGEMM after the BLIS/GotoBLAS layout: B is packed into kc x NR panels, A into MR x kc panels,
+// Cache-blocked SGEMM after the BLIS/GotoBLAS layout: B is packed into kc x NR panels, A is read in place,
 // and a register-blocked micro-kernel computes one MR x NR tile per call. Micro-kernels are compiled with
 // function-level target attributes (AVX-512F, AVX2+FMA) and picked at run time, so the binary runs on any
 // x86-64 CPU (and elsewhere through the generic kernel).
@@ -25,7 +25,9 @@ constexpr long kMc = 96;    // rows of A packed at once (multiple of every MR)
 constexpr long kNc = 2048;  // columns of B packed at once (multiple of every NR)
 constexpr long kMaxMr = 8, kMaxNr = 32;
 
-using MicroKernel = void (*)(long kc, const float* ap, const float* bp, float* tile);
+// A micro-kernel reads A in place (rows `rows` of A from `a`, element (i, p) at a[i * rs + p * cs]: no packing
+// of A, which for the narrow products of a transformer costs as much as the arithmetic) and a packed B panel.
+using MicroKernel = void (*)(long kc, const float* a, long rs, long cs, long rows, const float* bp, float* tile);
 
 struct Kernel {
   const char* name;
@@ -34,15 +36,16 @@ struct Kernel {
 };
 
 // Portable kernel: plain loops the compiler vectorizes with whatever the baseline ISA has (SSE2 on x86-64).
-void kernel_generic(long kc, const float* ap, const float* bp, float* tile) {
+void kernel_generic(long kc, const float* a, long rs, long cs, long rows, const float* bp, float* tile) {
   constexpr long MR = 4, NR = 16;
+  const float* r[MR];
+  for (long i = 0; i < MR; ++i) r[i] = a + std::min(i, rows - 1) * rs;
   float acc[MR][NR] = {};
-  for (long p = 0; p < kc; ++p) {
+  for (long p = 0, o = 0; p < kc; ++p, o += cs) {
     for (long i = 0; i < MR; ++i) {
-      const float av = ap[i];
+      const float av = r[i][o];
       for (long j = 0; j < NR; ++j) acc[i][j] += av * bp[j];
     }
-    ap += MR;
     bp += NR;
   }
   for (long i = 0; i < MR; ++i)
@@ -50,20 +53,23 @@ void kernel_generic(long kc, const float* ap, const float* bp, float* tile) {
 }
 
 #ifdef OPPU_X86
-__attribute__((target("avx2,fma"))) void kernel_avx2(long kc, const float* ap, const float* bp, float* tile) {
+__attribute__((target("avx2,fma"))) void kernel_avx2(long kc, const float* a, long rs, long cs, long rows,
+                                                     const float* bp, float* tile) {
+  const float *r0 = a, *r1 = a + std::min(1L, rows - 1) * rs, *r2 = a + std::min(2L, rows - 1) * rs,
+              *r3 = a + std::min(3L, rows - 1) * rs, *r4 = a + std::min(4L, rows - 1) * rs,
+              *r5 = a + std::min(5L, rows - 1) * rs;
   // 6 x 16 tile: 12 accumulators of 8 floats.
   __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00,
          c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-  for (long p = 0; p < kc; ++p) {
+  for (long p = 0, o = 0; p < kc; ++p, o += cs) {
     const __m256 b0 = _mm256_loadu_ps(bp), b1 = _mm256_loadu_ps(bp + 8);
     __m256 a;
-    a = _mm256_broadcast_ss(ap + 0), c00 = _mm256_fmadd_ps(a, b0, c00), c01 = _mm256_fmadd_ps(a, b1, c01);
-    a = _mm256_broadcast_ss(ap + 1), c10 = _mm256_fmadd_ps(a, b0, c10), c11 = _mm256_fmadd_ps(a, b1, c11);
-    a = _mm256_broadcast_ss(ap + 2), c20 = _mm256_fmadd_ps(a, b0, c20), c21 = _mm256_fmadd_ps(a, b1, c21);
-    a = _mm256_broadcast_ss(ap + 3), c30 = _mm256_fmadd_ps(a, b0, c30), c31 = _mm256_fmadd_ps(a, b1, c31);
-    a = _mm256_broadcast_ss(ap + 4), c40 = _mm256_fmadd_ps(a, b0, c40), c41 = _mm256_fmadd_ps(a, b1, c41);
-    a = _mm256_broadcast_ss(ap + 5), c50 = _mm256_fmadd_ps(a, b0, c50), c51 = _mm256_fmadd_ps(a, b1, c51);
-    ap += 6;
+    a = _mm256_broadcast_ss(r0 + o), c00 = _mm256_fmadd_ps(a, b0, c00), c01 = _mm256_fmadd_ps(a, b1, c01);
+    a = _mm256_broadcast_ss(r1 + o), c10 = _mm256_fmadd_ps(a, b0, c10), c11 = _mm256_fmadd_ps(a, b1, c11);
+    a = _mm256_broadcast_ss(r2 + o), c20 = _mm256_fmadd_ps(a, b0, c20), c21 = _mm256_fmadd_ps(a, b1, c21);
+    a = _mm256_broadcast_ss(r3 + o), c30 = _mm256_fmadd_ps(a, b0, c30), c31 = _mm256_fmadd_ps(a, b1, c31);
+    a = _mm256_broadcast_ss(r4 + o), c40 = _mm256_fmadd_ps(a, b0, c40), c41 = _mm256_fmadd_ps(a, b1, c41);
+    a = _mm256_broadcast_ss(r5 + o), c50 = _mm256_fmadd_ps(a, b0, c50), c51 = _mm256_fmadd_ps(a, b1, c51);
     bp += 16;
   }
   _mm256_storeu_ps(tile + 0, c00), _mm256_storeu_ps(tile + 8, c01);
@@ -74,22 +80,26 @@ __attribute__((target("avx2,fma"))) void kernel_avx2(long kc, const float* ap, c
   _mm256_storeu_ps(tile + 80, c50), _mm256_storeu_ps(tile + 88, c51);
 }
 
-__attribute__((target("avx512f"))) void kernel_avx512(long kc, const float* ap, const float* bp, float* tile) {
+__attribute__((target("avx512f"))) void kernel_avx512(long kc, const float* a, long rs, long cs, long rows,
+                                                       const float* bp, float* tile) {
+  const float *r0 = a, *r1 = a + std::min(1L, rows - 1) * rs, *r2 = a + std::min(2L, rows - 1) * rs,
+              *r3 = a + std::min(3L, rows - 1) * rs, *r4 = a + std::min(4L, rows - 1) * rs,
+              *r5 = a + std::min(5L, rows - 1) * rs, *r6 = a + std::min(6L, rows - 1) * rs,
+              *r7 = a + std::min(7L, rows - 1) * rs;
   // 8 x 32 tile: 16 accumulators of 16 floats.
   __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00,
          c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00, c70 = c00, c71 = c00;
-  for (long p = 0; p < kc; ++p) {
+  for (long p = 0, o = 0; p < kc; ++p, o += cs) {
     const __m512 b0 = _mm512_loadu_ps(bp), b1 = _mm512_loadu_ps(bp + 16);
     __m512 a;
-    a = _mm512_set1_ps(ap[0]), c00 = _mm512_fmadd_ps(a, b0, c00), c01 = _mm512_fmadd_ps(a, b1, c01);
-    a = _mm512_set1_ps(ap[1]), c10 = _mm512_fmadd_ps(a, b0, c10), c11 = _mm512_fmadd_ps(a, b1, c11);
-    a = _mm512_set1_ps(ap[2]), c20 = _mm512_fmadd_ps(a, b0, c20), c21 = _mm512_fmadd_ps(a, b1, c21);
-    a = _mm512_set1_ps(ap[3]), c30 = _mm512_fmadd_ps(a, b0, c30), c31 = _mm512_fmadd_ps(a, b1, c31);
-    a = _mm512_set1_ps(ap[4]), c40 = _mm512_fmadd_ps(a, b0, c40), c41 = _mm512_fmadd_ps(a, b1, c41);
-    a = _mm512_set1_ps(ap[5]), c50 = _mm512_fmadd_ps(a, b0, c50), c51 = _mm512_fmadd_ps(a, b1, c51);
-    a = _mm512_set1_ps(ap[6]), c60 = _mm512_fmadd_ps(a, b0, c60), c61 = _mm512_fmadd_ps(a, b1, c61);
-    a = _mm512_set1_ps(ap[7]), c70 = _mm512_fmadd_ps(a, b0, c70), c71 = _mm512_fmadd_ps(a, b1, c71);
-    ap += 8;
+    a = _mm512_set1_ps(r0[o]), c00 = _mm512_fmadd_ps(a, b0, c00), c01 = _mm512_fmadd_ps(a, b1, c01);
+    a = _mm512_set1_ps(r1[o]), c10 = _mm512_fmadd_ps(a, b0, c10), c11 = _mm512_fmadd_ps(a, b1, c11);
+    a = _mm512_set1_ps(r2[o]), c20 = _mm512_fmadd_ps(a, b0, c20), c21 = _mm512_fmadd_ps(a, b1, c21);
+    a = _mm512_set1_ps(r3[o]), c30 = _mm512_fmadd_ps(a, b0, c30), c31 = _mm512_fmadd_ps(a, b1, c31);
+    a = _mm512_set1_ps(r4[o]), c40 = _mm512_fmadd_ps(a, b0, c40), c41 = _mm512_fmadd_ps(a, b1, c41);
+    a = _mm512_set1_ps(r5[o]), c50 = _mm512_fmadd_ps(a, b0, c50), c51 = _mm512_fmadd_ps(a, b1, c51);
+    a = _mm512_set1_ps(r6[o]), c60 = _mm512_fmadd_ps(a, b0, c60), c61 = _mm512_fmadd_ps(a, b1, c61);
+    a = _mm512_set1_ps(r7[o]), c70 = _mm512_fmadd_ps(a, b0, c70), c71 = _mm512_fmadd_ps(a, b1, c71);
     bp += 32;
   }
   _mm512_storeu_ps(tile + 0, c00), _mm512_storeu_ps(tile + 16, c01);
@@ -120,46 +130,12 @@ const Kernel* best_kernel() {
 
 const Kernel* g_kernel = best_kernel();
 
-// Per-thread packing buffers, 64-byte aligned, grown on demand.
+// Per-thread buffer for packed panels of B, 64-byte aligned.
 struct PackBuffers {
-  float* a = nullptr;
   float* b = nullptr;
-  PackBuffers() {
-    a = static_cast<float*>(std::aligned_alloc(64, sizeof(float) * (kMc + kMaxMr) * kKc));
-    b = static_cast<float*>(std::aligned_alloc(64, sizeof(float) * (kNc + kMaxNr) * kKc));
-  }
-  ~PackBuffers() {
-    std::free(a);
-    std::free(b);
-  }
+  PackBuffers() { b = static_cast<float*>(std::aligned_alloc(64, sizeof(float) * (kNc + kMaxNr) * kKc)); }
+  ~PackBuffers() { std::free(b); }
 };
-
-// Packs rows [0, mc) x depth [0, kc) of A into MR-row panels: panel r holds, for each p, MR values.
-void pack_a(const float* a, long rs, long cs, long mc, long kc, long mr, float* out) {
-  for (long i0 = 0; i0 < mc; i0 += mr) {
-    const long rows = std::min(mr, mc - i0);
-    const float* src = a + i0 * rs;
-    if (cs == 1) {
-      for (long p = 0; p < kc; ++p) {
-        long i = 0;
-        for (; i < rows; ++i) out[i] = src[i * rs + p];
-        for (; i < mr; ++i) out[i] = 0.f;
-        out += mr;
-      }
-    } else {
-      for (long p = 0; p < kc; ++p) {
-        const float* col = src + p * cs;
-        long i = 0;
-        if (rs == 1)
-          for (; i < rows; ++i) out[i] = col[i];
-        else
-          for (; i < rows; ++i) out[i] = col[i * rs];
-        for (; i < mr; ++i) out[i] = 0.f;
-        out += mr;
-      }
-    }
-  }
-}
 
 // Packs depth [0, kc) x columns [0, nc) of B into NR-column panels: panel j holds, for each p, NR values.
 void pack_b(const float* b, long rs, long cs, long kc, long nc, long nr, float* out) {
@@ -204,13 +180,12 @@ void gemm_serial(const Kernel& kern, long m, long n, long k, float alpha, const 
       pack_b(b + pc * b_rs + jc * b_cs, b_rs, b_cs, kc, nc, nr, buf.b);
       for (long ic = 0; ic < m; ic += kMc) {
         const long mc = std::min(kMc, m - ic);
-        pack_a(a + ic * a_rs + pc * a_cs, a_rs, a_cs, mc, kc, mr, buf.a);
         for (long jr = 0; jr < nc; jr += nr) {
           const long cols = std::min(nr, nc - jr);
           const float* bp = buf.b + jr * kc;
           for (long ir = 0; ir < mc; ir += mr) {
             const long rows = std::min(mr, mc - ir);
-            kern.run(kc, buf.a + ir * kc, bp, tile);
+            kern.run(kc, a + (ic + ir) * a_rs + pc * a_cs, a_rs, a_cs, rows, bp, tile);
             float* cp = c + (ic + ir) * c_rs + jc + jr;
             for (long i = 0; i < rows; ++i) {
               float* crow = cp + i * c_rs;
@@ -319,22 +294,18 @@ void gemm_parallel(const Kernel& kern, const GemmArgs& g, ThreadPool& pool) {
         const long blocks = (m + mb - 1) / mb;
         pool.run(int(blocks), [&](int t) {
           const long ic = t * mb, mc = std::min(mb, m - ic);
-          PackBuffers& buf = thread_buffers();
           alignas(64) float tile[kMaxMr * kMaxNr];
-          pack_a(g.a + ic * g.a_rs + pc * g.a_cs, g.a_rs, g.a_cs, mc, kc, mr, buf.a);
           for (long jr = 0; jr < nc; jr += nr) {
             const long cols = std::min(nr, nc - jr);
             for (long ir = 0; ir < mc; ir += mr) {
-              kern.run(kc, buf.a + ir * kc, bp + jr * kc, tile);
+              kern.run(kc, g.a + (ic + ir) * g.a_rs + pc * g.a_cs, g.a_rs, g.a_cs, std::min(mr, mc - ir), bp + jr * kc,
+                       tile);
               store_tile(tile, nr, std::min(mr, mc - ir), cols, g.alpha, beta, g.c + (ic + ir) * g.c_rs + jc + jr,
                          g.c_rs);
             }
           }
         });
       } else {
-        const long mp = (m + mr - 1) / mr;
-        float* ap = shared_buffer(size_t(mp) * mr * kc);
-        pack_a(g.a + pc * g.a_cs, g.a_rs, g.a_cs, m, kc, mr, ap);
         const long tasks = std::min(panels, threads * 4);
         pool.run(int(tasks), [&](int t) {
           const long p0 = panels * t / tasks, p1 = panels * (t + 1) / tasks;
@@ -346,7 +317,8 @@ void gemm_parallel(const Kernel& kern, const GemmArgs& g, ThreadPool& pool) {
           for (long jr = j0; jr < j1; jr += nr) {
             const long cols = std::min(nr, j1 - jr);
             for (long ir = 0; ir < m; ir += mr) {
-              kern.run(kc, ap + ir * kc, buf.b + (jr - j0) * kc, tile);
+              kern.run(kc, g.a + ir * g.a_rs + pc * g.a_cs, g.a_rs, g.a_cs, std::min(mr, m - ir), buf.b + (jr - j0) * kc,
+                       tile);
               store_tile(tile, nr, std::min(mr, m - ir), cols, g.alpha, beta, g.c + ir * g.c_rs + jc + jr, g.c_rs);
             }
           }

@@ -53,6 +53,9 @@ describe('embedding (gather with a scatter-add gradient)', () => {
 
   it('rejects float ids and out-of-range ids in the gradient with the row number', () => {
     expect(() => embedding(tf.zeros([4, 2]), tf.tensor1d([1]))).toThrow(/int32/);
+    expect(() => embedding(tf.zeros([4, 2]), tf.tensor1d([1, 4], 'int32'))).toThrow(
+      /token id 4 at position 1/,
+    );
     expect(() => segmentSumRows(tf.zeros([2, 3]), tf.tensor1d([1, 7], 'int32'), 4)).toThrow(
       /row 1 has segment id 7/,
     );
