@@ -1,7 +1,6 @@
-import os from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { activeBackend, initBackend } from './init-backend.js';
+import { activeBackend, defaultWasmThreads, initBackend } from './init-backend.js';
 
 describe('initBackend', () => {
   it('falls back past the missing native bindings to multi-threaded wasm, with a log line for each skip', async () => {
@@ -13,8 +12,7 @@ describe('initBackend', () => {
     expect(lines.at(-1)).toMatch(
       /^oppu: tfjs backend "wasm" \(@tensorflow\/tfjs-backend-wasm, \d+ threads?\)$/,
     );
-    // Under Node, stock tfjs-wasm is single-threaded; ours runs one XNNPACK thread per core.
-    expect(info.threads).toBe(Math.min(8, os.availableParallelism()));
+    expect(info.threads).toBe(defaultWasmThreads());
     expect(activeBackend()).toBe(info);
     expect(tf.getBackend()).toBe('wasm');
     // A matmul on the (threaded) binary gives the right numbers.

@@ -22,7 +22,7 @@ export interface BackendInfo {
 export interface InitBackendOptions {
   /** Forces one backend; defaults to the `OPPU_BACKEND` environment variable, then automatic choice. */
   readonly backend?: BackendName | 'auto';
-  /** wasm threads (1 = single-threaded binary); defaults to `OPPU_WASM_THREADS`, then the number of cores. */
+  /** wasm threads (1 = single-threaded binary, at most 8); defaults to `OPPU_WASM_THREADS`, then `defaultWasmThreads()`. */
   readonly wasmThreads?: number;
   /** Where the log lines go; defaults to `console.info`. Pass `() => {}` to silence them. */
   readonly log?: (line: string) => void;
@@ -180,13 +180,23 @@ function parseThreadsEnv(value: string | undefined): number | undefined {
   return n;
 }
 
+/**
+ * Threads for the wasm backend when none is asked for: one per core from 4 cores up, else 1. XNNPACK's pool
+ * wakes its workers for every op, which pays off on large ops (an 8x128-token prefill of stories260K ran
+ * 1.5x faster with 2 threads) but costs far more than it saves on the tiny ops of one-token decoding when
+ * the cores are shared (5.8x slower per token on 2 busy cores). `OPPU_WASM_THREADS` overrides.
+ */
+export function defaultWasmThreads(): number {
+  const cores = os.availableParallelism();
+  return cores >= 4 ? Math.min(8, cores) : 1;
+}
+
 async function startWasm(threadsOption: number | undefined): Promise<Omit<BackendInfo, 'skipped'>> {
   const wasm = await import('@tensorflow/tfjs-backend-wasm');
   const require = createRequire(import.meta.url);
   // Under Node the .wasm binaries are read from the package's dist folder.
   wasm.setWasmPaths(`${path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm'))}${path.sep}`);
-  // The threaded binary keeps at most 8 pool threads (it pre-spawns 8 workers).
-  const threads = Math.max(1, Math.min(8, threadsOption ?? os.availableParallelism()));
+  const threads = Math.max(1, Math.min(8, threadsOption ?? defaultWasmThreads()));
   if (threads > 1 && typeof SharedArrayBuffer === 'function') {
     tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', true);
     wasm.setThreadsCount(threads);
