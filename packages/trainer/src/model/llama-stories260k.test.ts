@@ -1,9 +1,12 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../backend/init-backend.js';
+import { loadHfCheckpoint, saveHfCheckpoint } from '../loaders/hf-checkpoint.js';
 import { loadLlama2c } from '../loaders/llama2c.js';
 import { KVCache, LlamaModel } from './llama.js';
 
@@ -85,5 +88,30 @@ describe.skipIf(!present).each(['cpu', 'wasm'] as const)('stories260K parity on 
     expect(cache.length).toBe(ref.greedy_ids.length);
     cache.dispose();
     expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('converted to an HF checkpoint (q/k permuted for rotate_half), it still matches llama2.c', async () => {
+    if (backend !== 'cpu') return; // the conversion is host-side; once is enough
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'oppu-stories-hf-'));
+    try {
+      const ckpt = await loadLlama2c(path.join(fixtures, 'stories260K.bin'));
+      await saveHfCheckpoint(dir, ckpt.config, ckpt.weights);
+      const hf = await loadHfCheckpoint(dir);
+      expect(hf.config).toEqual({ ...ckpt.config, ropeStyle: 'half' });
+      const converted = new LlamaModel(hf.config, hf.weights);
+      const inputs = [ref.bos, ...ref.greedy_ids.slice(0, 40)];
+      const ids = tf.tensor2d([inputs], [1, inputs.length], 'int32');
+      const logits = converted.forward(ids);
+      const data = logits.dataSync();
+      tf.dispose([ids, logits]);
+      converted.dispose();
+      for (const [p, r] of Object.entries(ref.logits_at_positions)) {
+        expect(maxAbsDiff(data.subarray(Number(p) * 512, (Number(p) + 1) * 512), r.logits)).toBeLessThan(
+          1e-4,
+        );
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
