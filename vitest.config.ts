@@ -27,6 +27,7 @@ export default defineConfig({
       project('packages/bot-discord', ['packages/bot-discord/src/**/*.test.ts']),
       project('packages/node', ['packages/node/src/**/*.test.ts']),
       project('packages/model-tiny', ['packages/model-tiny/src/**/*.test.ts']),
+      project('packages/langchain', ['packages/langchain/src/**/*.test.ts']),
       project('apps/playground', ['apps/playground/src/**/*.test.ts']),
       project('tests', ['tests/**/*.test.ts']),
     ],

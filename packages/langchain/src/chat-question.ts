@@ -1,0 +1,107 @@
+import type { BaseMessage } from '@langchain/core/messages';
+import { type FreeTextInput, OppuError, type TaskDefinition } from '@oppu/core';
+
+/**
+ * How the last human message is read:
+ * - `'task'`: it is the task's official input string (e.g. LaMP-7's "Paraphrase the following tweet ...: text"),
+ *   answered exactly as `OppuService.ask` answers it (task prompt template, one line, trimmed); anything else
+ *   is an error.
+ * - `'chat'`: it is free text; the prompt is the conversation itself (see `chatQuestion`).
+ * - `'auto'` (default): `'task'` when the message parses as the task's input, else `'chat'`.
+ */
+export type InputMode = 'auto' | 'task' | 'chat';
+
+/** The question a list of chat messages asks, in the form `OppuService.prepare` takes. */
+export type ChatQuestion =
+  | { readonly kind: 'task'; readonly input: string }
+  | { readonly kind: 'chat'; readonly input: FreeTextInput };
+
+/** The plain text of a message; images and other non-text blocks are refused with a clear error. */
+export function messageText(message: BaseMessage, where: string): string {
+  const content = message.content as unknown;
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) {
+    throw new OppuError(
+      'unsupported_content',
+      `${where}: message content is neither a string nor content blocks`,
+    );
+  }
+  return content
+    .map((block: unknown, i) => {
+      if (typeof block === 'string') return block;
+      const b = block as { type?: unknown; text?: unknown };
+      if (b.type === 'text' && typeof b.text === 'string') return b.text;
+      throw new OppuError(
+        'unsupported_content',
+        `${where}: content block ${i} is of type ${JSON.stringify(b.type)}; the model reads text only (send text blocks)`,
+      );
+    })
+    .join('');
+}
+
+const ROLE_LABELS: Readonly<Record<string, string>> = { human: 'User', ai: 'Assistant', generic: 'User' };
+
+/**
+ * Turns the messages of one call into the question to answer.
+ *
+ * The question is the last human message; a conversation must end with it. For a task question the earlier
+ * messages are not used: the user's adapter was trained on the task's single prompts, and the answer is the
+ * one `service.ask` gives. For a chat question:
+ * - one human message (after any system messages): the prompt body is the system text lines, then the text
+ *   itself;
+ * - a conversation with earlier turns: the system text lines, then every turn as `User: ...` / `Assistant: ...`
+ *   lines, ending with `User: <question>` and `Assistant:` to cue the answer.
+ * The user's profile and retrieved history go before the body (OPPU's prompt order), and the history is
+ * ranked against the question's text alone.
+ */
+export function chatQuestion(
+  messages: readonly BaseMessage[],
+  task: TaskDefinition,
+  mode: InputMode,
+): ChatQuestion {
+  let last = -1;
+  messages.forEach((m, i) => {
+    if (m.getType() === 'human') last = i;
+  });
+  if (last < 0) {
+    throw new OppuError(
+      'no_question',
+      `OppuChatModel: none of the ${messages.length} messages is a human message; the last human message is the question`,
+    );
+  }
+  if (last !== messages.length - 1) {
+    const after = messages[last + 1]!.getType();
+    throw new OppuError(
+      'question_not_last',
+      `OppuChatModel: message ${last + 1} (${after}) comes after the last human message; the conversation must end with the question`,
+    );
+  }
+  const question = messageText(messages[last]!, `message ${last} (human)`);
+  if (mode !== 'chat') {
+    try {
+      task.parseInput(question);
+      return { kind: 'task', input: question };
+    } catch (error) {
+      if (mode === 'task') throw error;
+      if (!(error instanceof OppuError)) throw error;
+    }
+  }
+  const system: string[] = [];
+  const turns: string[] = [];
+  messages.slice(0, last).forEach((m, i) => {
+    const type = m.getType();
+    const text = messageText(m, `message ${i} (${type})`);
+    if (type === 'system' || type === 'developer') system.push(text);
+    else if (ROLE_LABELS[type]) turns.push(`${ROLE_LABELS[type]}: ${text}`);
+    else {
+      throw new OppuError(
+        'unsupported_message',
+        `OppuChatModel: message ${i} is a ${type} message; the model reads system, human and AI messages only (it cannot call tools)`,
+      );
+    }
+  });
+  const lines = [...system];
+  if (turns.length === 0) lines.push(question);
+  else lines.push(...turns, `User: ${question}`, 'Assistant:');
+  return { kind: 'chat', input: { text: lines.join('\n'), query: question } };
+}

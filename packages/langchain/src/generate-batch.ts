@@ -1,0 +1,124 @@
+import {
+  type BaseModel,
+  type GenerateRequest,
+  type GenerateResult,
+  OppuError,
+  type SamplingOptions,
+} from '@oppu/core';
+
+interface Waiting {
+  readonly request: GenerateRequest;
+  readonly sampling: SamplingOptions;
+  readonly resolve: (result: GenerateResult) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/** Sampling options that must be equal for requests to share one `generate` call (the signal is per request). */
+function samplingKey(s: SamplingOptions): string {
+  return JSON.stringify([s.maxNewTokens, s.temperature, s.topK, s.topP, s.stop, s.seed]);
+}
+
+/**
+ * Collects the `generate` requests of a known number of concurrent calls (the inputs of one `batch`) and sends
+ * them to the base model together: one `model.generate([...])` per distinct set of sampling options, each
+ * request with its own user's adapter, so the engine runs them in one forward pass with the multi-adapter
+ * kernel. A call that ends without submitting (it failed while its prompt was prepared) is `settle`d, so the
+ * others never wait for it.
+ *
+ * Cancelling: a request whose signal aborts is rejected at once with the signal's reason; the shared call is
+ * aborted only when every request in it has been.
+ */
+export class GenerateBatch {
+  private open: number;
+  private waiting: Waiting[] = [];
+  /** `generate` calls made so far (for tests and metrics). */
+  calls = 0;
+
+  constructor(
+    private readonly model: BaseModel,
+    slots: number,
+  ) {
+    this.open = slots;
+  }
+
+  /** Hands one call's request over; resolves with its result once the whole batch has run. */
+  submit(request: GenerateRequest, sampling: SamplingOptions): Promise<GenerateResult> {
+    const promise = new Promise<GenerateResult>((resolve, reject) => {
+      this.waiting.push({ request, sampling, resolve, reject });
+    });
+    this.open--;
+    this.maybeFlush();
+    return promise;
+  }
+
+  /** A call finished without submitting a request. */
+  withdraw(): void {
+    this.open--;
+    this.maybeFlush();
+  }
+
+  private maybeFlush(): void {
+    if (this.open > 0 || this.waiting.length === 0) return;
+    const groups = new Map<string, Waiting[]>();
+    for (const w of this.waiting) {
+      const key = samplingKey(w.sampling);
+      const group = groups.get(key);
+      if (group) group.push(w);
+      else groups.set(key, [w]);
+    }
+    this.waiting = [];
+    for (const group of groups.values()) void this.run(group);
+  }
+
+  private async run(group: Waiting[]): Promise<void> {
+    const controller = new AbortController();
+    let live = group.length;
+    const settled = new Array<boolean>(group.length).fill(false);
+    const cleanups: (() => void)[] = [];
+    group.forEach((w, i) => {
+      const signal = w.sampling.signal;
+      if (!signal) return;
+      const onAbort = () => {
+        if (settled[i]) return;
+        settled[i] = true;
+        w.reject(signal.reason);
+        if (--live === 0) controller.abort(signal.reason);
+      };
+      if (signal.aborted) onAbort();
+      else {
+        signal.addEventListener('abort', onAbort, { once: true });
+        cleanups.push(() => signal.removeEventListener('abort', onAbort));
+      }
+    });
+    const { signal: _one, ...shared } = group[0]!.sampling;
+    try {
+      this.calls++;
+      const results = await this.model.generate(
+        group.map((w) => w.request),
+        { ...shared, signal: controller.signal },
+      );
+      group.forEach((w, i) => {
+        if (settled[i]) return;
+        settled[i] = true;
+        const result = results[i];
+        if (result) w.resolve(result);
+        else
+          w.reject(
+            new OppuError(
+              'engine_result_count',
+              `the base model returned ${results.length} results for ${group.length} requests`,
+            ),
+          );
+      });
+    } catch (error) {
+      group.forEach((w, i) => {
+        if (!settled[i]) {
+          settled[i] = true;
+          w.reject(error);
+        }
+      });
+    } finally {
+      for (const cleanup of cleanups) cleanup();
+    }
+  }
+}

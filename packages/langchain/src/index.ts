@@ -1,0 +1,10 @@
+export { AnswerFilter } from './answer-filter.js';
+export { type ChatQuestion, chatQuestion, type InputMode, messageText } from './chat-question.js';
+export { GenerateBatch } from './generate-batch.js';
+export {
+  CHAT_SAMPLING,
+  OppuChatModel,
+  type OppuChatModelCallOptions,
+  type OppuChatModelInput,
+  type OppuChatModelSettings,
+} from './oppu-chat-model.js';
