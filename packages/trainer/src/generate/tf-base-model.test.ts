@@ -1,7 +1,11 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import type { AdapterWeights } from '@oppu/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../backend/init-backend.js';
+import { saveHfCheckpoint } from '../loaders/hf-checkpoint.js';
 import { KVCache, type LlamaConfig, LlamaModel, randomLlamaArrays } from '../model/llama.js';
 import { LoraModel } from '../peft/lora/model.js';
 import { MultiLora } from '../peft/lora/multi.js';
@@ -271,5 +275,70 @@ describe('generation with adapters', () => {
     expect([cache.length, cache.prefixLength]).toEqual([3 + prompt.length, 3]);
     tf.dispose([x, soft]);
     cache.dispose();
+  });
+});
+
+describe('TfBaseModel.load', () => {
+  it('loads an HF folder with its tokenizer.json, and reports the checkpoint in info', async () => {
+    await initBackend({ backend: 'cpu', log: () => {} });
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'oppu-load-'));
+    try {
+      const arrays = randomLlamaArrays(CONFIG, 21);
+      const hash = await saveHfCheckpoint(dir, CONFIG, arrays);
+      await writeFile(path.join(dir, 'tokenizer.json'), JSON.stringify(json));
+      await writeFile(path.join(dir, 'tokenizer_config.json'), JSON.stringify(tokConfig));
+      const before = tf.memory().numTensors;
+      const loaded = await TfBaseModel.load(dir, { name: 'oppu/tiny-random' });
+      expect(loaded.info).toEqual({
+        name: 'oppu/tiny-random',
+        hash,
+        architecture: 'LlamaForCausalLM',
+        parameters: loaded.model.numParameters,
+        contextLength: 96,
+        vocabSize: 80,
+        hiddenSize: 32,
+        numLayers: 2,
+      });
+      const direct = new TfBaseModel(new LlamaModel(CONFIG, arrays), tokenizer, { name: 'x', hash });
+      const [a] = await loaded.generate([{ prompt: 'the dog' }], { maxNewTokens: 6 });
+      const [b] = await direct.generate([{ prompt: 'the dog' }], { maxNewTokens: 6 });
+      expect(a?.text).toBe(b?.text);
+      loaded.dispose();
+      direct.dispose();
+      expect(tf.memory().numTensors).toBe(before);
+      await expect(TfBaseModel.load(path.join(dir, 'model.safetensors'))).rejects.toThrow(); // not a .bin
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('asks for a tokenizer with a llama2.c checkpoint', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'oppu-load-bin-'));
+    try {
+      // A minimal valid llama2.c file: header + zero weights.
+      const c = { dim: 8, hidden: 16, layers: 1, heads: 2, kvHeads: 2, vocab: 80, seq: 16 };
+      const hd = c.dim / c.heads;
+      const floats =
+        c.vocab * c.dim +
+        c.layers * (2 * c.dim + 4 * c.dim * c.dim + 3 * c.dim * c.hidden) +
+        c.dim +
+        c.seq * hd;
+      const bytes = new Uint8Array(28 + floats * 4);
+      new Int32Array(bytes.buffer, 0, 7).set([c.dim, c.hidden, c.layers, c.heads, c.kvHeads, c.vocab, c.seq]);
+      const bin = path.join(dir, 'm.bin');
+      await writeFile(bin, bytes);
+      await expect(TfBaseModel.load(bin)).rejects.toThrow(
+        /a llama2.c checkpoint has no tokenizer; pass options.tokenizer/,
+      );
+      const m = await TfBaseModel.load(bin, { tokenizer });
+      expect(m.info.vocabSize).toBe(80);
+      m.dispose();
+      await writeFile(bin, bytes.subarray(0, bytes.length - 4));
+      await expect(TfBaseModel.load(bin, { tokenizer })).rejects.toThrow(
+        /the file is truncated or not a llama2.c legacy checkpoint/,
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -157,6 +157,30 @@ export function randomLlamaArrays(c: LlamaConfig, seed = 1): LlamaArrays {
   };
 }
 
+/** Checks that every array has the size the config implies (and that an untied head is present). */
+export function checkLlamaArrays(c: LlamaConfig, w: LlamaArrays): void {
+  if (w.layers.length !== c.layers)
+    throw new OppuError(
+      'invalid_model_weights',
+      `llama weights: ${w.layers.length} layers, config says ${c.layers}`,
+    );
+  checkLength(w.embed, c.vocab * c.dim, 'embed');
+  checkLength(w.norm, c.dim, 'norm');
+  w.layers.forEach((l, i) => {
+    checkLength(l.attnNorm, c.dim, `layers.${i}.attnNorm`);
+    checkLength(l.ffnNorm, c.dim, `layers.${i}.ffnNorm`);
+    for (const m of PROJECTIONS) {
+      const [inF, outF] = projectionShape(c, m);
+      checkLength(l[m], inF * outF, `layers.${i}.${m}`);
+    }
+  });
+  if (!c.tiedEmbeddings) {
+    if (!w.lmHead)
+      throw new OppuError('invalid_model_weights', 'llama weights: untied embeddings but no lmHead given');
+    checkLength(w.lmHead, c.dim * c.vocab, 'lmHead');
+  }
+}
+
 interface LayerTensors {
   readonly attnNorm: tf.Variable<tf.Rank.R1>;
   readonly ffnNorm: tf.Variable<tf.Rank.R1>;
@@ -214,11 +238,15 @@ export class LlamaModel implements BaseWeights {
 
   constructor(config: LlamaConfig, weights: LlamaArrays) {
     const c = checkLlamaConfig(config);
+    checkLlamaArrays(c, weights); // before any tensor exists, so a bad input leaks nothing
     this.config = c;
+    // Inside tidy: the initial-value tensor is freed, the variable (shared data) stays.
     const v1 = (a: Float32Array, n: number, name: string) =>
-      tf.variable(tf.tensor1d(checkLength(a, n, name)), false) as tf.Variable<tf.Rank.R1>;
+      tf.tidy(() => tf.variable(tf.tensor1d(checkLength(a, n, name)), false)) as tf.Variable<tf.Rank.R1>;
     const v2 = (a: Float32Array, r: number, k: number, name: string) =>
-      tf.variable(tf.tensor2d(checkLength(a, r * k, name), [r, k]), false) as tf.Variable<tf.Rank.R2>;
+      tf.tidy(() =>
+        tf.variable(tf.tensor2d(checkLength(a, r * k, name), [r, k]), false),
+      ) as tf.Variable<tf.Rank.R2>;
     this.embed = v2(weights.embed, c.vocab, c.dim, 'embed');
     if (weights.layers.length !== c.layers)
       throw new OppuError(

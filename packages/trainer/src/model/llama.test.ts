@@ -1,0 +1,79 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../backend/init-backend.js';
+import { KVCache, type LlamaConfig, LlamaModel, randomLlamaArrays } from './llama.js';
+
+const C: LlamaConfig = {
+  dim: 16,
+  hidden: 24,
+  layers: 2,
+  heads: 4,
+  kvHeads: 2,
+  vocab: 20,
+  maxSeqLen: 16,
+  normEps: 1e-5,
+  ropeTheta: 10000,
+  ropeStyle: 'interleaved',
+  tiedEmbeddings: true,
+};
+
+describe('LlamaModel', () => {
+  beforeAll(async () => {
+    await initBackend({ backend: 'cpu', log: () => {} });
+  });
+
+  it('refuses weights of the wrong size by name, before allocating anything', () => {
+    const w = randomLlamaArrays(C, 1);
+    const before = tf.memory().numTensors;
+    const bad = { ...w, layers: [w.layers[0], { ...w.layers[1], v_proj: new Float32Array(3) }] } as typeof w;
+    expect(() => new LlamaModel(C, bad)).toThrow(/layers.1.v_proj has 3 values, expected 128/);
+    expect(() => new LlamaModel({ ...C, tiedEmbeddings: false }, w)).toThrow(
+      /untied embeddings but no lmHead/,
+    );
+    expect(() => new LlamaModel({ ...C, heads: 3 }, w)).toThrow(/dim 16 is not a multiple of heads 3/);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('exposes its frozen projections as BaseWeights: set changes the function, shapes are checked', () => {
+    const model = new LlamaModel(C, randomLlamaArrays(C, 2));
+    const ids = tf.tensor2d([[1, 2, 3]], [1, 3], 'int32');
+    const y0 = model.forward(ids);
+    const ctx = { layer: 1, module: 'up_proj' as const };
+    const w = model.getWeight(ctx);
+    expect(w.shape).toEqual([16, 24]);
+    expect((w as tf.Variable).trainable).toBe(false);
+    const doubled = tf.mul(w, 2) as tf.Tensor2D;
+    model.setWeight(ctx, doubled);
+    doubled.dispose();
+    const y1 = model.forward(ids);
+    expect(tf.max(tf.abs(tf.sub(y0, y1))).dataSync()[0]).toBeGreaterThan(1e-6);
+    const wrong = tf.zeros([24, 16]) as tf.Tensor2D;
+    expect(() => model.setWeight(ctx, wrong)).toThrow(
+      /setWeight\(layer 1, up_proj\): shape \[24,16\] differs from \[16,24\]/,
+    );
+    expect(() => model.getWeight({ layer: 5, module: 'q_proj' })).toThrow(
+      /no projection "q_proj" in layer 5/,
+    );
+    tf.dispose([ids, y0, y1, wrong]);
+    model.dispose();
+  });
+
+  it('frees everything but the logits, with and without a cache, and refuses to run past maxSeqLen', () => {
+    const model = new LlamaModel(C, randomLlamaArrays(C, 3));
+    const before = tf.memory().numTensors;
+    const cache = new KVCache();
+    for (let i = 0; i < 5; i++) {
+      const ids = tf.tensor2d([[i + 1], [i + 2]], [2, 1], 'int32');
+      tf.dispose([ids, model.forward(ids, { cache })]);
+    }
+    expect(cache.length).toBe(5);
+    expect(tf.memory().numTensors).toBe(before + 2 * C.layers); // k and v per layer
+    cache.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    const long = tf.zeros([1, 17], 'int32') as tf.Tensor2D;
+    expect(() => model.forward(long)).toThrow(/17 positions exceed maxSeqLen 16/);
+    long.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    model.dispose();
+  });
+});
