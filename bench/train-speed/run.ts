@@ -10,9 +10,13 @@
 //
 // Usage: pnpm --filter @oppu/trainer exec tsx --conditions=source ../../bench/train-speed/run.ts
 //        [--steps 10] [--stock-steps 3] [--engines stock,wasm,native,torch] [--torch-steps 20]
+//        [--wasm-threads 1] [--profile] [--rounds 1]
+// --rounds N runs the engines N times in turn (the CPU is shared: alternating gives each the same weather)
+// and reports, per engine, the median tokens/s over rounds and the median of the per-round ratios to torch.
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { initBackend } from '@oppu/trainer';
 import {
   embedding,
   frozenLinear,
@@ -46,6 +50,8 @@ const { values: opt } = parseArgs({
     engines: { type: 'string', default: 'stock,wasm,native,torch' },
     'torch-steps': { type: 'string', default: '20' },
     profile: { type: 'boolean', default: false },
+    'wasm-threads': { type: 'string', default: '1' },
+    rounds: { type: 'string', default: '1' },
   },
 });
 const cfg = {
@@ -198,7 +204,10 @@ function adamW(vars: Variable[]) {
 }
 
 async function runEngine(engine: 'stock' | 'wasm' | 'native', steps: number, warmup: number) {
-  await useBackend('wasm');
+  // --wasm-threads > 1: the product's backend start-up (threaded wasm binary, XNNPACK pool threads).
+  const wasmThreads = Number(opt['wasm-threads']);
+  if (wasmThreads > 1) await initBackend({ backend: 'wasm', wasmThreads, log: () => {} });
+  else await useBackend('wasm');
   if (engine === 'stock') uninstallKernels();
   else installKernels({ native: engine === 'native' });
   const info = kernelsInfo();
@@ -299,40 +308,70 @@ function runTorch(steps: number) {
 }
 
 const engines = opt.engines.split(',');
+const rounds = Number(opt.rounds);
 console.log(`train-speed on ${cpuModel()}, node ${process.version}; config ${JSON.stringify(cfg)}`);
-const results: Record<string, unknown>[] = [];
-for (const e of engines) {
-  if (e === 'torch') {
-    const r = runTorch(Number(opt['torch-steps']));
-    console.log(
-      `  torch: ${r.skipped ?? `${r.tokens_per_s.toFixed(0)} tokens/s, final loss ${r.final_loss}`}`,
-    );
-    results.push(r);
-  } else {
-    const steps = Number(e === 'stock' ? opt['stock-steps'] : opt.steps);
-    const warm = e === 'stock' ? 1 : Number(opt.warmup);
-    results.push(await runEngine(e as 'stock' | 'wasm' | 'native', steps, warm));
+type Result = Record<string, unknown> & { engine: string; tokens_per_s?: number; skipped?: string };
+const all: Result[][] = [];
+for (let round = 0; round < rounds; round++) {
+  const results: Result[] = [];
+  for (const e of engines) {
+    if (e === 'torch') {
+      const r = runTorch(Number(opt['torch-steps'])) as Result;
+      console.log(
+        `  torch: ${r.skipped ?? `${(r.tokens_per_s as number).toFixed(0)} tokens/s, final loss ${r.final_loss}`}`,
+      );
+      results.push(r);
+    } else {
+      const steps = Number(e === 'stock' ? opt['stock-steps'] : opt.steps);
+      const warm = e === 'stock' ? 1 : Number(opt.warmup);
+      results.push((await runEngine(e as 'stock' | 'wasm' | 'native', steps, warm)) as Result);
+    }
+  }
+  all.push(results);
+  if (rounds > 1) {
+    const t = results.find((r) => r.engine === 'torch')?.tokens_per_s;
+    const line = results
+      .filter((r) => typeof r.tokens_per_s === 'number')
+      .map(
+        (r) =>
+          `${r.engine} ${r.tokens_per_s!.toFixed(0)}${t ? ` (${(r.tokens_per_s! / t).toFixed(3)}x)` : ''}`,
+      );
+    console.log(`round ${round + 1}: ${line.join(', ')}`);
   }
 }
-const torch = results.find((r) => r.engine === 'torch' && typeof r.tokens_per_s === 'number');
-console.log('\nengine   tokens/s   median step   vs torch   vs stock   losses (first steps)');
-const stock = results.find((r) => r.engine === 'stock' && typeof r.tokens_per_s === 'number');
-for (const r of results) {
-  if (typeof r.tokens_per_s !== 'number') {
-    console.log(`${String(r.engine).padEnd(8)} skipped: ${r.skipped}`);
+const perEngine = (name: string) =>
+  all
+    .map((rs) => rs.find((r) => r.engine === name))
+    .filter((r) => typeof r?.tokens_per_s === 'number') as Result[];
+console.log(
+  `\nengine   tokens/s   median step   vs torch   vs stock   losses (first steps)${rounds > 1 ? `   [median of ${rounds} rounds]` : ''}`,
+);
+const stockTps = perEngine('stock').map((r) => r.tokens_per_s!);
+for (const e of engines) {
+  const runs = perEngine(e);
+  if (runs.length === 0) {
+    console.log(`${e.padEnd(8)} skipped: ${all[0]!.find((r) => r.engine === e)?.skipped}`);
     continue;
   }
-  const tps = r.tokens_per_s as number;
-  const vsT = torch ? `${(tps / (torch.tokens_per_s as number)).toFixed(3)}x` : 'n/a';
-  const vsS = stock ? `${(tps / (stock.tokens_per_s as number)).toFixed(1)}x` : 'n/a';
-  const ls = Array.isArray(r.losses)
-    ? (r.losses as number[])
+  const tps = median(runs.map((r) => r.tokens_per_s!));
+  const ratios = all
+    .map((rs) => {
+      const a = rs.find((r) => r.engine === e)?.tokens_per_s;
+      const b = rs.find((r) => r.engine === 'torch')?.tokens_per_s;
+      return a && b ? a / b : undefined;
+    })
+    .filter((x): x is number => x !== undefined);
+  const vsT = ratios.length ? `${median(ratios).toFixed(3)}x` : 'n/a';
+  const vsS = stockTps.length ? `${(tps / median(stockTps)).toFixed(1)}x` : 'n/a';
+  const ls = Array.isArray(runs[0]!.losses)
+    ? (runs[0]!.losses as number[])
         .slice(0, 4)
         .map((l) => l.toFixed(4))
         .join(' ')
     : '';
+  const step = (8 * 128) / tps;
   console.log(
-    `${String(r.engine).padEnd(8)} ${tps.toFixed(0).padStart(8)}   ${(r.median_step_s as number).toFixed(3).padStart(9)} s   ${vsT.padStart(8)}   ${vsS.padStart(8)}   ${ls}`,
+    `${e.padEnd(8)} ${tps.toFixed(0).padStart(8)}   ${step.toFixed(3).padStart(9)} s   ${vsT.padStart(8)}   ${vsS.padStart(8)}   ${ls}`,
   );
 }
-console.log(`JSON ${JSON.stringify(results)}`);
+console.log(`JSON ${JSON.stringify(all)}`);
