@@ -1,0 +1,152 @@
+import { createHash } from 'node:crypto';
+import type { ProgressListener } from '@oppu/core';
+import * as tf from '@tensorflow/tfjs-core';
+import type { LlamaConfig } from '../model/llama-config.js';
+import { TinyLlama } from '../model/tiny-llama.js';
+import { AdamW, cosineSchedule } from '../train/adamw.js';
+import { randomBatch } from '../train/batches.js';
+import { evaluate } from '../train/evaluate.js';
+import { Rng } from '../train/rng.js';
+import { type HistoryPoint, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import type { PretrainRecipe } from './recipe.js';
+
+export interface PretrainLoopOptions {
+  readonly recipe: PretrainRecipe;
+  readonly config: LlamaConfig;
+  readonly train: Uint16Array;
+  readonly validation: Uint16Array;
+  /** Checkpoint folder; an existing checkpoint of the same recipe is resumed. */
+  readonly checkpointDir?: string;
+  readonly onProgress?: ProgressListener;
+  readonly signal?: AbortSignal;
+  readonly log?: (line: string) => void;
+}
+
+export interface PretrainLoopResult {
+  readonly model: TinyLlama;
+  /** False when stopped by the signal (a checkpoint was saved if a folder was given). */
+  readonly finished: boolean;
+  readonly steps: number;
+  readonly trainSeconds: number;
+  readonly tokensSeen: number;
+  readonly history: readonly HistoryPoint[];
+}
+
+export function recipeHash(recipe: PretrainRecipe, config: LlamaConfig): string {
+  return createHash('sha256').update(JSON.stringify({ recipe, config })).digest('hex').slice(0, 16);
+}
+
+/**
+ * The pretraining loop: AdamW on random windows of the train stream, cosine schedule with warm-up, global-norm
+ * clipping, periodic validation loss, checkpoints every `checkpointEvery` steps and when `signal` aborts. The
+ * caller owns the returned model (dispose it).
+ */
+export function pretrainLoop(options: PretrainLoopOptions): PretrainLoopResult {
+  const { recipe, config } = options;
+  const log = options.log ?? (() => {});
+  const model = new TinyLlama(config, recipe.seed);
+  const optimizer = new AdamW(model.params, {
+    beta1: recipe.beta1,
+    beta2: recipe.beta2,
+    eps: 1e-8,
+    weightDecay: recipe.weightDecay,
+  });
+  const hash = recipeHash(recipe, config);
+  const total = recipe.steps + recipe.longSteps;
+  const rng = new Rng(recipe.seed);
+  let step = 0;
+  let trainSeconds = 0;
+  let history: HistoryPoint[] = [];
+
+  const resumed = options.checkpointDir ? loadCheckpoint(options.checkpointDir) : undefined;
+  if (resumed && resumed.state.recipeHash === hash) {
+    model.importParams(resumed.params);
+    optimizer.importState({ step: resumed.state.step, m: resumed.m, v: resumed.v });
+    step = resumed.state.step;
+    rng.state = resumed.state.rngState;
+    trainSeconds = resumed.state.trainSeconds;
+    history = [...resumed.state.history];
+    log(`pretrain: resumed from ${options.checkpointDir} at step ${step}/${total}`);
+  } else if (resumed) {
+    log(`pretrain: ignoring checkpoint ${options.checkpointDir} (it was made with another recipe)`);
+  }
+
+  const shapes = new Map([...model.params].map(([name, v]) => [name, v.shape]));
+  const save = () => {
+    if (!options.checkpointDir) return;
+    const adam = optimizer.exportState();
+    saveCheckpoint(
+      options.checkpointDir,
+      {
+        state: { recipeHash: hash, step, rngState: rng.state, trainSeconds, history },
+        params: model.exportParams(),
+        m: adam.m,
+        v: adam.v,
+      },
+      shapes,
+    );
+  };
+
+  const vars = [...model.params.values()];
+  let smoothed: number | undefined;
+  let tokensSeen = 0;
+  for (let s = 0; s < step; s++) {
+    tokensSeen += s < recipe.steps ? recipe.batch * recipe.seqLen : recipe.longBatch * recipe.longSeqLen;
+  }
+
+  while (step < total) {
+    if (options.signal?.aborted) {
+      save();
+      log(
+        `pretrain: stopped at step ${step}/${total}${options.checkpointDir ? `; checkpoint in ${options.checkpointDir}` : ''}`,
+      );
+      return { model, finished: false, steps: step, trainSeconds, tokensSeen, history };
+    }
+    const long = step >= recipe.steps;
+    const B = long ? recipe.longBatch : recipe.batch;
+    const T = long ? recipe.longSeqLen : recipe.seqLen;
+    const lr = cosineSchedule(step, total, recipe.warmupSteps, recipe.peakLr, recipe.minLrRatio);
+    const t0 = performance.now();
+    const { inputs, targets } = randomBatch(options.train, B, T, rng);
+    const { value, grads } = tf.variableGrads(() => model.loss(inputs, targets), vars);
+    const loss = value.dataSync()[0]!;
+    optimizer.apply(grads as Record<string, tf.Tensor>, lr, recipe.clipNorm);
+    tf.dispose([inputs, targets, value, grads as Record<string, tf.Tensor>]);
+    if (!Number.isFinite(loss)) {
+      throw new Error(`pretrain: loss became ${loss} at step ${step}; lower peakLr in the recipe`);
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    trainSeconds += seconds;
+    step += 1;
+    tokensSeen += B * T;
+    smoothed = smoothed === undefined ? loss : 0.95 * smoothed + 0.05 * loss;
+
+    let valLoss: number | undefined;
+    if (step % recipe.evalEvery === 0 || step === total) {
+      valLoss = evaluate(model, options.validation, {
+        seqLen: recipe.seqLen,
+        batch: recipe.batch,
+        limit: recipe.evalTokens,
+      }).crossEntropy;
+      log(
+        `pretrain: step ${step}/${total} train ${smoothed.toFixed(3)} val ${valLoss.toFixed(3)} (ppl ${Math.exp(valLoss).toFixed(1)})`,
+      );
+    }
+    history.push({ step, trainLoss: loss, lr, seconds, ...(valLoss !== undefined ? { valLoss } : {}) });
+    const tokensPerSecond = (B * T) / seconds;
+    const remaining = (total - step) * (trainSeconds / step);
+    options.onProgress?.({
+      phase: long ? `pretrain (T=${T})` : 'pretrain',
+      done: step,
+      total,
+      loss: smoothed,
+      tokensPerSecond,
+      etaSeconds: remaining,
+      ...(valLoss !== undefined ? { message: `val ${valLoss.toFixed(3)}` } : {}),
+    });
+    if (step % recipe.checkpointEvery === 0 && step < total) save();
+  }
+  save();
+  optimizer.dispose();
+  return { model, finished: true, steps: step, trainSeconds, tokensSeen, history };
+}
