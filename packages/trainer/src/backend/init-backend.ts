@@ -181,10 +181,10 @@ function parseThreadsEnv(value: string | undefined): number | undefined {
 }
 
 /**
- * Threads for the wasm backend when none is asked for: one per core from 4 cores up, else 1. XNNPACK's pool
- * wakes its workers for every op, which pays off on large ops (an 8x128-token prefill of stories260K ran
- * 1.5x faster with 2 threads) but costs far more than it saves on the tiny ops of one-token decoding when
- * the cores are shared (5.8x slower per token on 2 busy cores). `OPPU_WASM_THREADS` overrides.
+ * Threads for the wasm backend when none is asked for: one per core from 4 cores up, else 1. XNNPACK wakes
+ * its pool for every op; on 2 busy cores that cost more than it saved (stories260K decoding 4-15x slower per
+ * token, an 8x128 prefill 1.2-2.7x slower; see the README), so small machines stay single-threaded.
+ * `OPPU_WASM_THREADS` overrides.
  */
 export function defaultWasmThreads(): number {
   const cores = os.availableParallelism();

@@ -232,8 +232,9 @@ export class LlamaModel implements BaseWeights {
   private readonly blocks: LayerTensors[];
   private readonly norm: tf.Variable<tf.Rank.R1>; // [d]
   private readonly head: tf.Variable<tf.Rank.R2>; // [d, vocab] (a transposed copy of embed when tied)
-  private readonly ropeCos: tf.Tensor2D; // [maxSeqLen, hd/2]
-  private readonly ropeSin: tf.Tensor2D; // [maxSeqLen, hd/2]
+  private readonly ropeCos: tf.Tensor2D; // [maxSeqLen, hd], each angle's cosine at both slots of its pair
+  private readonly ropeSin: tf.Tensor2D; // [maxSeqLen, hd]
+  private readonly ropeRotate: tf.Tensor2D; // [hd, hd]: x·R swaps each pair into (-x_b, x_a)
   private disposed = false;
 
   constructor(config: LlamaConfig, weights: LlamaArrays) {
@@ -273,17 +274,10 @@ export class LlamaModel implements BaseWeights {
     }
     // RoPE tables: angle(pos, i) = pos * theta^(-2i/hd), i < hd/2. Both conventions use the same angles.
     const hd = c.dim / c.heads;
-    const cos = new Float32Array(c.maxSeqLen * (hd / 2));
-    const sin = new Float32Array(c.maxSeqLen * (hd / 2));
-    for (let p = 0; p < c.maxSeqLen; p++) {
-      for (let i = 0; i < hd / 2; i++) {
-        const angle = p * c.ropeTheta ** (-(2 * i) / hd);
-        cos[p * (hd / 2) + i] = Math.cos(angle);
-        sin[p * (hd / 2) + i] = Math.sin(angle);
-      }
-    }
-    this.ropeCos = tf.tensor2d(cos, [c.maxSeqLen, hd / 2]);
-    this.ropeSin = tf.tensor2d(sin, [c.maxSeqLen, hd / 2]);
+    const tables = ropeTables(c);
+    this.ropeCos = tf.tensor2d(tables.cos, [c.maxSeqLen, hd]);
+    this.ropeSin = tf.tensor2d(tables.sin, [c.maxSeqLen, hd]);
+    this.ropeRotate = tf.tensor2d(tables.rotate, [hd, hd]);
   }
 
   /** The sizes PEFT methods and the trainer need (HF names). */
@@ -350,8 +344,8 @@ export class LlamaModel implements BaseWeights {
         throw new OppuError('sequence_too_long', `llama: ${T} positions exceed maxSeqLen ${c.maxSeqLen}`);
       const { positions, bias } = positionsAndBias(maskRows, b, prefix, past, tNew, c.maxSeqLen);
       const pos = tf.tensor1d(positions, 'int32'); // [b * tNew]
-      const cos = tf.expandDims(tf.gather(this.ropeCos, pos), 1) as tf.Tensor3D; // [b*tNew, 1, hd/2]
-      const sin = tf.expandDims(tf.gather(this.ropeSin, pos), 1) as tf.Tensor3D; // [b*tNew, 1, hd/2]
+      const cos = tf.expandDims(tf.gather(this.ropeCos, pos), 1) as tf.Tensor3D; // [b*tNew, 1, hd]
+      const sin = tf.expandDims(tf.gather(this.ropeSin, pos), 1) as tf.Tensor3D; // [b*tNew, 1, hd]
       const attnBias = tf.tensor4d(bias, [b, 1, tNew, T]); // 0 where allowed, -1e9 where not
 
       const lin = (layer: number, module: ModuleName, input: tf.Tensor3D): tf.Tensor3D => {
@@ -367,8 +361,8 @@ export class LlamaModel implements BaseWeights {
         let q = tf.reshape(lin(l, 'q_proj', xn), [b * tNew, c.heads, hd]) as tf.Tensor3D;
         let k = tf.reshape(lin(l, 'k_proj', xn), [b * tNew, c.kvHeads, hd]) as tf.Tensor3D;
         const v = tf.reshape(lin(l, 'v_proj', xn), [b, tNew, c.kvHeads, hd]);
-        q = rope(q, cos, sin, c.ropeStyle); // [b*tNew, h, hd]
-        k = rope(k, cos, sin, c.ropeStyle); // [b*tNew, kvh, hd]
+        q = rope(q, cos, sin, this.ropeRotate); // [b*tNew, h, hd]
+        k = rope(k, cos, sin, this.ropeRotate); // [b*tNew, kvh, hd]
         let kh = tf.transpose(tf.reshape(k, [b, tNew, c.kvHeads, hd]), [0, 2, 1, 3]) as tf.Tensor4D; // [b, kvh, tNew, hd]
         let vh = tf.transpose(v, [0, 2, 1, 3]) as tf.Tensor4D; // [b, kvh, tNew, hd]
         const cached = cache?.layers[l];
@@ -457,7 +451,7 @@ export class LlamaModel implements BaseWeights {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    tf.dispose([this.embed, this.norm, this.head, this.ropeCos, this.ropeSin]);
+    tf.dispose([this.embed, this.norm, this.head, this.ropeCos, this.ropeSin, this.ropeRotate]);
     for (const blk of this.blocks) tf.dispose([blk.attnNorm, blk.ffnNorm, ...Object.values(blk.proj)]);
   }
 
@@ -489,32 +483,43 @@ export function rmsNorm(x: tf.Tensor3D, w: tf.Tensor1D, eps: number): tf.Tensor3
 }
 
 /**
- * Rotary position embedding. x [n, heads, hd]; cos, sin [n, 1, hd/2] for each row's position.
- * 'interleaved' rotates (x[2i], x[2i+1]) (llama2.c); 'half' rotates (x[i], x[i + hd/2]) (HF rotate_half).
+ * Rotary position embedding tables for both conventions. Pair j of a head (j < hd/2) turns by the angle
+ * pos * theta^(-2j/hd). 'interleaved' pairs slots (2j, 2j+1) (llama2.c); 'half' pairs (j, j + hd/2) (HF
+ * rotate_half). With a = the pair's first slot and b its second, rotation is
+ *   (a, b) -> (a cos - b sin, b cos + a sin) = x * cos + (x·R) * sin,   where x·R puts (-b, a) in (a, b).
+ * `cos`, `sin` [maxSeqLen, hd] hold each angle at both slots of its pair; `rotate` is R [hd, hd].
  */
-export function rope(
-  x: tf.Tensor3D,
-  cos: tf.Tensor3D,
-  sin: tf.Tensor3D,
-  style: LlamaConfig['ropeStyle'],
-): tf.Tensor3D {
-  return tf.tidy((): tf.Tensor3D => {
-    const [n, heads, hd] = x.shape;
-    const half = hd / 2;
-    if (style === 'half') {
-      const x1 = tf.slice(x, [0, 0, 0], [n, heads, half]); // [n, heads, hd/2]
-      const x2 = tf.slice(x, [0, 0, half], [n, heads, half]);
-      return tf.concat(
-        [tf.sub(tf.mul(x1, cos), tf.mul(x2, sin)), tf.add(tf.mul(x2, cos), tf.mul(x1, sin))],
-        2,
-      ) as tf.Tensor3D;
+export function ropeTables(c: LlamaConfig): { cos: Float32Array; sin: Float32Array; rotate: Float32Array } {
+  const hd = c.dim / c.heads;
+  const half = hd / 2;
+  const slots = (j: number): [number, number] =>
+    c.ropeStyle === 'interleaved' ? [2 * j, 2 * j + 1] : [j, j + half];
+  const cos = new Float32Array(c.maxSeqLen * hd);
+  const sin = new Float32Array(c.maxSeqLen * hd);
+  for (let p = 0; p < c.maxSeqLen; p++) {
+    for (let j = 0; j < half; j++) {
+      const angle = p * c.ropeTheta ** (-(2 * j) / hd);
+      for (const slot of slots(j)) {
+        cos[p * hd + slot] = Math.cos(angle);
+        sin[p * hd + slot] = Math.sin(angle);
+      }
     }
-    const pairs = tf.reshape(x, [n * heads, half, 2]);
-    const x0 = tf.reshape(tf.slice(pairs, [0, 0, 0], [n * heads, half, 1]), [n, heads, half]);
-    const x1 = tf.reshape(tf.slice(pairs, [0, 0, 1], [n * heads, half, 1]), [n, heads, half]);
-    const r0 = tf.sub(tf.mul(x0, cos), tf.mul(x1, sin));
-    const r1 = tf.add(tf.mul(x0, sin), tf.mul(x1, cos));
-    return tf.reshape(tf.stack([r0, r1], 3), [n, heads, hd]);
+  }
+  const rotate = new Float32Array(hd * hd); // R[from, to]
+  for (let j = 0; j < half; j++) {
+    const [a, b] = slots(j);
+    rotate[b * hd + a] = -1; // (x·R)[a] = -x[b]
+    rotate[a * hd + b] = 1; // (x·R)[b] = x[a]
+  }
+  return { cos, sin, rotate };
+}
+
+/** Applies RoPE: x [n, heads, hd]; cos, sin [n, 1, hd] at each row's position; rotate R [hd, hd]. */
+export function rope(x: tf.Tensor3D, cos: tf.Tensor3D, sin: tf.Tensor3D, rotate: tf.Tensor2D): tf.Tensor3D {
+  return tf.tidy(() => {
+    const [n, heads, hd] = x.shape;
+    const turned = tf.reshape(tf.matMul(tf.reshape(x, [n * heads, hd]), rotate), [n, heads, hd]); // (-b, a) per pair
+    return tf.add(tf.mul(x, cos), tf.mul(turned, sin)) as tf.Tensor3D;
   });
 }
 
