@@ -1,1 +1,4 @@
+export * from './base-model-dir.js';
+export * from './create-local-oppu.js';
+export * from './ranker.js';
 export * from './store/index.js';

@@ -1,3 +1,4 @@
+/// <reference path="./stopword.d.ts" />
 import { eng as englishStopWords } from 'stopword';
 
 /** Turns a text into the tokens BM25 counts. */

@@ -11,3 +11,4 @@ export * from './safetensors/index.js';
 export * from './tokenizer/hf-tokenizer.js';
 export * from './tokenizer/tiny-tokenizer.js';
 export * from './train/index.js';
+export * from './engine/tf-peft-engine.js';

@@ -1,0 +1,37 @@
+import { type CliCommand, stringOption } from '../command.js';
+import { loadEngineModule } from '../engine-loader.js';
+
+const info: CliCommand = {
+  name: 'info',
+  summary: 'print the base model in use (name, size, hash) and the active TensorFlow.js backend, as JSON',
+  options: {
+    base: {
+      type: 'string',
+      placeholder: 'DIR',
+      description: 'base model folder (HF layout); default: the embedded tiny model',
+    },
+  },
+  examples: ['oppu info', 'oppu info --base ./my-llama'],
+  async run(values, context) {
+    const engines = await loadEngineModule();
+    const base = stringOption(values, 'base');
+    const engine = await engines.createEngine({
+      ...(base ? { baseModelDir: context.path(base) } : {}),
+      onLog: (line) => context.note(line),
+    });
+    try {
+      const m = engine.model.info;
+      context.out(
+        JSON.stringify({
+          base: base ? context.path(base) : engines.defaultBaseModelDir(),
+          default: base === undefined,
+          ...m,
+          ...('backend' in engine ? { backend: (engine as { backend: string }).backend } : {}),
+        }),
+      );
+    } finally {
+      engine.dispose();
+    }
+  },
+};
+export default info;

@@ -1,0 +1,162 @@
+import type { PeftConfig, TrainingConfig } from '../../contracts/peft.js';
+import { DEFAULT_IA3, DEFAULT_PROMPT_TUNING, OPPU_LORA } from '../../contracts/peft.js';
+import { readOutputs, writeOutputs } from '../../lamp/outputs.js';
+import { readQuestions } from '../../lamp/questions.js';
+import { lampTaskId } from '../../lamp/task-ids.js';
+import { lampTask } from '../../lamp/tasks.js';
+import { METHODS, methodName } from '../../pipeline/methods.js';
+import { runLamp } from '../../pipeline/run-lamp.js';
+import { type CliCommand, CliUsageError, stringOption } from '../command.js';
+import { loadEngineModule } from '../engine-loader.js';
+import { progressBar } from '../progress.js';
+
+const PEFT: Record<string, PeftConfig> = { lora: OPPU_LORA, ia3: DEFAULT_IA3, prompt: DEFAULT_PROMPT_TUNING };
+
+function positiveInt(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0)
+    throw new CliUsageError(`${flag} must be a non-negative integer, got "${value}"`);
+  return n;
+}
+
+const run: CliCommand = {
+  name: 'run',
+  summary: 'run an OPPU method on a LaMP questions file and write predictions in the LaMP outputs format',
+  options: {
+    task: {
+      type: 'string',
+      placeholder: 'LaMP_X',
+      description: 'LaMP_1, LaMP_2M, LaMP_2N, LaMP_3, LaMP_4, LaMP_5, LaMP_6 or LaMP_7',
+    },
+    questions: {
+      type: 'string',
+      placeholder: 'Q.json',
+      description: "the questions file (each user's history is their profile)",
+    },
+    method: {
+      type: 'string',
+      placeholder: 'name',
+      description: 'base, rag, pag, oppu, oppu+rag or oppu+pag',
+    },
+    k: { type: 'string', placeholder: 'N', description: 'retrieved history items per prompt (default 1)' },
+    peft: {
+      type: 'string',
+      placeholder: 'lora|ia3|prompt',
+      description: 'the per-user PEFT method (default lora: r 8, alpha 8, q/v)',
+    },
+    'task-train': {
+      type: 'string',
+      placeholder: 'TQ.json',
+      description: 'stage-1 questions of users other than the targets',
+    },
+    'task-train-outputs': { type: 'string', placeholder: 'TG.json', description: 'their gold outputs' },
+    base: {
+      type: 'string',
+      placeholder: 'DIR',
+      description: 'base model folder (HF layout); default: the embedded tiny model',
+    },
+    seed: {
+      type: 'string',
+      placeholder: 'S',
+      description: 'seed for data order, dropout and sampling (default 42)',
+    },
+    epochs: {
+      type: 'string',
+      placeholder: 'N',
+      description: 'training epochs per adapter (default 2, as OPPU)',
+    },
+    'max-steps': {
+      type: 'string',
+      placeholder: 'N',
+      description: 'cap on training steps per adapter (quick runs)',
+    },
+    out: { type: 'string', placeholder: 'PREDS.json', description: 'where to write the predictions' },
+  },
+  required: ['task', 'questions', 'method', 'out'],
+  examples: [
+    'oppu run --task LaMP_2M --questions dev_questions.json --method oppu+rag --k 1 --out preds.json',
+    'oppu score --golds dev_outputs.json --preds preds.json',
+  ],
+  async run(values, context) {
+    const taskId = lampTaskId(stringOption(values, 'task')!, '--task');
+    const task = lampTask(taskId);
+    const method = methodName(stringOption(values, 'method')!, '--method');
+    const pefts = stringOption(values, 'peft') ?? 'lora';
+    const peft = PEFT[pefts];
+    if (!peft) throw new CliUsageError(`--peft must be lora, ia3 or prompt, got "${pefts}"`);
+    const k = positiveInt(stringOption(values, 'k'), '--k');
+    const seed = positiveInt(stringOption(values, 'seed'), '--seed') ?? 42;
+    const epochs = positiveInt(stringOption(values, 'epochs'), '--epochs');
+    const maxSteps = positiveInt(stringOption(values, 'max-steps'), '--max-steps');
+    const tq = stringOption(values, 'task-train');
+    const tg = stringOption(values, 'task-train-outputs');
+    if ((tq === undefined) !== (tg === undefined)) {
+      throw new CliUsageError('--task-train and --task-train-outputs go together');
+    }
+
+    const questions = await readQuestions(context.path(stringOption(values, 'questions')!), {
+      task: taskId,
+      signal: context.signal,
+    });
+    const taskTrain =
+      tq && tg
+        ? {
+            questions: await readQuestions(context.path(tq), { task: taskId, signal: context.signal }),
+            golds: new Map((await readOutputs(context.path(tg))).golds.map((g) => [g.id, g.output])),
+          }
+        : undefined;
+
+    const engines = await loadEngineModule();
+    const base = stringOption(values, 'base');
+    const engine = await engines.createEngine({
+      ...(base ? { baseModelDir: context.path(base) } : {}),
+      onLog: (line) => context.note(line),
+    });
+    const info = engine.model.info;
+    context.note(
+      `oppu run: ${method} on ${taskId}, ${questions.length} questions, base ${info.name} (${(info.parameters / 1e6).toFixed(2)}M parameters)`,
+    );
+    const training: Partial<TrainingConfig> = {
+      seed,
+      ...(epochs !== undefined ? { epochs } : {}),
+      ...(maxSteps !== undefined ? { maxSteps } : {}),
+    };
+    let phase = '';
+    let bar = progressBar(context, '');
+    try {
+      const result = await runLamp({
+        task,
+        questions,
+        method,
+        ...(k !== undefined ? { k } : {}),
+        peft,
+        training,
+        ...(taskTrain ? { taskTrain } : {}),
+        engine,
+        ranker: engines.createRanker(),
+        ...(METHODS[method].profile ? { summarizer: engines.createSummarizer('extractive') } : {}),
+        seed,
+        signal: context.signal,
+        onProgress: (e) => {
+          if (e.phase !== phase) {
+            bar.stop();
+            phase = e.phase;
+            bar = progressBar(context, phase.padEnd(18));
+          }
+          bar.onProgress(e);
+        },
+      });
+      bar.stop();
+      await writeOutputs(context.path(stringOption(values, 'out')!), result.predictions);
+      const s = result.seconds;
+      context.note(
+        `oppu run: wrote ${result.predictions.golds.length} predictions (task adaptation ${s.taskAdaptation.toFixed(1)} s, personalization ${s.personalization.toFixed(1)} s, inference ${s.inference.toFixed(1)} s)`,
+      );
+    } finally {
+      bar.stop();
+      engine.dispose();
+    }
+  },
+};
+export default run;

@@ -1,0 +1,36 @@
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { PeftEngine, TextRanker } from '../contracts/engine.js';
+import { OppuError } from '../contracts/errors.js';
+import type { ProfileSummarizer } from '../contracts/profile-summarizer.js';
+
+/** What `oppu run` and `oppu info` need from `@oppu/node` (which core does not depend on, to avoid a cycle). */
+export interface EngineModule {
+  createEngine(options: { baseModelDir?: string; onLog?: (line: string) => void }): Promise<PeftEngine>;
+  createRanker(): TextRanker;
+  createSummarizer(kind: 'extractive'): ProfileSummarizer;
+  defaultBaseModelDir(): string;
+}
+
+/**
+ * Loads `@oppu/node`: first as a neighbour of this package, then from the project the command runs in. A
+ * missing engine is a clear message naming the package to install.
+ */
+export async function loadEngineModule(cwd = process.cwd()): Promise<EngineModule> {
+  const name = '@oppu/node';
+  try {
+    return (await import(name)) as EngineModule;
+  } catch (first) {
+    if ((first as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw first;
+    try {
+      const resolved = createRequire(join(cwd, 'package.json')).resolve(name);
+      return (await import(pathToFileURL(resolved).href)) as EngineModule;
+    } catch {
+      throw new OppuError(
+        'engine_missing',
+        `this command trains and runs models, which needs ${name} (the TensorFlow.js engine, stores and the default base model); install it with "npm install ${name}"`,
+      );
+    }
+  }
+}

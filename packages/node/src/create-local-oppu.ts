@@ -1,0 +1,132 @@
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import {
+  AdapterCache,
+  type LampTaskId,
+  lampTask,
+  OPPU_LORA,
+  OppuService,
+  type PeftConfig,
+  type PeftEngine,
+  type ProfileSummarizer,
+  type TaskDefinition,
+  type TrainingConfig,
+  type UserLimits,
+} from '@oppu/core';
+import { ExtractiveProfileSummarizer, HistoryStore } from '@oppu/retriever';
+import { TfPeftEngine } from '@oppu/trainer';
+import { checkBaseModelDir, defaultBaseModelDir } from './base-model-dir.js';
+import { bm25Ranker } from './ranker.js';
+import { FsAdapterStore } from './store/fs-adapter-store.js';
+import { oppuHome } from './store/oppu-home.js';
+
+export interface EngineOptions {
+  /** A base model folder in HF layout; default: the embedded tiny model (`@oppu/model-tiny`). */
+  readonly baseModelDir?: string;
+  readonly onLog?: (line: string) => void;
+}
+
+/** Loads the base model on the fastest available TensorFlow.js backend, ready to train and serve adapters. */
+export async function createEngine(options: EngineOptions = {}): Promise<TfPeftEngine> {
+  const dir = options.baseModelDir ? resolve(options.baseModelDir) : defaultBaseModelDir();
+  checkBaseModelDir(dir, options.baseModelDir === undefined);
+  return TfPeftEngine.load(dir, {
+    ...(options.baseModelDir === undefined ? { name: 'oppu/model-tiny' } : {}),
+    onLog: options.onLog ?? ((line) => console.error(line)),
+  });
+}
+
+/** OPPU's BM25 over a user's own history lines. */
+export function createRanker() {
+  return bm25Ranker();
+}
+
+/**
+ * The embedded profile summarizer (no model needed). It reads only the user's own items: no population
+ * statistics of other users go into a profile, so one user's profile never depends on another's data.
+ */
+export function createSummarizer(_kind: 'extractive' = 'extractive'): ProfileSummarizer {
+  return new ExtractiveProfileSummarizer();
+}
+
+export interface LocalOppuOptions extends EngineOptions {
+  /** Where stores live: `history.sqlite` and `adapters/`; default `OPPU_HOME` or `./.oppu`. */
+  readonly home?: string;
+  /** The task whose templates shape training and prompts; default `LaMP_7` (personal writing style). */
+  readonly task?: LampTaskId | TaskDefinition;
+  /** Share an engine between services (it is then not disposed by `close`). */
+  readonly engine?: PeftEngine;
+  readonly training?: Partial<TrainingConfig>;
+  readonly peft?: PeftConfig;
+  readonly k?: number;
+  readonly concurrency?: number;
+  readonly limits?: Partial<UserLimits>;
+  /** `extractive` (default), `none`, or any ProfileSummarizer (e.g. `LmProfileSummarizer` from @oppu/retriever). */
+  readonly summarizer?: 'extractive' | 'none' | ProfileSummarizer;
+  /** Memory budget of loaded adapters, in bytes (default 256 MiB). */
+  readonly cacheBytes?: number;
+}
+
+export interface LocalOppu {
+  readonly service: OppuService;
+  readonly engine: PeftEngine;
+  readonly adapters: FsAdapterStore;
+  readonly history: HistoryStore;
+  readonly home: string;
+  /** Waits for queued jobs, closes the history database, and disposes the engine if this factory loaded it. */
+  close(): Promise<void>;
+}
+
+/** OPPU ready to run on this machine: the file-system adapter store, SQLite history, BM25 and the engine. */
+export async function createLocalOppu(options: LocalOppuOptions = {}): Promise<LocalOppu> {
+  const home = options.home ? resolve(options.home) : oppuHome();
+  mkdirSync(home, { recursive: true });
+  const task = typeof options.task === 'object' ? options.task : lampTask(options.task ?? 'LaMP_7');
+  const ownEngine = options.engine === undefined;
+  const engine = options.engine ?? (await createEngine(options));
+  let history: HistoryStore | undefined;
+  try {
+    history = new HistoryStore(join(home, 'history.sqlite'));
+    const adapters = new FsAdapterStore({ root: join(home, 'adapters') });
+    const summarizer =
+      options.summarizer === 'none'
+        ? undefined
+        : typeof options.summarizer === 'object'
+          ? options.summarizer
+          : createSummarizer();
+    const service = new OppuService({
+      engine,
+      task,
+      adapters,
+      history,
+      ranker: bm25Ranker(),
+      ...(summarizer ? { summarizer } : {}),
+      cache: new AdapterCache({ maxBytes: options.cacheBytes ?? 256 * 1024 * 1024 }),
+      peft: options.peft ?? OPPU_LORA,
+      ...(options.training ? { training: options.training } : {}),
+      ...(options.k !== undefined ? { k: options.k } : {}),
+      ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
+      ...(options.limits ? { limits: options.limits } : {}),
+    });
+    const store = history;
+    let closed = false;
+    return {
+      service,
+      engine,
+      adapters,
+      history: store,
+      home,
+      async close() {
+        if (closed) return;
+        closed = true;
+        await service.idle();
+        store.close();
+        if (ownEngine) engine.dispose();
+      },
+    };
+  } catch (error) {
+    history?.close();
+    if (ownEngine) engine.dispose();
+    throw error;
+  }
+}

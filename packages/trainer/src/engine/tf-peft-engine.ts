@@ -1,0 +1,218 @@
+import { createHash } from 'node:crypto';
+import {
+  type AdapterTrainingResult,
+  type AdapterWeights,
+  OppuError,
+  type PeftEngine,
+  type TrainAdapterOptions,
+  type TrainingExample,
+} from '@oppu/core';
+import * as tf from '@tensorflow/tfjs-core';
+import { LRUCache } from 'lru-cache';
+import { type BackendInfo, initBackend } from '../backend/init-backend.js';
+import { type ResolvedAdapter, TfBaseModel } from '../generate/tf-base-model.js';
+import { installKernels } from '../kernels/index.js';
+import { createPeftMethod, loadPeftMethod, peftTypeOf } from '../peft/create.js';
+import { LoraModel } from '../peft/lora/model.js';
+import { MultiLora } from '../peft/lora/multi.js';
+import type { PeftMethod } from '../peft/peft-method.js';
+import { trainAdapter } from '../train/train-adapter.js';
+import { resolveTrainingConfig } from '../train/train-config.js';
+
+let kernelsInstalled = false;
+
+export interface TfPeftEngineOptions {
+  /** Name written as `base_model_name_or_path`; default: the folder name. */
+  readonly name?: string;
+  /** Adapters kept loaded as tensors between calls (default 64). */
+  readonly maxLoadedAdapters?: number;
+  readonly onLog?: (line: string) => void;
+}
+
+/**
+ * The PEFT engine on TensorFlow.js: a Llama-family base model plus adapter training and multi-adapter serving.
+ * Every `trainAdapter` call starts from a fresh adapter (or from `init`) and never changes the base weights;
+ * `generate` serves requests with different users' LoRAs in one forward pass (rows gather their own adapter).
+ */
+export class TfPeftEngine implements PeftEngine {
+  readonly model: TfBaseModel;
+  readonly backend: string;
+  readonly source: string;
+  private readonly loaded: LRUCache<AdapterWeights, PeftMethod>;
+  private readonly options: TfPeftEngineOptions;
+  /** Adapters merged into this engine's base (stage 1), in order. */
+  private readonly merged: readonly AdapterWeights[];
+
+  private constructor(
+    source: string,
+    backend: BackendInfo,
+    model: TfBaseModel,
+    options: TfPeftEngineOptions,
+    merged: readonly AdapterWeights[],
+  ) {
+    this.source = source;
+    this.backend = backend.name;
+    this.options = options;
+    this.merged = merged;
+    this.loaded = new LRUCache<AdapterWeights, PeftMethod>({
+      max: options.maxLoadedAdapters ?? 64,
+      dispose: (method) => method.dispose(),
+    });
+    this.model = model;
+  }
+
+  /** Loads a checkpoint folder (HF layout) on the fastest available backend. */
+  static async load(source: string, options: TfPeftEngineOptions = {}): Promise<TfPeftEngine> {
+    const backend = await initBackend(options.onLog ? { log: options.onLog } : {});
+    if (backend.name === 'wasm' && !kernelsInstalled) {
+      const k = installKernels();
+      kernelsInstalled = true;
+      options.onLog?.(`oppu: wasm kernels: matMul ${k.matMul} (${k.native})`);
+    }
+    return TfPeftEngine.build(source, backend, options, []);
+  }
+
+  private static async build(
+    source: string,
+    backend: BackendInfo,
+    options: TfPeftEngineOptions,
+    merged: readonly AdapterWeights[],
+  ): Promise<TfPeftEngine> {
+    let engine: TfPeftEngine | undefined;
+    const model = await TfBaseModel.load(source, {
+      ...(options.name ? { name: options.name } : {}),
+      resolveBatch: (rows) => engine!.resolveBatch(rows),
+    });
+    engine = new TfPeftEngine(source, backend, model, options, merged);
+    if (merged.length > 0) {
+      // Stage 1: fold the task adapters into the base weights, and give the result its own identity.
+      const hash = createHash('sha256').update(model.info.hash);
+      for (const weights of merged) {
+        const lora = LoraModel.fromWeights(weights, model.model.dims, 'task adapter');
+        try {
+          lora.merge(model.model);
+        } finally {
+          lora.dispose();
+        }
+        for (const [name, t] of [...weights.tensors].sort(([a], [b]) => (a < b ? -1 : 1))) {
+          hash.update(name).update(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+        }
+      }
+      const info = model.info as { name: string; hash: string };
+      Object.defineProperty(model, 'info', {
+        value: Object.freeze({ ...model.info, name: `${info.name}+task`, hash: hash.digest('hex') }),
+      });
+    }
+    return engine;
+  }
+
+  /** One batch's hooks: LoRA rows share a multi-adapter stack; another method needs a batch of its own. */
+  private resolveBatch(rows: readonly (AdapterWeights | undefined)[]): ResolvedAdapter | undefined {
+    const distinct = [...new Set(rows.filter((r): r is AdapterWeights => r !== undefined))];
+    if (distinct.length === 0) return undefined;
+    const methods = distinct.map((w) => this.method(w));
+    if (methods.every((m) => m instanceof LoraModel)) {
+      const multi = MultiLora.fromAdapters(methods as LoraModel[]);
+      return multi.asLinearAdapter(rows.map((r) => (r === undefined ? -1 : distinct.indexOf(r))));
+    }
+    if (distinct.length === 1 && rows.every((r) => r === distinct[0])) {
+      return methods[0]!.asLinearAdapter();
+    }
+    throw new OppuError(
+      'mixed_adapters',
+      'generate: IA3 and prompt-tuning adapters cannot share a batch with other adapters; send them in separate calls',
+    );
+  }
+
+  private method(weights: AdapterWeights): PeftMethod {
+    let m = this.loaded.get(weights);
+    if (!m) {
+      m = loadPeftMethod(weights, this.model.model.dims);
+      this.loaded.set(weights, m);
+    }
+    return m;
+  }
+
+  async trainAdapter(
+    examples: readonly TrainingExample[],
+    options: TrainAdapterOptions,
+  ): Promise<AdapterTrainingResult> {
+    if (examples.length === 0) throw new OppuError('no_examples', 'trainAdapter: no training examples');
+    const llama = this.model.model;
+    const dims = llama.dims;
+    const config = resolveTrainingConfig(options.training ?? {});
+    let method: PeftMethod;
+    if (options.init) {
+      if (peftTypeOf(options.init) !== options.peft.method) {
+        throw new OppuError(
+          'adapter_mismatch',
+          `trainAdapter: init is a ${peftTypeOf(options.init)} adapter but the config asks for ${options.peft.method}`,
+        );
+      }
+      method = loadPeftMethod(options.init, dims, 'init adapter');
+    } else {
+      method = createPeftMethod(options.peft, dims, {
+        seed: config.seed,
+        // Prompt tuning from text starts from the embeddings of that text's tokens.
+        initEmbeddings: (text: string) =>
+          tf.tidy(() => {
+            const ids = this.model.tokenize(text);
+            return tf.gather(llama.embeddings, tf.tensor1d(ids, 'int32')) as tf.Tensor2D;
+          }),
+      });
+    }
+    // Training text is `${prompt} ${answer}` (the answer's leading space belongs to the answer's tokens).
+    const tok = this.model.tokenizer;
+    const ids = examples.map((ex) => ({
+      prompt: tok.encode(ex.prompt),
+      answer: tok.encode(` ${ex.answer}`, { addSpecialTokens: false }),
+    }));
+    const started = performance.now();
+    let cancelled = false;
+    let result: Awaited<ReturnType<typeof trainAdapter>> | undefined;
+    try {
+      result = await trainAdapter(llama, method, ids, config, {
+        ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
+        ...(tok.padId !== undefined ? { padId: tok.padId } : {}),
+        ...(tok.eosId !== undefined ? { eosId: tok.eosId } : {}),
+      });
+    } catch (error) {
+      if ((error as OppuError).code !== 'aborted') {
+        method.dispose();
+        throw error;
+      }
+      cancelled = true;
+    }
+    try {
+      const weights = method.toWeights({ baseModelNameOrPath: this.model.info.name });
+      return {
+        weights,
+        steps: result?.steps ?? 0,
+        tokens: result?.tokens ?? 0,
+        finalLoss: result?.finalLoss ?? Number.NaN,
+        losses: result?.losses ?? [],
+        seconds: (performance.now() - started) / 1000,
+        cancelled,
+      };
+    } finally {
+      method.dispose();
+    }
+  }
+
+  async mergeAdapter(weights: AdapterWeights): Promise<TfPeftEngine> {
+    if (peftTypeOf(weights) !== 'lora') {
+      throw new OppuError(
+        'merge_unsupported',
+        'mergeAdapter: only LoRA adapters can be merged into the base',
+      );
+    }
+    const backend = { name: this.backend } as BackendInfo;
+    return TfPeftEngine.build(this.source, backend, this.options, [...this.merged, weights]);
+  }
+
+  dispose(): void {
+    this.loaded.clear();
+    this.model.dispose();
+  }
+}
