@@ -62,9 +62,9 @@ describe('pretrainLoop', () => {
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('lowers the loss in a few steps on a tiny config, without leaking tensors', () => {
+  it('lowers the loss in a few steps on a tiny config, without leaking tensors', async () => {
     const before = tf.memory().numTensors;
-    const result = pretrainLoop({ recipe, config, train, validation });
+    const result = await pretrainLoop({ recipe, config, train, validation });
     const first = result.history.slice(0, 3).reduce((s, h) => s + h.trainLoss, 0) / 3;
     const last = result.history.slice(-5).reduce((s, h) => s + h.trainLoss, 0) / 5;
     expect(result.finished).toBe(true);
@@ -78,15 +78,15 @@ describe('pretrainLoop', () => {
     expect(tf.memory().numTensors).toBe(before); // weights, moments, rotary tables and every step's tensors freed
   });
 
-  it('stops on abort with a checkpoint and resumes to the very same weights', () => {
+  it('stops on abort with a checkpoint and resumes to the very same weights', async () => {
     const short = { ...recipe, steps: 6, longSteps: 0, evalEvery: 1000 };
-    const straight = pretrainLoop({ recipe: short, config, train, validation });
+    const straight = await pretrainLoop({ recipe: short, config, train, validation });
     const expected = straight.model.exportParams();
     straight.model.dispose();
 
     const checkpointDir = join(dir, 'checkpoint');
     const controller = new AbortController();
-    const first = pretrainLoop({
+    const first = await pretrainLoop({
       recipe: short,
       config,
       train,
@@ -101,7 +101,7 @@ describe('pretrainLoop', () => {
     expect(first.steps).toBe(3);
     first.model.dispose();
 
-    const resumed = pretrainLoop({ recipe: short, config, train, validation, checkpointDir });
+    const resumed = await pretrainLoop({ recipe: short, config, train, validation, checkpointDir });
     expect(resumed.finished).toBe(true);
     expect(resumed.steps).toBe(6);
     const got = resumed.model.exportParams();

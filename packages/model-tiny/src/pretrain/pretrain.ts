@@ -39,9 +39,10 @@ export function recipeHash(recipe: PretrainRecipe, config: LlamaConfig): string 
 /**
  * The pretraining loop: AdamW on random windows of the train stream, cosine schedule with warm-up, global-norm
  * clipping, periodic validation loss, checkpoints every `checkpointEvery` steps and when `signal` aborts. The
- * caller owns the returned model (dispose it).
+ * steps themselves are synchronous tfjs work; the loop yields to the event loop between steps so that progress
+ * output and SIGINT handlers run. The caller owns the returned model (dispose it).
  */
-export function pretrainLoop(options: PretrainLoopOptions): PretrainLoopResult {
+export async function pretrainLoop(options: PretrainLoopOptions): Promise<PretrainLoopResult> {
   const { recipe, config } = options;
   const log = options.log ?? (() => {});
   const model = new TinyLlama(config, recipe.seed);
@@ -95,6 +96,8 @@ export function pretrainLoop(options: PretrainLoopOptions): PretrainLoopResult {
   }
 
   while (step < total) {
+    // Yield to the event loop once a step: timers (the progress bar) and signal handlers (Ctrl-C) run here.
+    await new Promise((resolve) => setImmediate(resolve));
     if (options.signal?.aborted) {
       save();
       log(

@@ -47,7 +47,7 @@ export const TINY_RECIPE: PretrainRecipe = {
     rmsNormEps: 1e-5,
     tieWordEmbeddings: true,
   },
-  steps: 1400,
+  steps: 1200,
   batch: 8,
   seqLen: 256,
   longSteps: 100,

@@ -1,8 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import type { HostTensor, ProgressListener } from '@oppu/core';
 import * as trainer from '@oppu/trainer';
@@ -75,7 +73,7 @@ export async function runPretraining(options: RunPretrainingOptions): Promise<Tr
     `pretrain: ${parameterCount(config).toLocaleString('en-US')} parameters; train ${data.splits.train.length} tokens`,
   );
 
-  const result = pretrainLoop({
+  const result = await pretrainLoop({
     recipe,
     config,
     train: data.splits.train,
@@ -181,30 +179,18 @@ export async function runPretraining(options: RunPretrainingOptions): Promise<Tr
   }
 }
 
-type InstallKernels = (o: { native?: boolean }) => { matMul?: string } | string;
+type InstallKernels = (o: { native?: boolean }) => { matMul?: string; native?: string };
 
 /**
- * The trainer's fast kernels (native SGEMM BatchMatMul on the wasm backend; ~20x the stock kernels for training).
- * Taken from the `@oppu/trainer` entry when it exports `installKernels`. Until it does, the trainer's own kernels
- * module is loaded from the installed package's `src/kernels/index.ts` (a stop-gap, asked of the trainer in
- * /work/notes/model-tiny-needs.md); if that is gone too, the stock kernels run, with a warning.
+ * The trainer's fast kernels (`@oppu/trainer/kernels`: native SGEMM BatchMatMul on the wasm backend, about 20x
+ * the stock kernels for training). Without them the stock kernels run, with a warning.
  */
 async function installFastKernels(log: (line: string) => void): Promise<string> {
-  const api = trainer as unknown as Record<string, unknown>;
-  let install = (api.installKernels ?? api.installMatMul) as InstallKernels | undefined;
-  if (typeof install !== 'function') {
-    try {
-      const dir = dirname(createRequire(import.meta.url).resolve('@oppu/trainer/package.json'));
-      const kernels = (await import(pathToFileURL(join(dir, 'src', 'kernels', 'index.ts')).href)) as Record<
-        string,
-        unknown
-      >;
-      install = kernels.installKernels as InstallKernels | undefined;
-      if (install)
-        log('pretrain: @oppu/trainer does not export installKernels yet; loaded it from its src/kernels');
-    } catch (error) {
-      log(`pretrain: could not load the trainer's kernels (${(error as Error).message})`);
-    }
+  let install: InstallKernels | undefined;
+  try {
+    install = ((await import('@oppu/trainer/kernels')) as { installKernels?: InstallKernels }).installKernels;
+  } catch (error) {
+    log(`pretrain: could not load @oppu/trainer/kernels (${(error as Error).message})`);
   }
   if (typeof install !== 'function') {
     log('pretrain: WARNING no fast kernels from @oppu/trainer: stock wasm kernels (about 20x slower)');
@@ -212,7 +198,7 @@ async function installFastKernels(log: (line: string) => void): Promise<string> 
   }
   const info = install({ native: true });
   log(`pretrain: fast kernels ${JSON.stringify(info)}`);
-  return typeof info === 'string' ? info : (info.matMul ?? 'unknown');
+  return `${info.matMul ?? 'unknown'}${info.native ? ` (${info.native})` : ''}`;
 }
 
 /** `<sha>` of HEAD, with `+dirty` when this package has uncommitted changes. */
