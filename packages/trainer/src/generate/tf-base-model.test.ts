@@ -158,6 +158,13 @@ describe('generation', () => {
     expect(Math.abs(whole - (first + second))).toBeLessThan(1e-4);
   });
 
+  it('refuses a prompt that does not fit the context, naming the request', async () => {
+    const long = Array.from({ length: 120 }, () => 'cat').join(' ');
+    await expect(base.generate([{ prompt: 'hi' }, { prompt: long }])).rejects.toThrow(
+      /request 1 has 121 prompt tokens; tiny-random holds 96 in all/,
+    );
+  });
+
   it('leaks no tensor across 100 generate calls', async () => {
     await base.generate([{ prompt: 'warm up' }], { maxNewTokens: 2 });
     const before = tf.memory().numTensors;

@@ -227,6 +227,11 @@ export class TfBaseModel implements BaseModel {
         'empty_prompt',
         `generate: request ${index} has an empty prompt and the tokenizer adds no BOS`,
       );
+    if (ids.length >= this.info.contextLength)
+      throw new OppuError(
+        'prompt_too_long',
+        `generate: request ${index} has ${ids.length} prompt tokens; ${this.info.name} holds ${this.info.contextLength} in all, so shorten the prompt (e.g. retrieve fewer history items)`,
+      );
     return ids;
   }
 
