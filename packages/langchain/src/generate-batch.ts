@@ -7,6 +7,7 @@ import {
 } from '@oppu/core';
 
 interface Waiting {
+  readonly order: number;
   readonly request: GenerateRequest;
   readonly sampling: SamplingOptions;
   readonly resolve: (result: GenerateResult) => void;
@@ -41,10 +42,13 @@ export class GenerateBatch {
     this.open = slots;
   }
 
-  /** Hands one call's request over; resolves with its result once the whole batch has run. */
-  submit(request: GenerateRequest, sampling: SamplingOptions): Promise<GenerateResult> {
+  /**
+   * Hands one call's request over; resolves with its result once the whole batch has run. Requests go to the
+   * model in `order` (the input's index), whatever order their prompts were ready in.
+   */
+  submit(request: GenerateRequest, sampling: SamplingOptions, order = 0): Promise<GenerateResult> {
     const promise = new Promise<GenerateResult>((resolve, reject) => {
-      this.waiting.push({ request, sampling, resolve, reject });
+      this.waiting.push({ order, request, sampling, resolve, reject });
     });
     this.open--;
     this.maybeFlush();
@@ -60,7 +64,7 @@ export class GenerateBatch {
   private maybeFlush(): void {
     if (this.open > 0 || this.waiting.length === 0) return;
     const groups = new Map<string, Waiting[]>();
-    for (const w of this.waiting) {
+    for (const w of [...this.waiting].sort((a, b) => a.order - b.order)) {
       const key = samplingKey(w.sampling);
       const group = groups.get(key);
       if (group) group.push(w);

@@ -76,6 +76,8 @@ export const CHAT_SAMPLING: SamplingOptions = Object.freeze({ maxNewTokens: 128,
 interface BatchSlot {
   readonly owner: OppuChatModel;
   readonly batch: GenerateBatch;
+  /** The input's index in the batch. */
+  readonly index: number;
   submitted: boolean;
 }
 const batchSlot = new AsyncLocalStorage<BatchSlot>();
@@ -210,15 +212,26 @@ export class OppuChatModel extends BaseChatModel<OppuChatModelCallOptions> {
   }
 
   /** Copies `configurable.userId` of the runnable config into the call options (a `userId` call option wins). */
+  private withConfigUser<T extends { userId?: string }>(config: RunnableConfig, call: T): T {
+    const fromConfig = config.configurable?.userId as unknown;
+    return call.userId === undefined && typeof fromConfig === 'string'
+      ? { ...call, userId: fromConfig }
+      : call;
+  }
+
   protected override _separateRunnableConfigFromCallOptions(
     options?: Partial<OppuChatModelCallOptions>,
   ): [RunnableConfig, Omit<Partial<OppuChatModelCallOptions>, keyof RunnableConfig>] {
     const [config, call] = super._separateRunnableConfigFromCallOptions(options);
-    const fromConfig = config.configurable?.userId as unknown;
-    if (call.userId === undefined && typeof fromConfig === 'string') {
-      return [config, { ...call, userId: fromConfig }];
-    }
-    return [config, call];
+    return [config, this.withConfigUser(config, call)];
+  }
+
+  // BaseChatModel's generate and stream split the options here (and reach the method above through `super`).
+  protected override _separateRunnableConfigFromCallOptionsCompat(
+    options?: Partial<OppuChatModelCallOptions>,
+  ): [RunnableConfig, this['ParsedCallOptions']] {
+    const [config, call] = super._separateRunnableConfigFromCallOptionsCompat(options);
+    return [config, this.withConfigUser(config, call)];
   }
 
   private effective(options?: Partial<OppuChatModelCallOptions>): OppuChatModelSettings {
@@ -308,7 +321,7 @@ export class OppuChatModel extends BaseChatModel<OppuChatModelCallOptions> {
     const slot = batchSlot.getStore();
     if (slot && slot.owner === this && !slot.submitted) {
       slot.submitted = true;
-      return slot.batch.submit(call.request, call.sampling);
+      return slot.batch.submit(call.request, call.sampling, slot.index);
     }
     const [result] = await this.service.engine.model.generate([call.request], call.sampling);
     if (!result)
@@ -463,7 +476,7 @@ export class OppuChatModel extends BaseChatModel<OppuChatModelCallOptions> {
       const batch = new GenerateBatch(this.service.engine.model, part.length);
       const results = await Promise.all(
         part.map((input, j) => {
-          const slot: BatchSlot = { owner: this, batch, submitted: false };
+          const slot: BatchSlot = { owner: this, batch, index: j, submitted: false };
           return batchSlot.run(slot, async () => {
             try {
               return await this.invoke(input, configs[start + j]);
