@@ -52,7 +52,7 @@ describe('HF checkpoints', () => {
     const weights = randomLlamaArrays(CONFIG, 7);
     // Random weights are too small to tell the RoPE conventions apart: scale q/k up.
     for (const l of weights.layers)
-      for (const a of [l.q_proj, l.k_proj]) for (let i = 0; i < a.length; i++) a[i] *= 50;
+      for (const a of [l.q_proj, l.k_proj]) for (let i = 0; i < a.length; i++) a[i] = (a[i] as number) * 50;
     const out = path.join(dir, 'roundtrip');
     const hash = await saveHfCheckpoint(out, CONFIG, weights);
     const config = JSON.parse(await readFile(path.join(out, 'config.json'), 'utf8'));
