@@ -8,7 +8,9 @@ export {
   MAX_REMEMBER_CHARS,
 } from './command-definitions.js';
 export { type BotConfig, readBotConfig } from './config.js';
+export { type DeployResult, deployCommands } from './deploy-commands.js';
 export { memberUserId } from './member-user-id.js';
 export { DEFAULT_RATE_LIMITS, OppuBot, type OppuBotOptions } from './oppu-bot.js';
 export { progressBar, progressLine } from './progress-bar.js';
 export { type RateCheck, RateLimiter, type RateRule } from './rate-limiter.js';
+export { type RunningBot, type StartBotOptions, startBot } from './start-bot.js';

@@ -165,7 +165,7 @@ export class FakeDiscord {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const raw = Buffer.concat(chunks);
-    const route = url.pathname.replace(/^\/api\/v\d+/, '');
+    const route = decodeURIComponent(url.pathname).replace(/^\/api\/v\d+/, '');
     const { body, files } = await parseBody(req, raw);
     const token =
       /^\/interactions\/\d+\/([^/]+)\/callback$/.exec(route)?.[1] ??
@@ -431,14 +431,14 @@ export function buttonClick(member: FakeMember, customId: string) {
 
 /** A raw MESSAGE_CREATE payload: a member's message in a server channel. */
 export function memberMessage(member: FakeMember, content: string, options: { bot?: boolean } = {}) {
-  const m = memberJson(member);
+  const { user, ...memberFields } = memberJson(member);
   return {
     id: snowflake(),
     type: 0,
     channel_id: CHANNEL_ID,
     guild_id: member.guildId,
-    author: { ...m.user, ...(options.bot ? { bot: true } : {}) },
-    member: { ...m, user: undefined },
+    author: { ...user, ...(options.bot ? { bot: true } : {}) },
+    member: memberFields,
     content,
     timestamp: new Date().toISOString(),
     edited_timestamp: null,
