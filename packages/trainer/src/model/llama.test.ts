@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../backend/init-backend.js';
+import { LoraModel } from '../peft/lora/model.js';
 import { KVCache, type LlamaConfig, LlamaModel, randomLlamaArrays } from './llama.js';
 
 const C: LlamaConfig = {
@@ -74,6 +75,40 @@ describe('LlamaModel', () => {
     expect(() => model.forward(long)).toThrow(/17 positions exceed maxSeqLen 16/);
     long.dispose();
     expect(tf.memory().numTensors).toBe(before);
+    model.dispose();
+  });
+
+  it('merges a LoRA into its frozen weights (BaseWeights) to the same function, and unmerges back', () => {
+    const model = new LlamaModel(C, randomLlamaArrays(C, 4));
+    const fresh = new LoraModel(
+      { method: 'lora', r: 4, alpha: 8, dropout: 0, targetModules: ['q_proj', 'v_proj', 'down_proj'] },
+      model.dims,
+      { seed: 1 },
+    );
+    const w = fresh.toWeights();
+    fresh.dispose();
+    const tensors = new Map(
+      [...w.tensors].map(([n, t]) => [
+        n,
+        n.includes('lora_B')
+          ? { ...t, data: Float32Array.from(t.data as Float32Array, (_, i) => Math.cos(i)) }
+          : t,
+      ]),
+    );
+    const lora = LoraModel.fromWeights({ config: w.config, tensors }, model.dims);
+    const ids = tf.tensor2d([[1, 5, 7, 2, 9]], [1, 5], 'int32');
+    const plain = model.forward(ids);
+    const adapted = model.forward(ids, lora.asLinearAdapter());
+    const gap = (a: tf.Tensor, b: tf.Tensor) => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0] as number;
+    expect(gap(plain, adapted)).toBeGreaterThan(1e-3);
+    lora.merge(model);
+    const merged = model.forward(ids);
+    expect(gap(merged, adapted)).toBeLessThan(1e-4);
+    lora.unmerge(model);
+    const back = model.forward(ids);
+    expect(gap(back, plain)).toBeLessThan(1e-4);
+    tf.dispose([ids, plain, adapted, merged, back]);
+    lora.dispose();
     model.dispose();
   });
 });
