@@ -16,12 +16,15 @@ export function embedding(table: tf.Tensor2D, ids: tf.Tensor): tf.Tensor {
   if (ids.dtype !== 'int32') throw new Error(`embedding: ids must be int32, got ${ids.dtype}`);
   const flat = tf.reshape(ids, [-1]) as tf.Tensor1D;
   const f = tf.customGrad(
-    grad((t: tf.Tensor) => ({
-      value: tf.reshape(gatherRows(t as tf.Tensor2D, flat), [...ids.shape, d]),
-      gradFunc: (dy: tf.Tensor) => segmentSumRows(tf.reshape(dy, [-1, d]) as tf.Tensor2D, flat, vocab),
-    })),
+    grad((t: tf.Tensor, save: tf.GradSaveFunc) => {
+      save([flat]); // kept for the backward pass even when the forward runs in an inner tf.tidy
+      return {
+        value: tf.reshape(gatherRows(t as tf.Tensor2D, flat), [...ids.shape, d]),
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
+          segmentSumRows(tf.reshape(dy, [-1, d]) as tf.Tensor2D, saved[0] as tf.Tensor1D, vocab),
+      };
+    }),
   );
-  // `flat` lives until the backward pass: the enclosing tf.tidy (training step) frees it.
   return f(table);
 }
 

@@ -19,13 +19,15 @@ export function frozenLinear<R extends tf.Rank>(x: tf.Tensor<R>, w: tf.Tensor2D)
     );
   }
   const f = tf.customGrad(
-    grad((xi: tf.Tensor) => {
+    grad((xi: tf.Tensor, save: tf.GradSaveFunc) => {
       const y = tf.matMul(tf.reshape(xi, [-1, inDim]), w); // [rows, out]
+      save([w]); // a W built inside the caller's tf.tidy would be gone by the backward pass
       return {
         value: tf.reshape(y, [...lead, outDim]),
-        gradFunc: (dy: tf.Tensor) => {
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
           const dy2 = tf.reshape(dy, [-1, outDim]); // [rows, out]
-          return tf.reshape(matMulByTranspose(dy2 as tf.Tensor2D, w), xi.shape); // [rows, in]
+          const wb = w.isDisposed ? (saved[0] as tf.Tensor2D) : w; // the live weight keeps its cached W^T
+          return tf.reshape(matMulByTranspose(dy2 as tf.Tensor2D, wb), xi.shape); // [rows, in]
         },
       };
     }),

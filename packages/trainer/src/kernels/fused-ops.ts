@@ -37,18 +37,18 @@ export function rmsNorm<T extends tf.Tensor>(x: T, w: tf.Tensor1D, eps: number):
         heapView(backend),
         new Float64Array([off(backend, xi), off(backend, w), off(backend, y), off(backend, r), n, d, eps]),
       );
-      save([xi, r]);
+      save([xi, r, w]);
       return {
         value: y,
         gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-          const [xs, rs] = saved as [tf.Tensor, tf.Tensor];
+          const [xs, rs, ws] = saved as [tf.Tensor, tf.Tensor, tf.Tensor];
           const dx = allocate(backend, xs.shape);
           native.rowOp(
             1,
             heapView(backend),
             new Float64Array([
               off(backend, xs),
-              off(backend, w),
+              off(backend, ws),
               off(backend, rs),
               off(backend, dy),
               off(backend, dx),
@@ -132,15 +132,15 @@ export function rope(x: tf.Tensor3D, cos: tf.Tensor, sin: tf.Tensor, style: Rope
   const env = nativeOnWasm();
   if (!env) return ropeReference(x, cos, sin, style);
   const { native, backend } = env;
-  const run = (src: tf.Tensor, inverse: boolean) => {
+  const run = (src: tf.Tensor, c: tf.Tensor, s: tf.Tensor, inverse: boolean) => {
     const y = allocate(backend, src.shape);
     native.rowOp(
       4,
       heapView(backend),
       new Float64Array([
         off(backend, src),
-        off(backend, cos),
-        off(backend, sin),
+        off(backend, c),
+        off(backend, s),
         off(backend, y),
         rows,
         heads,
@@ -152,7 +152,13 @@ export function rope(x: tf.Tensor3D, cos: tf.Tensor, sin: tf.Tensor, style: Rope
     return y;
   };
   const f = tf.customGrad(
-    grad((xi: tf.Tensor) => ({ value: run(xi, false), gradFunc: (dy: tf.Tensor) => run(dy, true) })),
+    grad((xi: tf.Tensor, save: tf.GradSaveFunc) => {
+      save([cos, sin]); // the angles may be built inside the caller's tf.tidy: keep them for the backward pass
+      return {
+        value: run(xi, cos, sin, false),
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => run(dy, saved[0]!, saved[1]!, true),
+      };
+    }),
   );
   return f(x) as tf.Tensor3D;
 }

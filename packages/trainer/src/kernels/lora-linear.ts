@@ -32,15 +32,21 @@ export function loraLinear<R extends tf.Rank>(
       const x2 = tf.reshape(xi, [-1, inDim]) as tf.Tensor2D; // [rows, in]
       const h = tf.matMul(x2, ai as tf.Tensor2D); // [rows, r]
       const y = tf.add(tf.matMul(x2, w), tf.mul(tf.matMul(h, bi as tf.Tensor2D), scale)); // [rows, out]
-      save([x2, h]);
+      save([x2, h, ai, bi, w]); // all the backward pass reads (kept past inner tf.tidy scopes)
       return {
         value: tf.reshape(y, [...lead, outDim]),
         gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-          const [xs, hs] = saved as [tf.Tensor2D, tf.Tensor2D];
+          const [xs, hs, as, bs, ws] = saved as tf.Tensor2D[] as [
+            tf.Tensor2D,
+            tf.Tensor2D,
+            tf.Tensor2D,
+            tf.Tensor2D,
+            tf.Tensor2D,
+          ];
           const g = tf.reshape(dy, [-1, outDim]) as tf.Tensor2D; // [rows, out]
-          const gB = tf.mul(tf.matMul(g, bi as tf.Tensor2D, false, true), scale); // [rows, r]
-          const dxBase = matMulByTranspose(g, w); // [rows, in]
-          const dx = tf.add(dxBase, tf.matMul(gB, ai as tf.Tensor2D, false, true));
+          const gB = tf.mul(tf.matMul(g, bs, false, true), scale); // [rows, r]
+          const dxBase = matMulByTranspose(g, w.isDisposed ? ws : w); // [rows, in] (live W: cached W^T)
+          const dx = tf.add(dxBase, tf.matMul(gB, as, false, true));
           const da = tf.matMul(xs, gB, true, false); // [in, r]
           const db = tf.mul(tf.matMul(hs, g, true, false), scale); // [r, out]
           return [tf.reshape(dx, xi.shape), da, db];

@@ -46,18 +46,25 @@ export function multiLoraDelta(
       const bg = tf.gather(bi, adapterIds) as tf.Tensor3D; // [batch, r, out]
       const h = tf.matMul(xi as tf.Tensor3D, ag); // [batch, seq, r]
       const y = tf.mul(tf.matMul(h, bg), scale); // [batch, seq, out]
-      save([ag, bg, h]);
+      // Everything the backward pass reads is saved (kept past any inner tf.tidy), never read from the closure.
+      save([ag, bg, h, xi, adapterIds]);
       return {
         value: y,
         gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-          const [sa, sb, sh] = saved as [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D];
+          const [sa, sb, sh, sx, ids] = saved as [
+            tf.Tensor3D,
+            tf.Tensor3D,
+            tf.Tensor3D,
+            tf.Tensor3D,
+            tf.Tensor1D,
+          ];
           const g = dy as tf.Tensor3D; // [batch, seq, out]
           const gB = tf.mul(tf.matMul(g, sb, false, true), scale); // [batch, seq, r]
           const dx = tf.matMul(gB, sa, false, true); // [batch, seq, in]
-          const dAg = tf.matMul(xi as tf.Tensor3D, gB, true, false); // [batch, in, r]
+          const dAg = tf.matMul(sx, gB, true, false); // [batch, in, r]
           const dBg = tf.mul(tf.matMul(sh, g, true, false), scale); // [batch, r, out]
-          const da = segmentSumRows(tf.reshape(dAg, [batch, inDim * r]) as tf.Tensor2D, adapterIds, n);
-          const db = segmentSumRows(tf.reshape(dBg, [batch, r * outDim]) as tf.Tensor2D, adapterIds, n);
+          const da = segmentSumRows(tf.reshape(dAg, [batch, inDim * r]) as tf.Tensor2D, ids, n);
+          const db = segmentSumRows(tf.reshape(dBg, [batch, r * outDim]) as tf.Tensor2D, ids, n);
           return [dx, tf.reshape(da, [n, inDim, r]), tf.reshape(db, [n, r, outDim])];
         },
       };
