@@ -62,10 +62,11 @@ const bar = new cliProgress.SingleBar(
   cliProgress.Presets.shades_classic,
 );
 let started = false;
+let last = { done: 0, payload: { phase: 'pretrain', loss: '-', tps: '-', message: '' } };
 const log = (line: string) => {
   if (started) bar.stop();
   console.log(line);
-  if (started) bar.start(bar.getTotal(), (bar as unknown as { value: number }).value);
+  if (started) bar.start(bar.getTotal(), last.done, last.payload);
 };
 
 const report = await runPretraining({
@@ -84,6 +85,7 @@ const report = await runPretraining({
       tps: e.tokensPerSecond?.toFixed(0) ?? '-',
       message: e.message ?? '',
     };
+    last = { done: e.done, payload };
     if (!started) {
       bar.start(e.total, e.done, payload);
       started = true;

@@ -1,12 +1,13 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
-import type { HostTensor, ProgressListener } from '@oppu/core';
+import type { ProgressListener } from '@oppu/core';
 import * as trainer from '@oppu/trainer';
 import { KneserNeyTrigram } from '../baseline/kneser-ney.js';
 import { generate } from '../model/generate.js';
-import { type LlamaConfig, parameterCount, toHfConfig } from '../model/llama-config.js';
+import { hfModelFiles, hfSafetensors, writeModelDir } from '../model/hf-export.js';
+import { type LlamaConfig, parameterCount } from '../model/llama-config.js';
 import { registerGradients } from '../model/register-gradients.js';
 import { evaluate } from '../train/evaluate.js';
 import { renderModelCard } from './model-card.js';
@@ -88,10 +89,7 @@ export async function runPretraining(options: RunPretrainingOptions): Promise<Tr
     if (!result.finished) return undefined;
 
     // Ship fp16: round the weights once and evaluate exactly what is shipped.
-    const hf = model.exportHfTensors();
-    const tensors = new Map<string, HostTensor>();
-    for (const [name, t] of hf) tensors.set(name, { dtype: 'float16', shape: t.shape, data: t.data });
-    const safetensors = trainer.writeSafetensors(tensors, { format: 'pt' });
+    const safetensors = hfSafetensors(model, 'float16');
     const rounded = trainer.readSafetensors(safetensors, { file: 'model.safetensors' }).tensors;
     model.importHfTensors(
       new Map([...rounded].map(([n, t]) => [n, { shape: [...t.shape], data: t.data as Float32Array }])),
@@ -156,21 +154,8 @@ export async function runPretraining(options: RunPretrainingOptions): Promise<Tr
     };
 
     writeModelDir(options.modelDir, {
-      'config.json': JSON.stringify(toHfConfig({ ...config }), null, 2),
-      'generation_config.json': JSON.stringify(
-        { bos_token_id: config.bosTokenId, eos_token_id: config.eosTokenId, pad_token_id: config.padTokenId },
-        null,
-        2,
-      ),
-      'model.safetensors': safetensors,
-      'tokenizer.json': JSON.stringify(data.tokenizer),
-      'tokenizer_config.json': JSON.stringify(data.tokenizerConfig, null, 2),
-      'special_tokens_map.json': JSON.stringify(
-        { bos_token: '<s>', eos_token: '</s>', unk_token: '<unk>', pad_token: '<pad>' },
-        null,
-        2,
-      ),
-      'training_report.json': JSON.stringify(report, null, 2),
+      ...hfModelFiles(config, safetensors, data.tokenizer, data.tokenizerConfig),
+      'training_report.json': `${JSON.stringify(report, null, 2)}\n`,
     });
     if (options.modelCardPath) atomicWrite(options.modelCardPath, renderModelCard(report));
     return report;
@@ -210,18 +195,6 @@ function gitDescribe(): string {
   } catch {
     return 'unknown (not a git checkout)';
   }
-}
-
-/** Writes all files into `<dir>.tmp`, then swaps the folder in with renames. */
-function writeModelDir(dir: string, files: Record<string, string | Uint8Array>): void {
-  const tmp = `${dir}.tmp-${process.pid}`;
-  rmSync(tmp, { recursive: true, force: true });
-  mkdirSync(tmp, { recursive: true });
-  for (const [name, data] of Object.entries(files)) writeFileSync(join(tmp, name), data);
-  const old = `${dir}.old-${process.pid}`;
-  if (existsSync(dir)) renameSync(dir, old);
-  renameSync(tmp, dir);
-  rmSync(old, { recursive: true, force: true });
 }
 
 function atomicWrite(path: string, data: string): void {

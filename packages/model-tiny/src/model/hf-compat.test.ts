@@ -1,0 +1,60 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import '@tensorflow/tfjs-backend-cpu';
+import { LlamaModel, loadHfCheckpoint } from '@oppu/trainer';
+import * as tf from '@tensorflow/tfjs-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hfModelFiles, hfSafetensors, writeModelDir } from './hf-export.js';
+import type { LlamaConfig } from './llama-config.js';
+import { TinyLlama } from './tiny-llama.js';
+
+const config: LlamaConfig = {
+  vocabSize: 64,
+  hiddenSize: 32,
+  intermediateSize: 48,
+  numLayers: 2,
+  numHeads: 4,
+  numKvHeads: 2,
+  maxPositionEmbeddings: 32,
+  ropeTheta: 10000,
+  rmsNormEps: 1e-5,
+  tieWordEmbeddings: true,
+  bosTokenId: 1,
+  eosTokenId: 2,
+  padTokenId: 3,
+};
+
+describe('HF export', () => {
+  let dir: string;
+  beforeAll(async () => {
+    await tf.setBackend('cpu');
+    dir = join(mkdtempSync(join(tmpdir(), 'model-tiny-hf-')), 'model');
+  });
+  afterAll(() => rmSync(join(dir, '..'), { recursive: true, force: true }));
+
+  it("is read by @oppu/trainer's HF loader and its decoder computes the same logits", async () => {
+    const ours = new TinyLlama(config, 11);
+    writeModelDir(dir, hfModelFiles(config, hfSafetensors(ours, 'float32'), { model: {} }, {}));
+    const ckpt = await loadHfCheckpoint(dir);
+    expect(ckpt.config).toMatchObject({
+      dim: 32,
+      layers: 2,
+      heads: 4,
+      kvHeads: 2,
+      vocab: 64,
+      ropeStyle: 'half',
+    });
+    expect(ckpt.config.tiedEmbeddings).toBe(true);
+    const theirs = new LlamaModel(ckpt.config, ckpt.weights);
+    const ids = tf.tensor2d([[1, 17, 5, 40, 22, 9, 63, 2]], [1, 8], 'int32');
+    const a = tf.tidy(() => ours.forward(ids).dataSync());
+    const b = tf.tidy(() => theirs.forward(ids).dataSync());
+    let maxDiff = 0;
+    for (let i = 0; i < a.length; i++) maxDiff = Math.max(maxDiff, Math.abs(a[i]! - b[i]!));
+    expect(maxDiff).toBeLessThan(1e-4);
+    ids.dispose();
+    theirs.dispose();
+    ours.dispose();
+  });
+});
