@@ -3,20 +3,29 @@
 //   stock   tfjs-backend-wasm as shipped, plain tf ops
 //   wasm    @oppu/trainer kernels without the addon (XNNPACK per batch, cached W^T, fused LoRA)
 //   native  @oppu/trainer kernels with the native addon (AVX-512/AVX2 SGEMM, 2 threads)
+//   model   the product path: @oppu/trainer's LlamaModel + createPeftMethod LoRA + AdamW + masked loss, with
+//           installKernels() (native addon when built)
 // and, when python3 has torch, the PyTorch peer (shared/bench/torch_lora_ref.py) in the same run, for the ratio.
 //
-// MODEL: until the decoder and training loop of @oppu/trainer land, this file holds a self-contained minimal
-// Llama (the peer's architecture, op for op) written with the kernels; it is a stand-in, not the product model.
+// stock/wasm/native run a self-contained minimal Llama in this file (the peer's architecture, op for op), so
+// the three kernel sets are compared on identical code; `model` runs the product's own decoder and LoRA.
 //
 // Usage: pnpm --filter @oppu/trainer exec tsx --conditions=source ../../bench/train-speed/run.ts
-//        [--steps 10] [--stock-steps 3] [--engines stock,wasm,native,torch] [--torch-steps 20]
+//        [--steps 10] [--stock-steps 3] [--engines stock,wasm,native,model,torch] [--torch-steps 20]
 //        [--wasm-threads 1] [--profile] [--rounds 1]
 // --rounds N runs the engines N times in turn (the CPU is shared: alternating gives each the same weather)
 // and reports, per engine, the median tokens/s over rounds and the median of the per-round ratios to torch.
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { initBackend } from '@oppu/trainer';
+import {
+  AdamW,
+  createPeftMethod,
+  initBackend,
+  LlamaModel,
+  maskedCrossEntropySum,
+  randomLlamaArrays,
+} from '@oppu/trainer';
 import {
   embedding,
   frozenLinear,
@@ -47,7 +56,7 @@ const { values: opt } = parseArgs({
     steps: { type: 'string', default: '10' },
     'stock-steps': { type: 'string', default: '3' },
     warmup: { type: 'string', default: '2' },
-    engines: { type: 'string', default: 'stock,wasm,native,torch' },
+    engines: { type: 'string', default: 'stock,wasm,native,model,torch' },
     'torch-steps': { type: 'string', default: '20' },
     profile: { type: 'boolean', default: false },
     'wasm-threads': { type: 'string', default: '1' },
@@ -286,6 +295,89 @@ async function runEngine(engine: 'stock' | 'wasm' | 'native', steps: number, war
   };
 }
 
+async function runModel(steps: number, warmup: number) {
+  await useBackend('wasm');
+  const info = installKernels();
+  const config = {
+    dim: cfg.d,
+    hidden: cfg.ffn,
+    layers: cfg.layers,
+    heads: cfg.heads,
+    kvHeads: cfg.heads,
+    vocab: cfg.vocab,
+    maxSeqLen: cfg.seq,
+    normEps: 1e-5,
+    ropeTheta: 10000,
+    ropeStyle: 'half' as const,
+    tiedEmbeddings: false,
+  };
+  const model = new LlamaModel(config, randomLlamaArrays(config, 1));
+  const lora = createPeftMethod(
+    { method: 'lora', r: cfg.rank, alpha: cfg.alpha, dropout: 0, targetModules: ['q_proj', 'v_proj'] },
+    model.dims,
+    { seed: 1 },
+  );
+  const adapter = lora.asLinearAdapter();
+  const vars = lora.trainableVariables();
+  const opt = new AdamW(vars, { weightDecay: 0.01 });
+  let s = 12345;
+  const tok = Int32Array.from({ length: cfg.batch * (cfg.seq + 1) }, () => {
+    s = (s * 1103515245 + 12345) % 2147483648;
+    return s % cfg.vocab;
+  });
+  const at = (i: number, shift: number) =>
+    tok[Math.floor(i / cfg.seq) * (cfg.seq + 1) + (i % cfg.seq) + shift]!;
+  const n = cfg.batch * cfg.seq;
+  const ids = tf.tensor2d(
+    Int32Array.from({ length: n }, (_, i) => at(i, 0)),
+    [cfg.batch, cfg.seq],
+    'int32',
+  );
+  const targets = tf.tensor2d(
+    Int32Array.from({ length: n }, (_, i) => at(i, 1)),
+    [cfg.batch, cfg.seq],
+    'int32',
+  );
+  const mask = tf.ones([cfg.batch, cfg.seq]) as Tensor2D;
+  const times: number[] = [];
+  const losses: number[] = [];
+  let tensorsBefore = tf.memory().numTensors;
+  for (let i = 0; i < warmup + steps; i++) {
+    if (i === warmup) tensorsBefore = tf.memory().numTensors;
+    const t0 = performance.now();
+    const lossValue = tf.tidy(() => {
+      const { value, grads } = tf.variableGrads(() => {
+        const logits = model.forward(ids as Tensor2D, adapter);
+        return tf.div(maskedCrossEntropySum(logits, targets as Tensor2D, mask, n), n) as Scalar;
+      }, vars);
+      opt.apply(
+        vars.map((v) => grads[v.name]!),
+        cfg.lr,
+      );
+      return value.dataSync()[0]!;
+    });
+    const dt = (performance.now() - t0) / 1000;
+    if (i >= warmup) times.push(dt);
+    losses.push(lossValue);
+    console.log(`  model step ${i} loss=${lossValue.toFixed(4)} time=${dt.toFixed(3)}s`);
+  }
+  const leaked = tf.memory().numTensors - tensorsBefore;
+  const med = median(times);
+  lora.dispose();
+  model.dispose();
+  opt.dispose();
+  return {
+    engine: 'model',
+    matMul: info.matMul,
+    native: info.native,
+    median_step_s: med,
+    tokens_per_s: n / med,
+    losses,
+    leaked_tensors: leaked,
+    peak_rss_mb: process.resourceUsage().maxRSS / 1024,
+  };
+}
+
 function runTorch(steps: number) {
   const script = new URL('../../../shared/bench/torch_lora_ref.py', import.meta.url).pathname;
   const candidates = ['/usr/bin/python3', 'python3'];
@@ -321,6 +413,8 @@ for (let round = 0; round < rounds; round++) {
         `  torch: ${r.skipped ?? `${(r.tokens_per_s as number).toFixed(0)} tokens/s, final loss ${r.final_loss}`}`,
       );
       results.push(r);
+    } else if (e === 'model') {
+      results.push((await runModel(Number(opt.steps), Number(opt.warmup))) as Result);
     } else {
       const steps = Number(e === 'stock' ? opt['stock-steps'] : opt.steps);
       const warm = e === 'stock' ? 1 : Number(opt.warmup);
