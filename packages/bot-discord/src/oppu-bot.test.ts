@@ -8,7 +8,7 @@ import { COLLECT_SETTING } from './bot-context.js';
 import { LAMP_7_BOT_TASK } from './bot-task.js';
 import { readBotConfig } from './config.js';
 import { memberUserId } from './member-user-id.js';
-import type { OppuBot } from './oppu-bot.js';
+import { OppuBot } from './oppu-bot.js';
 import { type RunningBot, startBot } from './start-bot.js';
 import {
   addGuild,
@@ -221,6 +221,17 @@ describe('the oppu Discord bot, against a fake Discord and the real local servic
     expect(await oppu.service.versions(memberUserId(aliceInB.guildId, aliceInB.userId))).toHaveLength(1);
   });
 
+  it('refuses a task mapping that does not match the service task', () => {
+    expect(
+      () =>
+        new OppuBot({
+          service: oppu.service,
+          settings: oppu.history,
+          task: { ...LAMP_7_BOT_TASK, taskId: 'LaMP_6' },
+        }),
+    ).toThrow(/task mapping is for LaMP_6 but the service runs LaMP_7/);
+  });
+
   it('bad inputs get clear private errors and change nothing', async () => {
     const bobUser = memberUserId(bob.guildId, bob.userId);
     const versionsBefore = await oppu.service.versions(bobUser);
@@ -306,6 +317,16 @@ describe('the oppu Discord bot, against a fake Discord and the real local servic
       type: MESSAGE,
       data: { flags: EPHEMERAL, content: expect.stringMatching(/someone else/) },
     });
+    expect(await oppu.service.items(aliceUser)).toHaveLength(4);
+
+    // Cancel, or a confirmation past its time, deletes nothing.
+    const cancel = await run(buttonClick(alice, buttons[1]!.custom_id!));
+    expect(cancel[0]!.body).toMatchObject({
+      type: UPDATE,
+      data: { content: 'Nothing was deleted.', components: [] },
+    });
+    const expired = await run(buttonClick(alice, confirmId.replace(/:\d+$/, ':1')));
+    expect(finalText(expired)).toMatch(/expired; nothing was deleted/);
     expect(await oppu.service.items(aliceUser)).toHaveLength(4);
 
     const done = await run(buttonClick(alice, confirmId));
