@@ -1,4 +1,5 @@
 export * from './backend/init-backend.js';
+export * from './engine/tf-peft-engine.js';
 export * from './generate/generate-tokens.js';
 export * from './generate/sampling.js';
 export * from './generate/tf-base-model.js';
@@ -11,4 +12,3 @@ export * from './safetensors/index.js';
 export * from './tokenizer/hf-tokenizer.js';
 export * from './tokenizer/tiny-tokenizer.js';
 export * from './train/index.js';
-export * from './engine/tf-peft-engine.js';
