@@ -17,6 +17,8 @@ export interface PlaygroundCliOptions {
   readonly demoUsers: number;
   readonly demoItems: number;
   readonly logger: boolean;
+  /** A base model folder in HF layout; default the embedded tiny model. */
+  readonly baseModelDir?: string;
 }
 
 export const USAGE = `oppu playground: a web page to see personalization happen
@@ -32,6 +34,7 @@ usage: pnpm start [-- options]
   --no-demo        do not create the demo users on first start
   --demo-users N   demo users of the default task (default 3)
   --demo-items N   typical history size of a demo user (default 16)
+  --base-model DIR a base model folder in HF layout (default: the embedded tiny model)
   --log            log every request
   --help           this text
 `;
@@ -66,6 +69,7 @@ export function parseOptions(
       'demo-users': { type: 'string' },
       'demo-items': { type: 'string' },
       log: { type: 'boolean' },
+      'base-model': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -95,5 +99,6 @@ export function parseOptions(
     demoUsers: int(values['demo-users'], 3, '--demo-users', 1, 6),
     demoItems: int(values['demo-items'], 16, '--demo-items', 2, 500),
     logger: values.log ?? false,
+    ...(values['base-model'] ? { baseModelDir: resolve(cwd, values['base-model']) } : {}),
   };
 }

@@ -1,7 +1,6 @@
 import { join } from 'node:path';
 import type { ProfileSummarizer, TextRanker } from '@oppu/core';
-import { createEngine, createLocalOppu } from '@oppu/node';
-import { Bm25, ExtractiveProfileSummarizer, oppuTokenizer } from '@oppu/retriever';
+import { createEngine, createLocalOppu, createRanker, createSummarizer } from '@oppu/node';
 import type { FastifyInstance } from 'fastify';
 import { buildUi, UI_DIST } from './build-ui.js';
 import type { PlaygroundCliOptions } from './options.js';
@@ -10,13 +9,13 @@ import { Playground, type TaskBackend } from './server/playground.js';
 import type { PlaygroundTaskId } from './server/task-info.js';
 
 /**
- * What the evaluation page needs besides the service: OPPU's BM25 (rank_bm25 on `split(' ')` tokens) as the
- * ranker, and the model-free extractive summarizer for PAG's profiles.
+ * What the evaluation page needs besides the service, as `createLocalOppu` wires them: OPPU's BM25 as the ranker
+ * and the model-free extractive summarizer for PAG's profiles.
  */
 export function taskExtras(): { ranker: TextRanker; summarizer: ProfileSummarizer } {
   return {
-    ranker: { topK: (docs, query, k) => new Bm25(docs.map(oppuTokenizer)).topN(oppuTokenizer(query), k) },
-    summarizer: new ExtractiveProfileSummarizer(),
+    ranker: createRanker(),
+    summarizer: createSummarizer(),
   };
 }
 
@@ -42,7 +41,10 @@ export async function startPlayground(
   if (await buildUi({ outDir: uiDir, quiet: true })) log(`built the page into ${uiDir}`);
 
   const dataDir = join(options.home, 'playground');
-  const engine = await createEngine({});
+  const engine = await createEngine({
+    ...(options.baseModelDir ? { baseModelDir: options.baseModelDir } : {}),
+    onLog: log,
+  });
   const locals = await Promise.all(
     options.tasks.map((task) =>
       createLocalOppu({
@@ -60,10 +62,6 @@ export async function startPlayground(
   });
   const playground = await Playground.open({ tasks, dataDir });
   const app = await createServer(playground, { uiDir, logger: options.logger });
-  app.addHook('onClose', async () => {
-    for (const local of locals) await local.close();
-    engine.dispose();
-  });
   const address = await app.listen({ host: options.host, port: options.port });
   const url = address.replace('[::1]', 'localhost');
 
@@ -78,5 +76,10 @@ export async function startPlayground(
             ),
           )
       : playground.registry.save();
-  return { url, app, playground, seeded, close: () => app.close() };
+  const close = async () => {
+    await app.close(); // cancels the trainings and evaluation, then waits for them
+    for (const local of locals) await local.close();
+    engine.dispose();
+  };
+  return { url, app, playground, seeded, close };
 }

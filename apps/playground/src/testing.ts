@@ -1,8 +1,9 @@
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type HistoryItem, synthesize, type UserId } from '@oppu/core';
-import { createEngine, createLocalOppu } from '@oppu/node';
+import { createEngine, createLocalOppu, defaultBaseModelDir, writeTestCheckpoint } from '@oppu/node';
 import type { FastifyInstance } from 'fastify';
 import { createServer } from './server/create-server.js';
 import { Playground } from './server/playground.js';
@@ -20,7 +21,8 @@ export async function testPlayground(
   options: { steps?: number; concurrency?: number } = {},
 ): Promise<TestPlayground> {
   const home = await mkdtemp(join(tmpdir(), 'pg-test-'));
-  const engine = await createEngine({});
+  const baseModelDir = await testBaseModelDir(home);
+  const engine = await createEngine({ ...(baseModelDir ? { baseModelDir } : {}), onLog: () => {} });
   const local = await createLocalOppu({
     home: join(home, 'LaMP_2M'),
     task: 'LaMP_2M',
@@ -44,6 +46,17 @@ export async function testPlayground(
       await rm(home, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * The embedded tiny model when this checkout has it built; otherwise a small random checkpoint written into
+ * `dir` (same engine, same code paths, text that is noise until an adapter is trained).
+ */
+export async function testBaseModelDir(dir: string): Promise<string | undefined> {
+  if (existsSync(join(defaultBaseModelDir(), 'config.json'))) return undefined;
+  const model = join(dir, 'test-model');
+  await writeTestCheckpoint(model);
+  return model;
 }
 
 /** Synthetic LaMP-2M histories: user u's items, drawn from u's own latent preferences. */

@@ -7,6 +7,7 @@ import { LAMP_TASKS, synthesize } from '@oppu/core';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningPlayground, startPlayground } from '../start-playground.js';
+import { testBaseModelDir } from '../testing.js';
 
 /**
  * The newcomer's story in a real browser (Debian's Chromium driven by playwright-core, no browser download):
@@ -40,7 +41,9 @@ describe.skipIf(!haveChromium)('playground in Chromium', () => {
   beforeAll(async () => {
     await mkdir(ARTIFACTS, { recursive: true });
     home = await mkdtemp(join(tmpdir(), 'pg-e2e-'));
+    const baseModelDir = await testBaseModelDir(home);
     running = await startPlayground({
+      ...(baseModelDir ? { baseModelDir } : {}),
       host: '127.0.0.1',
       port: 0,
       home,

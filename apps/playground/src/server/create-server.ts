@@ -54,7 +54,14 @@ export async function createServer(
   playground: Playground,
   options: ServerOptions = {},
 ): Promise<FastifyInstance> {
-  const app = Fastify({ logger: options.logger ?? false, bodyLimit: JSON_LIMIT });
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: JSON_LIMIT,
+    // Open event streams would otherwise keep close() waiting.
+    forceCloseConnections: true,
+    // Strict validation: Fastify's defaults would drop unknown fields and coerce types silently.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
+  });
   app.setErrorHandler(sendError);
   app.setNotFoundHandler((request, reply) => {
     void reply.status(404).send({
