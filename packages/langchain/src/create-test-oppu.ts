@@ -29,7 +29,10 @@ export interface TestOppuOptions {
    * from `@oppu/node`; you dispose it). Default: one is loaded, and disposed by `close()`.
    */
   readonly engine?: PeftEngine;
-  /** A base model folder (HF layout) instead of the embedded tiny model. */
+  /**
+   * A base model folder (HF layout). Default: the `OPPU_BASE_MODEL_DIR` environment variable when set (point a
+   * whole test suite at another model without code changes), else the embedded tiny model.
+   */
   readonly baseModelDir?: string;
   /** Where engine log lines go (default: nowhere, to keep test output clean). */
   readonly onLog?: (line: string) => void;
@@ -61,6 +64,7 @@ export interface TestOppu {
 export async function createTestOppu(options: TestOppuOptions = {}): Promise<TestOppu> {
   // Loaded on first use, so importing @oppu/langchain never loads the engine.
   const { createLocalOppu } = await import('@oppu/node');
+  const baseModelDir = options.baseModelDir ?? process.env.OPPU_BASE_MODEL_DIR;
   const home = await mkdtemp(join(tmpdir(), 'oppu-test-'));
   let local: Awaited<ReturnType<typeof createLocalOppu>> | undefined;
   try {
@@ -69,7 +73,7 @@ export async function createTestOppu(options: TestOppuOptions = {}): Promise<Tes
       task: options.task ?? 'LaMP_7',
       training: { maxSteps: 2, ...(options.training ?? {}) },
       ...(options.engine ? { engine: options.engine } : {}),
-      ...(options.baseModelDir !== undefined ? { baseModelDir: options.baseModelDir } : {}),
+      ...(baseModelDir ? { baseModelDir } : {}),
       onLog: options.onLog ?? (() => {}),
     });
     const { service } = local;
