@@ -23,6 +23,13 @@ describe('HfTokenizer', () => {
     expect(tok.vocabSize).toBeGreaterThan(40);
   });
 
+  it('treats special-token strings in plain text as characters unless asked to parse them', () => {
+    const typed = tok.encode('the </s> cat');
+    expect(typed).not.toContain(2); // no EOS smuggled in by the text
+    expect(typed[0]).toBe(1); // the template's BOS is still there
+    expect(tok.encode('the </s> cat', { parseSpecialTokens: true })).toContain(2);
+  });
+
   it('loads tokenizer.json and tokenizer_config.json from a folder', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'oppu-tok-'));
     try {

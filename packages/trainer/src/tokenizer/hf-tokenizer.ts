@@ -5,8 +5,11 @@ import { OppuError } from '@oppu/core';
 
 /** What generation needs from a tokenizer: text <-> ids and the special ids. */
 export interface TextTokenizer {
-  /** Ids of `text`; with `addSpecialTokens` (default true) the tokenizer's template applies (e.g. BOS first). */
-  encode(text: string, options?: { addSpecialTokens?: boolean }): number[];
+  /**
+   * Ids of `text`; with `addSpecialTokens` (default true) the tokenizer's template applies (e.g. BOS first).
+   * Special-token strings inside the text (`</s>`) are ordinary text unless `parseSpecialTokens` is true.
+   */
+  encode(text: string, options?: { addSpecialTokens?: boolean; parseSpecialTokens?: boolean }): number[];
   /** Text of `ids`; special tokens are skipped unless `skipSpecialTokens` is false. */
   decode(ids: readonly number[], options?: { skipSpecialTokens?: boolean }): string;
   readonly bosId: number | undefined;
@@ -34,6 +37,8 @@ export class HfTokenizer implements TextTokenizer {
   readonly padId: number | undefined;
   readonly vocabSize: number;
   private readonly tokenizer: Tokenizer;
+  /** The same tokenizer without its special added tokens: their strings in a text are plain characters. */
+  private readonly literal: Tokenizer;
 
   constructor(
     tokenizerJson: object,
@@ -51,6 +56,11 @@ export class HfTokenizer implements TextTokenizer {
         },
       );
     }
+    const added = (tokenizerJson as { added_tokens?: { special?: boolean }[] }).added_tokens ?? [];
+    this.literal = new Tokenizer(
+      { ...tokenizerJson, added_tokens: added.filter((t) => !t.special) },
+      tokenizerConfig,
+    );
     this.vocabSize = this.tokenizer.get_vocab(true).size;
     const id = (name: string | undefined) =>
       name === undefined ? undefined : this.tokenizer.token_to_id(name);
@@ -100,8 +110,14 @@ export class HfTokenizer implements TextTokenizer {
     return new HfTokenizer(json, config, special);
   }
 
-  encode(text: string, options: { addSpecialTokens?: boolean } = {}): number[] {
-    return this.tokenizer.encode(text, { add_special_tokens: options.addSpecialTokens ?? true }).ids;
+  /**
+   * By default a user's text cannot smuggle control tokens in: `</s>` typed by a user is encoded as the
+   * characters `<`, `/s`, `>`, not as EOS (HF's `split_special_tokens=True`). The template's own specials
+   * (BOS) are still added by id.
+   */
+  encode(text: string, options: { addSpecialTokens?: boolean; parseSpecialTokens?: boolean } = {}): number[] {
+    const tokenizer = options.parseSpecialTokens ? this.tokenizer : this.literal;
+    return tokenizer.encode(text, { add_special_tokens: options.addSpecialTokens ?? true }).ids;
   }
 
   decode(ids: readonly number[], options: { skipSpecialTokens?: boolean } = {}): string {
