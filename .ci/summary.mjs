@@ -9,11 +9,12 @@ if (!existsSync(file)) {
 }
 const report = JSON.parse(readFileSync(file, 'utf8'));
 const passed = report.numPassedTests ?? 0;
-// A suite that fails to load (syntax error, missing module) has no tests but must count as a failure.
-const failedSuites = (report.testResults ?? []).filter(
-  (r) => r.status === 'failed' && (r.assertionResults ?? []).length === 0,
+// A suite that fails outside its tests (an import error, a failing beforeAll) must count as a failure too,
+// even when vitest reports none of its tests as failed.
+const suitesWithoutFailedTest = (report.testResults ?? []).filter(
+  (r) => r.status === 'failed' && !(r.assertionResults ?? []).some((a) => a.status === 'failed'),
 ).length;
-const failed = (report.numFailedTests ?? 0) + failedSuites;
+const failed = (report.numFailedTests ?? 0) + suitesWithoutFailedTest;
 const skipped = (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
 console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
 process.exit(failed > 0 || passed === 0 ? 1 : 0);
