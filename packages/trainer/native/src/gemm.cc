@@ -27,7 +27,15 @@ constexpr long kMaxMr = 8, kMaxNr = 32;
 
 // A micro-kernel reads A in place (rows `rows` of A from `a`, element (i, p) at a[i * rs + p * cs]: no packing
 // of A, which for the narrow products of a transformer costs as much as the arithmetic) and a packed B panel.
-using MicroKernel = void (*)(long kc, const float* a, long rs, long cs, long rows, const float* bp, float* tile);
+// A full tile may be stored straight into C (`out`, C = alpha * acc + beta * C); the kernel returns true when
+// it did, false when it left the tile in `tile` for the caller.
+struct TileOut {
+  float* c;
+  long c_rs;
+  float alpha, beta;
+};
+using MicroKernel = bool (*)(long kc, const float* a, long rs, long cs, long rows, const float* bp, float* tile,
+                             const TileOut* out);
 
 struct Kernel {
   const char* name;
@@ -36,7 +44,7 @@ struct Kernel {
 };
 
 // Portable kernel: plain loops the compiler vectorizes with whatever the baseline ISA has (SSE2 on x86-64).
-void kernel_generic(long kc, const float* a, long rs, long cs, long rows, const float* bp, float* tile) {
+bool kernel_generic(long kc, const float* a, long rs, long cs, long rows, const float* bp, float* tile, const TileOut*) {
   constexpr long MR = 4, NR = 16;
   const float* r[MR];
   for (long i = 0; i < MR; ++i) r[i] = a + std::min(i, rows - 1) * rs;
@@ -50,11 +58,12 @@ void kernel_generic(long kc, const float* a, long rs, long cs, long rows, const 
   }
   for (long i = 0; i < MR; ++i)
     for (long j = 0; j < NR; ++j) tile[i * NR + j] = acc[i][j];
+  return false;
 }
 
 #ifdef OPPU_X86
-__attribute__((target("avx2,fma"))) void kernel_avx2(long kc, const float* a, long rs, long cs, long rows,
-                                                     const float* bp, float* tile) {
+__attribute__((target("avx2,fma"))) bool kernel_avx2(long kc, const float* a, long rs, long cs, long rows,
+                                                     const float* bp, float* tile, const TileOut* out) {
   const float *r0 = a, *r1 = a + std::min(1L, rows - 1) * rs, *r2 = a + std::min(2L, rows - 1) * rs,
               *r3 = a + std::min(3L, rows - 1) * rs, *r4 = a + std::min(4L, rows - 1) * rs,
               *r5 = a + std::min(5L, rows - 1) * rs;
@@ -72,16 +81,35 @@ __attribute__((target("avx2,fma"))) void kernel_avx2(long kc, const float* a, lo
     a = _mm256_broadcast_ss(r5 + o), c50 = _mm256_fmadd_ps(a, b0, c50), c51 = _mm256_fmadd_ps(a, b1, c51);
     bp += 16;
   }
+  if (out) {
+    const __m256 al = _mm256_set1_ps(out->alpha), bt = _mm256_set1_ps(out->beta);
+    const bool read = out->beta != 0.f;
+#define OPPU_ROW(i, x0, x1)                                                                       \
+  {                                                                                               \
+    float* cr = out->c + (i) * out->c_rs;                                                         \
+    __m256 y0 = _mm256_mul_ps(al, x0), y1 = _mm256_mul_ps(al, x1);                                \
+    if (read) {                                                                                   \
+      y0 = _mm256_fmadd_ps(bt, _mm256_loadu_ps(cr), y0);                                          \
+      y1 = _mm256_fmadd_ps(bt, _mm256_loadu_ps(cr + 8), y1);                                      \
+    }                                                                                             \
+    _mm256_storeu_ps(cr, y0), _mm256_storeu_ps(cr + 8, y1);                                       \
+  }
+    OPPU_ROW(0, c00, c01) OPPU_ROW(1, c10, c11) OPPU_ROW(2, c20, c21)
+    OPPU_ROW(3, c30, c31) OPPU_ROW(4, c40, c41) OPPU_ROW(5, c50, c51)
+#undef OPPU_ROW
+    return true;
+  }
   _mm256_storeu_ps(tile + 0, c00), _mm256_storeu_ps(tile + 8, c01);
   _mm256_storeu_ps(tile + 16, c10), _mm256_storeu_ps(tile + 24, c11);
   _mm256_storeu_ps(tile + 32, c20), _mm256_storeu_ps(tile + 40, c21);
   _mm256_storeu_ps(tile + 48, c30), _mm256_storeu_ps(tile + 56, c31);
   _mm256_storeu_ps(tile + 64, c40), _mm256_storeu_ps(tile + 72, c41);
   _mm256_storeu_ps(tile + 80, c50), _mm256_storeu_ps(tile + 88, c51);
+  return false;
 }
 
-__attribute__((target("avx512f"))) void kernel_avx512(long kc, const float* a, long rs, long cs, long rows,
-                                                       const float* bp, float* tile) {
+__attribute__((target("avx512f"))) bool kernel_avx512(long kc, const float* a, long rs, long cs, long rows,
+                                                       const float* bp, float* tile, const TileOut* out) {
   const float *r0 = a, *r1 = a + std::min(1L, rows - 1) * rs, *r2 = a + std::min(2L, rows - 1) * rs,
               *r3 = a + std::min(3L, rows - 1) * rs, *r4 = a + std::min(4L, rows - 1) * rs,
               *r5 = a + std::min(5L, rows - 1) * rs, *r6 = a + std::min(6L, rows - 1) * rs,
@@ -102,6 +130,24 @@ __attribute__((target("avx512f"))) void kernel_avx512(long kc, const float* a, l
     a = _mm512_set1_ps(r7[o]), c70 = _mm512_fmadd_ps(a, b0, c70), c71 = _mm512_fmadd_ps(a, b1, c71);
     bp += 32;
   }
+  if (out) {
+    const __m512 al = _mm512_set1_ps(out->alpha), bt = _mm512_set1_ps(out->beta);
+    const bool read = out->beta != 0.f;
+#define OPPU_ROW(i, x0, x1)                                                                       \
+  {                                                                                               \
+    float* cr = out->c + (i) * out->c_rs;                                                         \
+    __m512 y0 = _mm512_mul_ps(al, x0), y1 = _mm512_mul_ps(al, x1);                                \
+    if (read) {                                                                                   \
+      y0 = _mm512_fmadd_ps(bt, _mm512_loadu_ps(cr), y0);                                          \
+      y1 = _mm512_fmadd_ps(bt, _mm512_loadu_ps(cr + 16), y1);                                     \
+    }                                                                                             \
+    _mm512_storeu_ps(cr, y0), _mm512_storeu_ps(cr + 16, y1);                                      \
+  }
+    OPPU_ROW(0, c00, c01) OPPU_ROW(1, c10, c11) OPPU_ROW(2, c20, c21) OPPU_ROW(3, c30, c31)
+    OPPU_ROW(4, c40, c41) OPPU_ROW(5, c50, c51) OPPU_ROW(6, c60, c61) OPPU_ROW(7, c70, c71)
+#undef OPPU_ROW
+    return true;
+  }
   _mm512_storeu_ps(tile + 0, c00), _mm512_storeu_ps(tile + 16, c01);
   _mm512_storeu_ps(tile + 32, c10), _mm512_storeu_ps(tile + 48, c11);
   _mm512_storeu_ps(tile + 64, c20), _mm512_storeu_ps(tile + 80, c21);
@@ -110,6 +156,7 @@ __attribute__((target("avx512f"))) void kernel_avx512(long kc, const float* a, l
   _mm512_storeu_ps(tile + 160, c50), _mm512_storeu_ps(tile + 176, c51);
   _mm512_storeu_ps(tile + 192, c60), _mm512_storeu_ps(tile + 208, c61);
   _mm512_storeu_ps(tile + 224, c70), _mm512_storeu_ps(tile + 240, c71);
+  return false;
 }
 #endif
 
@@ -185,8 +232,11 @@ void gemm_serial(const Kernel& kern, long m, long n, long k, float alpha, const 
           const float* bp = buf.b + jr * kc;
           for (long ir = 0; ir < mc; ir += mr) {
             const long rows = std::min(mr, mc - ir);
-            kern.run(kc, a + (ic + ir) * a_rs + pc * a_cs, a_rs, a_cs, rows, bp, tile);
             float* cp = c + (ic + ir) * c_rs + jc + jr;
+            const TileOut direct{cp, c_rs, alpha, bet};
+            if (kern.run(kc, a + (ic + ir) * a_rs + pc * a_cs, a_rs, a_cs, rows, bp, tile,
+                         rows == mr && cols == nr ? &direct : nullptr))
+              continue;
             for (long i = 0; i < rows; ++i) {
               float* crow = cp + i * c_rs;
               const float* trow = tile + i * nr;
@@ -298,10 +348,12 @@ void gemm_parallel(const Kernel& kern, const GemmArgs& g, ThreadPool& pool) {
           for (long jr = 0; jr < nc; jr += nr) {
             const long cols = std::min(nr, nc - jr);
             for (long ir = 0; ir < mc; ir += mr) {
-              kern.run(kc, g.a + (ic + ir) * g.a_rs + pc * g.a_cs, g.a_rs, g.a_cs, std::min(mr, mc - ir), bp + jr * kc,
-                       tile);
-              store_tile(tile, nr, std::min(mr, mc - ir), cols, g.alpha, beta, g.c + (ic + ir) * g.c_rs + jc + jr,
-                         g.c_rs);
+              const long rows = std::min(mr, mc - ir);
+              float* cp = g.c + (ic + ir) * g.c_rs + jc + jr;
+              const TileOut direct{cp, g.c_rs, g.alpha, beta};
+              if (!kern.run(kc, g.a + (ic + ir) * g.a_rs + pc * g.a_cs, g.a_rs, g.a_cs, rows, bp + jr * kc, tile,
+                            rows == mr && cols == nr ? &direct : nullptr))
+                store_tile(tile, nr, rows, cols, g.alpha, beta, cp, g.c_rs);
             }
           }
         });
@@ -317,9 +369,12 @@ void gemm_parallel(const Kernel& kern, const GemmArgs& g, ThreadPool& pool) {
           for (long jr = j0; jr < j1; jr += nr) {
             const long cols = std::min(nr, j1 - jr);
             for (long ir = 0; ir < m; ir += mr) {
-              kern.run(kc, g.a + ir * g.a_rs + pc * g.a_cs, g.a_rs, g.a_cs, std::min(mr, m - ir), buf.b + (jr - j0) * kc,
-                       tile);
-              store_tile(tile, nr, std::min(mr, m - ir), cols, g.alpha, beta, g.c + ir * g.c_rs + jc + jr, g.c_rs);
+              const long rows = std::min(mr, m - ir);
+              float* cp = g.c + ir * g.c_rs + jc + jr;
+              const TileOut direct{cp, g.c_rs, g.alpha, beta};
+              if (!kern.run(kc, g.a + ir * g.a_rs + pc * g.a_cs, g.a_rs, g.a_cs, rows, buf.b + (jr - j0) * kc, tile,
+                            rows == mr && cols == nr ? &direct : nullptr))
+                store_tile(tile, nr, rows, cols, g.alpha, beta, cp, g.c_rs);
             }
           }
         });
