@@ -141,6 +141,15 @@ describe('generation', () => {
     expect(streamed).toBe(text.slice(0, text.indexOf(stop)));
   });
 
+  it('frees everything when a stream consumer stops reading early', async () => {
+    const before = tf.memory().numTensors;
+    for await (const piece of base.stream({ prompt: 'the cat' }, { maxNewTokens: 30 })) {
+      expect(piece.length).toBeGreaterThan(0);
+      break;
+    }
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('stops on an AbortSignal with finish reason "abort"', async () => {
     const controller = new AbortController();
     const pending = base.generate([{ prompt: 'the cat' }], { maxNewTokens: 80, signal: controller.signal });

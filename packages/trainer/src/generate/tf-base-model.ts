@@ -144,13 +144,10 @@ export class TfBaseModel implements BaseModel {
     const stops = (options.stop ?? []).filter((s) => s.length > 0);
     const holdBack = Math.max(0, ...stops.map((s) => s.length - 1));
     let emitted = 0;
+    const prompt = this.encodePrompt(request.prompt, 0);
     const adapter = this.resolve([request]);
+    const it = generateTokens(this.model, [prompt], this.tokenOptions(options, adapter));
     try {
-      const it = generateTokens(
-        this.model,
-        [this.encodePrompt(request.prompt, 0)],
-        this.tokenOptions(options, adapter),
-      );
       const ids: number[] = [];
       for (;;) {
         const r = await it.next();
@@ -165,15 +162,14 @@ export class TfBaseModel implements BaseModel {
           yield text.slice(emitted, end);
           emitted = end;
         }
-        if (cut !== undefined) {
-          await it.return([]);
-          return;
-        }
+        if (cut !== undefined) return;
       }
       const text = this.tokenizer.decode(ids);
       const end = firstStop(text, stops) ?? text.length;
       if (end > emitted) yield text.slice(emitted, end);
     } finally {
+      // Also when the consumer stops reading early: ends the decoding loop, which frees its KV cache.
+      await it.return([]);
       adapter?.dispose?.();
     }
   }
