@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LAMP_TASKS, synthesize } from '@oppu/core';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningPlayground, startPlayground } from '../start-playground.js';
 import { testBaseModelDir } from '../testing.js';
@@ -27,7 +27,7 @@ if (!haveChromium) {
 describe.skipIf(!haveChromium)('playground in Chromium', () => {
   let home: string;
   let running: RunningPlayground;
-  let browser: Browser;
+  let context: BrowserContext;
   let page: Page;
   const shot = (name: string) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
   /** Waits until the element with this test id shows text matching `text`. */
@@ -55,7 +55,8 @@ describe.skipIf(!haveChromium)('playground in Chromium', () => {
       demoItems: 0,
       logger: false,
     });
-    browser = await chromium.launch({
+    // A fresh profile folder per run (playwright passes it as --user-data-dir).
+    context = await chromium.launchPersistentContext(join(home, 'chromium-profile'), {
       executablePath: CHROMIUM,
       args: [
         '--headless',
@@ -66,10 +67,7 @@ describe.skipIf(!haveChromium)('playground in Chromium', () => {
         '--disable-sync',
         '--no-first-run',
         '--disable-quic',
-        `--user-data-dir=${join(home, 'chromium-profile')}`,
       ],
-    });
-    const context = await browser.newContext({
       viewport: { width: 1280, height: 900 },
       acceptDownloads: true,
     });
@@ -78,7 +76,7 @@ describe.skipIf(!haveChromium)('playground in Chromium', () => {
   });
 
   afterAll(async () => {
-    await browser?.close();
+    await context?.close();
     await running?.close();
     if (home) await rm(home, { recursive: true, force: true });
   });

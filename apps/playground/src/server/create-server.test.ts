@@ -15,6 +15,7 @@ afterAll(async () => {
 
 const post = (url: string, payload?: unknown) =>
   t.app.inject({ method: 'POST', url, ...(payload === undefined ? {} : { payload: payload as object }) });
+// biome-ignore lint/suspicious/noExplicitAny: the tests read loosely typed JSON answers
 const json = (res: LightMyRequestResponse) => res.json() as Record<string, any>;
 const errorOf = (res: LightMyRequestResponse) => json(res).error as { code: string; message: string };
 
