@@ -34,7 +34,9 @@ export interface StepEvent {
 /**
  * Batched autoregressive decoding with a KV cache. Prompts are left-padded to the longest one; pads are
  * masked out of attention and take no position, so each row decodes exactly as it would alone. Yields each
- * step's new tokens and returns every row's output. All tensors are freed, also on abort or error.
+ * step's new tokens and returns every row's output. All tensors are freed, also on abort or error; a
+ * consumer that stops iterating early must call the generator's `return()` (a `for await` break does) so
+ * that the KV cache is freed.
  */
 export async function* generateTokens(
   model: LlamaModel,

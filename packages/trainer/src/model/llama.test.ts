@@ -71,6 +71,19 @@ describe('LlamaModel', () => {
     expect(tf.memory().numTensors).toBe(before + 2 * C.layers); // k and v per layer
     cache.dispose();
     expect(tf.memory().numTensors).toBe(before);
+    // An adapter failing in layer 1, after layer 0 has produced its cache entries: nothing is left behind.
+    const failing = {
+      linear: (ctx: { layer: number }, x: tf.Tensor3D, base: (x: tf.Tensor3D) => tf.Tensor3D) => {
+        if (ctx.layer === 1) throw new Error('adapter failed');
+        return base(x);
+      },
+    };
+    const one = tf.tensor2d([[1]], [1, 1], 'int32');
+    const fresh = new KVCache();
+    expect(() => model.forward(one, { adapter: failing, cache: fresh })).toThrow('adapter failed');
+    expect(fresh.length).toBe(0);
+    one.dispose();
+    expect(tf.memory().numTensors).toBe(before);
     const long = tf.zeros([1, 17], 'int32') as tf.Tensor2D;
     expect(() => model.forward(long)).toThrow(/17 positions exceed maxSeqLen 16/);
     long.dispose();

@@ -325,79 +325,85 @@ export class LlamaModel implements BaseWeights {
 
     const newCache: { k: tf.Tensor4D; v: tf.Tensor4D }[] = [];
     let prefix = cache && !firstCall ? cache.prefixLength : 0;
-    const logits = tf.tidy(() => {
-      // Token embeddings, with the soft prompt in front on a first call.
-      let x = tf.gather(this.embed, ids) as tf.Tensor as tf.Tensor3D; // [b, t, d]
-      const soft = firstCall ? adapter?.prefixEmbeddings?.(b) : undefined;
-      if (soft) {
-        if (soft.shape[0] !== b || soft.shape[2] !== c.dim)
-          throw new OppuError(
-            'invalid_adapter',
-            `prefixEmbeddings gave [${soft.shape}], expected [${b}, n, ${c.dim}]`,
-          );
-        prefix = soft.shape[1];
-        x = tf.concat([soft, x], 1); // [b, p + t, d]
-      }
-      const tNew = x.shape[1]; // p + t on a first call with a soft prompt, else t
-      const T = past + tNew;
-      if (T > c.maxSeqLen)
-        throw new OppuError('sequence_too_long', `llama: ${T} positions exceed maxSeqLen ${c.maxSeqLen}`);
-      const { positions, bias } = positionsAndBias(maskRows, b, prefix, past, tNew, c.maxSeqLen);
-      const pos = tf.tensor1d(positions, 'int32'); // [b * tNew]
-      const cos = tf.expandDims(tf.gather(this.ropeCos, pos), 1) as tf.Tensor3D; // [b*tNew, 1, hd]
-      const sin = tf.expandDims(tf.gather(this.ropeSin, pos), 1) as tf.Tensor3D; // [b*tNew, 1, hd]
-      const attnBias = tf.tensor4d(bias, [b, 1, tNew, T]); // 0 where allowed, -1e9 where not
-
-      const lin = (layer: number, module: ModuleName, input: tf.Tensor3D): tf.Tensor3D => {
-        const w = (this.blocks[layer] as LayerTensors).proj[module];
-        const base = (xi: tf.Tensor3D) => frozenLinear(xi, w);
-        return adapter ? adapter.linear({ layer, module }, input, base) : base(input);
-      };
-
-      for (let l = 0; l < c.layers; l++) {
-        const blk = this.blocks[l] as LayerTensors;
-        // ---- attention
-        const xn = rmsNorm(x, blk.attnNorm, c.normEps); // [b, tNew, d]
-        let q = tf.reshape(lin(l, 'q_proj', xn), [b * tNew, c.heads, hd]) as tf.Tensor3D;
-        let k = tf.reshape(lin(l, 'k_proj', xn), [b * tNew, c.kvHeads, hd]) as tf.Tensor3D;
-        const v = tf.reshape(lin(l, 'v_proj', xn), [b, tNew, c.kvHeads, hd]);
-        q = rope(q, cos, sin, this.ropeRotate); // [b*tNew, h, hd]
-        k = rope(k, cos, sin, this.ropeRotate); // [b*tNew, kvh, hd]
-        let kh = tf.transpose(tf.reshape(k, [b, tNew, c.kvHeads, hd]), [0, 2, 1, 3]) as tf.Tensor4D; // [b, kvh, tNew, hd]
-        let vh = tf.transpose(v, [0, 2, 1, 3]) as tf.Tensor4D; // [b, kvh, tNew, hd]
-        const cached = cache?.layers[l];
-        if (cache && cached && past > 0) {
-          kh = tf.concat([cached.k, kh], 2); // [b, kvh, T, hd]
-          vh = tf.concat([cached.v, vh], 2);
+    let logits: tf.Tensor3D;
+    try {
+      logits = tf.tidy(() => {
+        // Token embeddings, with the soft prompt in front on a first call.
+        let x = tf.gather(this.embed, ids) as tf.Tensor as tf.Tensor3D; // [b, t, d]
+        const soft = firstCall ? adapter?.prefixEmbeddings?.(b) : undefined;
+        if (soft) {
+          if (soft.shape[0] !== b || soft.shape[2] !== c.dim)
+            throw new OppuError(
+              'invalid_adapter',
+              `prefixEmbeddings gave [${soft.shape}], expected [${b}, n, ${c.dim}]`,
+            );
+          prefix = soft.shape[1];
+          x = tf.concat([soft, x], 1); // [b, p + t, d]
         }
-        if (cache) newCache.push({ k: tf.keep(kh), v: tf.keep(vh) });
-        // Grouped-query attention without repeating k/v: the g query heads of one kv head form one matrix.
-        const qh = tf.reshape(tf.transpose(tf.reshape(q, [b, tNew, c.heads, hd]), [0, 2, 1, 3]), [
-          b,
-          c.kvHeads,
-          (c.heads / c.kvHeads) * tNew,
-          hd,
-        ]); // [b, kvh, g*tNew, hd]
-        let scores = tf.matMul(qh, kh, false, true); // [b, kvh, g*tNew, T]
-        scores = tf.reshape(scores, [b, c.heads, tNew, T]); // [b, h, tNew, T]
-        scores = tf.add(tf.mul(scores, 1 / Math.sqrt(hd)), attnBias);
-        const probs = tf.reshape(tf.softmax(scores), [b, c.kvHeads, (c.heads / c.kvHeads) * tNew, T]);
-        const att = tf.matMul(probs, vh); // [b, kvh, g*tNew, hd]
-        const merged = tf.reshape(tf.transpose(tf.reshape(att, [b, c.heads, tNew, hd]), [0, 2, 1, 3]), [
-          b,
-          tNew,
-          c.dim,
-        ]) as tf.Tensor3D; // [b, tNew, h*hd]
-        x = tf.add(x, lin(l, 'o_proj', merged));
-        // ---- SwiGLU feed-forward: down(silu(gate(x)) * up(x))
-        const hn = rmsNorm(x, blk.ffnNorm, c.normEps);
-        const gate = lin(l, 'gate_proj', hn); // [b, tNew, f]
-        const up = lin(l, 'up_proj', hn); // [b, tNew, f]
-        x = tf.add(x, lin(l, 'down_proj', tf.mul(tf.mul(gate, tf.sigmoid(gate)), up) as tf.Tensor3D));
-      }
-      const xf = rmsNorm(x, this.norm, c.normEps);
-      return frozenLinear(xf, this.head); // [b, tNew, vocab]
-    });
+        const tNew = x.shape[1]; // p + t on a first call with a soft prompt, else t
+        const T = past + tNew;
+        if (T > c.maxSeqLen)
+          throw new OppuError('sequence_too_long', `llama: ${T} positions exceed maxSeqLen ${c.maxSeqLen}`);
+        const { positions, bias } = positionsAndBias(maskRows, b, prefix, past, tNew, c.maxSeqLen);
+        const pos = tf.tensor1d(positions, 'int32'); // [b * tNew]
+        const cos = tf.expandDims(tf.gather(this.ropeCos, pos), 1) as tf.Tensor3D; // [b*tNew, 1, hd]
+        const sin = tf.expandDims(tf.gather(this.ropeSin, pos), 1) as tf.Tensor3D; // [b*tNew, 1, hd]
+        const attnBias = tf.tensor4d(bias, [b, 1, tNew, T]); // 0 where allowed, -1e9 where not
+
+        const lin = (layer: number, module: ModuleName, input: tf.Tensor3D): tf.Tensor3D => {
+          const w = (this.blocks[layer] as LayerTensors).proj[module];
+          const base = (xi: tf.Tensor3D) => frozenLinear(xi, w);
+          return adapter ? adapter.linear({ layer, module }, input, base) : base(input);
+        };
+
+        for (let l = 0; l < c.layers; l++) {
+          const blk = this.blocks[l] as LayerTensors;
+          // ---- attention
+          const xn = rmsNorm(x, blk.attnNorm, c.normEps); // [b, tNew, d]
+          let q = tf.reshape(lin(l, 'q_proj', xn), [b * tNew, c.heads, hd]) as tf.Tensor3D;
+          let k = tf.reshape(lin(l, 'k_proj', xn), [b * tNew, c.kvHeads, hd]) as tf.Tensor3D;
+          const v = tf.reshape(lin(l, 'v_proj', xn), [b, tNew, c.kvHeads, hd]);
+          q = rope(q, cos, sin, this.ropeRotate); // [b*tNew, h, hd]
+          k = rope(k, cos, sin, this.ropeRotate); // [b*tNew, kvh, hd]
+          let kh = tf.transpose(tf.reshape(k, [b, tNew, c.kvHeads, hd]), [0, 2, 1, 3]) as tf.Tensor4D; // [b, kvh, tNew, hd]
+          let vh = tf.transpose(v, [0, 2, 1, 3]) as tf.Tensor4D; // [b, kvh, tNew, hd]
+          const cached = cache?.layers[l];
+          if (cache && cached && past > 0) {
+            kh = tf.concat([cached.k, kh], 2); // [b, kvh, T, hd]
+            vh = tf.concat([cached.v, vh], 2);
+          }
+          if (cache) newCache.push({ k: tf.keep(kh), v: tf.keep(vh) });
+          // Grouped-query attention without repeating k/v: the g query heads of one kv head form one matrix.
+          const qh = tf.reshape(tf.transpose(tf.reshape(q, [b, tNew, c.heads, hd]), [0, 2, 1, 3]), [
+            b,
+            c.kvHeads,
+            (c.heads / c.kvHeads) * tNew,
+            hd,
+          ]); // [b, kvh, g*tNew, hd]
+          let scores = tf.matMul(qh, kh, false, true); // [b, kvh, g*tNew, T]
+          scores = tf.reshape(scores, [b, c.heads, tNew, T]); // [b, h, tNew, T]
+          scores = tf.add(tf.mul(scores, 1 / Math.sqrt(hd)), attnBias);
+          const probs = tf.reshape(tf.softmax(scores), [b, c.kvHeads, (c.heads / c.kvHeads) * tNew, T]);
+          const att = tf.matMul(probs, vh); // [b, kvh, g*tNew, hd]
+          const merged = tf.reshape(tf.transpose(tf.reshape(att, [b, c.heads, tNew, hd]), [0, 2, 1, 3]), [
+            b,
+            tNew,
+            c.dim,
+          ]) as tf.Tensor3D; // [b, tNew, h*hd]
+          x = tf.add(x, lin(l, 'o_proj', merged));
+          // ---- SwiGLU feed-forward: down(silu(gate(x)) * up(x))
+          const hn = rmsNorm(x, blk.ffnNorm, c.normEps);
+          const gate = lin(l, 'gate_proj', hn); // [b, tNew, f]
+          const up = lin(l, 'up_proj', hn); // [b, tNew, f]
+          x = tf.add(x, lin(l, 'down_proj', tf.mul(tf.mul(gate, tf.sigmoid(gate)), up) as tf.Tensor3D));
+        }
+        const xf = rmsNorm(x, this.norm, c.normEps);
+        return frozenLinear(xf, this.head); // [b, tNew, vocab]
+      });
+    } catch (error) {
+      tf.dispose(newCache.flatMap((l) => [l.k, l.v])); // kept for the cache before the failure
+      throw error;
+    }
 
     if (cache) {
       for (const l of cache.layers) tf.dispose([l.k, l.v]);
