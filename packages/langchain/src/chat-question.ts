@@ -39,6 +39,12 @@ export function messageText(message: BaseMessage, where: string): string {
     .join('');
 }
 
+/** The message's role (`getType()` of @langchain/core 1.x, `_getType()` of 0.3). */
+function roleOf(message: BaseMessage): string {
+  const m = message as BaseMessage & { getType?: () => string; _getType: () => string };
+  return typeof m.getType === 'function' ? m.getType() : m._getType();
+}
+
 const ROLE_LABELS: Readonly<Record<string, string>> = { human: 'User', ai: 'Assistant', generic: 'User' };
 
 /**
@@ -61,7 +67,7 @@ export function chatQuestion(
 ): ChatQuestion {
   let last = -1;
   messages.forEach((m, i) => {
-    if (m.getType() === 'human') last = i;
+    if (roleOf(m) === 'human') last = i;
   });
   if (last < 0) {
     throw new OppuError(
@@ -70,7 +76,7 @@ export function chatQuestion(
     );
   }
   if (last !== messages.length - 1) {
-    const after = messages[last + 1]!.getType();
+    const after = roleOf(messages[last + 1]!);
     throw new OppuError(
       'question_not_last',
       `OppuChatModel: message ${last + 1} (${after}) comes after the last human message; the conversation must end with the question`,
@@ -89,7 +95,7 @@ export function chatQuestion(
   const system: string[] = [];
   const turns: string[] = [];
   messages.slice(0, last).forEach((m, i) => {
-    const type = m.getType();
+    const type = roleOf(m);
     const text = messageText(m, `message ${i} (${type})`);
     if (type === 'system' || type === 'developer') system.push(text);
     else if (ROLE_LABELS[type]) turns.push(`${ROLE_LABELS[type]}: ${text}`);

@@ -257,6 +257,36 @@ describe('OppuChatModel', () => {
     await expect(consume()).rejects.toThrow(/abort/i);
   });
 
+  it('batch: an input aborted while the shared call runs is rejected; the call goes on for the others', async () => {
+    const stopped = new AbortController();
+    const model_ = oppu.engine.model;
+    const real = model_.generate.bind(model_);
+    let shared: AbortSignal | undefined;
+    const spy = vi.spyOn(model_, 'generate').mockImplementation(async (requests, options) => {
+      shared = options?.signal;
+      stopped.abort();
+      return real(requests, options);
+    });
+    try {
+      const out = await model.batch(
+        ['the cat', 'the dog'],
+        [
+          { userId: 'alice', signal: stopped.signal },
+          { userId: 'bob', signal: new AbortController().signal },
+        ],
+        { returnExceptions: true },
+      );
+      expect(spy).toHaveBeenCalledTimes(1);
+      expect(out[0]).toBeInstanceOf(Error);
+      expect(String(out[0])).toMatch(/abort/i);
+      expect(shared?.aborted).toBe(false); // bob's request still needed the call
+      spy.mockRestore();
+      expect(text(out[1]!)).toBe((await model.invoke('the dog', { userId: 'bob' })).content);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
   it('bindTools and withStructuredOutput explain that the model cannot call tools', () => {
     expect(() => model.bindTools([])).toThrow(OppuError);
     expect(() => model.bindTools([])).toThrow(/cannot call tools/);
