@@ -323,7 +323,7 @@ async function runModel(steps: number, warmup: number) {
   );
   const adapter = lora.asLinearAdapter();
   const vars = lora.trainableVariables();
-  const opt = new AdamW(vars, { weightDecay: 0.01 });
+  const adamw = new AdamW(vars, { weightDecay: 0.01 });
   let s = 12345;
   const tok = Int32Array.from({ length: cfg.batch * (cfg.seq + 1) }, () => {
     s = (s * 1103515245 + 12345) % 2147483648;
@@ -354,7 +354,7 @@ async function runModel(steps: number, warmup: number) {
         const logits = model.forward(ids as Tensor2D, adapter);
         return tf.div(maskedCrossEntropySum(logits, targets as Tensor2D, mask, n), n) as Scalar;
       }, vars);
-      opt.apply(
+      adamw.apply(
         vars.map((v) => grads[v.name]!),
         cfg.lr,
       );
@@ -379,7 +379,7 @@ async function runModel(steps: number, warmup: number) {
   const med = median(times);
   lora.dispose();
   model.dispose();
-  opt.dispose();
+  adamw.dispose();
   return {
     engine: 'model',
     matMul: info.matMul,
