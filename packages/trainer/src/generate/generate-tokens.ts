@@ -73,10 +73,9 @@ export async function* generateTokens(
       }
       const t = (input[0] as number[]).length;
       const ids = tf.tensor2d(input.flat(), [B, t], 'int32');
-      const attentionMask = tf.tensor2d(mask.flat(), [B, (mask[0] as number[]).length], 'int32');
       let last: Float32Array;
       try {
-        const logits = model.forward(ids, { adapter: options.adapter, cache, attentionMask }); // [B, p + t, V]
+        const logits = model.forward(ids, { adapter: options.adapter, cache, attentionMask: mask }); // [B, p + t, V]
         const lastT = tf.tidy(() =>
           tf.reshape(tf.slice(logits, [0, logits.shape[1] - 1, 0], [B, 1, vocab]), [B, vocab]),
         );
@@ -84,7 +83,7 @@ export async function* generateTokens(
         last = (await lastT.data()) as Float32Array;
         lastT.dispose();
       } finally {
-        tf.dispose([ids, attentionMask]);
+        ids.dispose();
       }
       const events: { row: number; token: number }[] = [];
       const next: number[] = [];

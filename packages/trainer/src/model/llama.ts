@@ -216,9 +216,10 @@ export interface ForwardOptions {
   /**
    * [b, past + t], 1 for a real token and 0 for padding, over every token position so far (cache and new,
    * soft prompt excluded). Pads are never attended to and take no position: positions count real tokens only,
-   * so a left-padded row gets the same positions as the same prompt unpadded. Default: all ones.
+   * so a left-padded row gets the same positions as the same prompt unpadded. Default: all ones. Host rows
+   * (number[][]) avoid a device read-back.
    */
-  readonly attentionMask?: tf.Tensor2D;
+  readonly attentionMask?: tf.Tensor2D | readonly (readonly number[])[];
 }
 
 // ----------------------------------------------------------------------------------------------------------
@@ -572,13 +573,20 @@ function positionsAndBias(
 }
 
 /** The attention mask as host rows of `len` token positions (all ones when absent). */
-function readMask(mask: tf.Tensor2D | undefined, b: number, len: number): Uint8Array[] {
+function readMask(
+  mask: tf.Tensor2D | readonly (readonly number[])[] | undefined,
+  b: number,
+  len: number,
+): Uint8Array[] {
   if (!mask) return Array.from({ length: b }, () => new Uint8Array(len).fill(1));
-  if (mask.shape[0] !== b || mask.shape[1] !== len)
+  const shape = mask instanceof tf.Tensor ? mask.shape : [mask.length, mask[0]?.length ?? 0];
+  const ragged = !(mask instanceof tf.Tensor) && mask.some((row) => row.length !== len);
+  if (shape[0] !== b || shape[1] !== len || ragged)
     throw new OppuError(
       'invalid_attention_mask',
-      `llama: attentionMask is [${mask.shape}], expected [${b}, ${len}] (batch, cached + new tokens)`,
+      `llama: attentionMask is [${shape}]${ragged ? ' (ragged)' : ''}, expected [${b}, ${len}] (batch, cached + new tokens)`,
     );
+  if (!(mask instanceof tf.Tensor)) return mask.map((row) => Uint8Array.from(row, (v) => (v ? 1 : 0)));
   const data = mask.dataSync();
   return Array.from({ length: b }, (_, r) =>
     Uint8Array.from(data.subarray(r * len, (r + 1) * len), (v) => (v ? 1 : 0)),
