@@ -40,7 +40,9 @@ function pnpmVersion() {
 
 if (pnpmVersion() !== PNPM) {
   if (run('npm', ['install', '-g', `pnpm@${PNPM}`]) !== 0 || pnpmVersion() !== PNPM) {
-    console.error(`quickstart: could not install pnpm ${PNPM} globally; run "npm install -g pnpm@${PNPM}" and retry.`);
+    console.error(
+      `quickstart: could not install pnpm ${PNPM} globally; run "npm install -g pnpm@${PNPM}" and retry.`,
+    );
     process.exit(1);
   }
 }

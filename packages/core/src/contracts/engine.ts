@@ -34,7 +34,10 @@ export interface TrainAdapterOptions extends LongWorkOptions {
  */
 export interface PeftEngine {
   readonly model: BaseModel;
-  trainAdapter(examples: readonly TrainingExample[], options: TrainAdapterOptions): Promise<AdapterTrainingResult>;
+  trainAdapter(
+    examples: readonly TrainingExample[],
+    options: TrainAdapterOptions,
+  ): Promise<AdapterTrainingResult>;
   /** A new engine whose base has this LoRA merged in (OPPU stage 1); this engine is left unchanged. */
   mergeAdapter(weights: AdapterWeights, name?: string): Promise<PeftEngine>;
   /** Frees what the engine holds (tensors); the engine cannot be used afterwards. */

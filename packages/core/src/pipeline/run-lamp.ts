@@ -238,7 +238,9 @@ export async function runLamp(options: RunLampOptions): Promise<RunLampResult> {
         slice.map((r) => ({ prompt: r.prompt, ...(r.adapter ? { adapter: r.adapter } : {}) })),
         sampling,
       );
-      results.forEach((res, j) => golds.push({ id: slice[j]!.id, output: cleanAnswer(res.text) }));
+      results.forEach((res, j) => {
+        golds.push({ id: slice[j]!.id, output: cleanAnswer(res.text) });
+      });
       onProgress?.({
         phase: 'inference',
         done: Math.min(i + batch, requests.length),
