@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { InMemoryCache } from '@langchain/core/caches';
 import { StringOutputParser } from '@langchain/core/output_parsers';
 import { ChatPromptTemplate } from '@langchain/core/prompts';
 import { RunnableSequence } from '@langchain/core/runnables';
@@ -76,6 +77,34 @@ describe('OppuChatModel in runnables', () => {
         await piped.invoke({ animal: 'dog' }, asUser('bob')),
         await piped.invoke({ animal: 'dog' }, asUser('alice')),
       ]);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+});
+
+describe('OppuChatModel with LangChain features', () => {
+  it('streams events (streamEvents v2) token by token for the user in configurable', async () => {
+    const direct = (await oppu.model.invoke('the dog ran', { userId: 'bob' })).content;
+    const pieces: string[] = [];
+    for await (const event of oppu.model.streamEvents('the dog ran', { version: 'v2', ...asUser('bob') })) {
+      if (event.event === 'on_chat_model_stream') pieces.push(event.data.chunk.content as string);
+    }
+    expect(pieces.join('')).toBe(direct);
+    expect(pieces.filter((p) => p.length > 0).length).toBeGreaterThan(1);
+  });
+
+  it("keeps LangChain's response cache per user", async () => {
+    const cached = new OppuChatModel({ service: oppu.service, cache: new InMemoryCache(), maxTokens: 8 });
+    const spy = vi.spyOn(oppu.engine.model, 'generate');
+    try {
+      const first = await cached.invoke('the cat', asUser('alice'));
+      const again = await cached.invoke('the cat', asUser('alice'));
+      expect(spy).toHaveBeenCalledTimes(1);
+      expect(again.content).toBe(first.content);
+      const bob = await cached.invoke('the cat', asUser('bob'));
+      expect(spy).toHaveBeenCalledTimes(2);
+      expect(bob.response_metadata.user_id).toBe('bob');
     } finally {
       spy.mockRestore();
     }
