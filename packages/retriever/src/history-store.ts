@@ -54,6 +54,8 @@ export class HistoryStore {
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = NORMAL');
       this.db.pragma('foreign_keys = ON');
+      // Deleted content is overwritten with zeros, so a forgotten user's words do not linger in free pages.
+      this.db.pragma('secure_delete = ON');
     } catch (error) {
       throw new OppuError(
         'history_store_open',
@@ -142,6 +144,8 @@ export class HistoryStore {
         this.db.prepare(`DELETE FROM ${table} WHERE user_id = ?`).run(u);
       }
     })();
+    // The write-ahead log still holds the old pages: copy the zeroed pages into the database and empty the log.
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
   }
 
   /** Every user with at least one item, profile or setting. */
