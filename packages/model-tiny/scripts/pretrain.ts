@@ -1,14 +1,18 @@
 /**
  * `pnpm --filter @oppu/model-tiny pretrain`: pretrains the embedded base model and rewrites model/ and
- * MODEL_CARD.md. Options: --steps N --long-steps N (override the recipe, for trials), --test-tokens N.
+ * MODEL_CARD.md. Options: --steps N --long-steps N (override the recipe, for trials), --test-tokens N,
+ * --render-card (only re-render MODEL_CARD.md from model/training_report.json).
  * Ctrl-C saves a checkpoint (.cache/checkpoint) and stops; running the command again resumes from it.
  */
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
+import { renderModelCard } from '../src/pretrain/model-card.js';
 import { TINY_RECIPE } from '../src/pretrain/recipe.js';
 import { runPretraining } from '../src/pretrain/run-pretraining.js';
+import type { TrainingReport } from '../src/pretrain/training-report.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({
@@ -17,8 +21,19 @@ const { values } = parseArgs({
     'long-steps': { type: 'string' },
     'test-tokens': { type: 'string' },
     'model-dir': { type: 'string' },
+    'render-card': { type: 'boolean' },
   },
 });
+if (values['render-card']) {
+  const report = JSON.parse(
+    readFileSync(join(root, 'model', 'training_report.json'), 'utf8'),
+  ) as TrainingReport;
+  const tmp = join(root, `MODEL_CARD.md.${process.pid}.tmp`);
+  writeFileSync(tmp, renderModelCard(report));
+  renameSync(tmp, join(root, 'MODEL_CARD.md'));
+  console.log('pretrain: MODEL_CARD.md re-rendered from model/training_report.json');
+  process.exit(0);
+}
 const int = (name: string, v: string | undefined) => {
   if (v === undefined) return undefined;
   const n = Number(v);

@@ -102,7 +102,12 @@ but the first; documents joined as \`<s> text </s>\`). The baseline is an interp
 | tiny-llama, 1024-token windows | ${r.test.modelCrossEntropy.toFixed(3)} | **${ppl(r.test.modelCrossEntropy)}** | |
 | tiny-llama, 256-token windows | ${r.test.modelCrossEntropy256.toFixed(3)} | ${ppl(r.test.modelCrossEntropy256)} | ${ppl(r.validation.modelCrossEntropy)} |
 
-${improvement > 0 ? `The model's test perplexity is ${(improvement * 100).toFixed(0)}% lower than the trigram's.` : `The model does NOT beat the trigram on the test split (${(-improvement * 100).toFixed(0)}% higher perplexity).`}
+${improvement > 0 ? `The model's test perplexity is ${(improvement * 100).toFixed(0)}% lower than the trigram's.` : `**The model does NOT beat the trigram on the test split** (${(-improvement * 100).toFixed(0)}% higher perplexity).`}
+
+Read these numbers with the budget in mind: the trigram counts every one of the ${fmt(sum('train', 'tokens'))} train
+tokens, while the decoder saw ${fmt(r.tokensSeen)} tokens (${(r.tokensSeen / sum('train', 'tokens')).toFixed(2)} epochs) in the
+time the recipe allows on 2 CPU cores. Its loss was still falling when the schedule ended (see the table above),
+so a longer schedule (\`steps\` in \`src/pretrain/recipe.ts\`) or a faster backend buys a better model directly.
 
 ## Samples
 
