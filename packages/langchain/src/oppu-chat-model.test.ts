@@ -92,6 +92,9 @@ describe('OppuChatModel', () => {
 
       await model.invoke('the cat', { userId: 'alice', rag: false, pag: false });
       expect(spy.mock.calls.at(-1)![0][0]!.prompt).toBe('the cat');
+      const profileOnly = await model.invoke('the cat', { userId: 'alice', rag: false, pag: true });
+      expect(spy.mock.calls.at(-1)![0][0]!.prompt).toBe(`${profile}\nthe cat`);
+      expect(profileOnly.response_metadata).toMatchObject({ method: 'oppu+pag', retrieved: [] });
       const out = await model.invoke('the cat', { userId: 'alice', pag: false, k: 2 });
       expect(out.response_metadata.method).toBe('oppu+rag');
       expect(out.response_metadata.retrieved).toHaveLength(2);
