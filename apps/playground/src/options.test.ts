@@ -26,6 +26,7 @@ describe('parseOptions', () => {
       }),
     ).toMatchObject({ home: '/w/x', tasks: ['LaMP_7'], steps: 5, learningRate: 0.01, demo: false });
     expect(parseOptions(['--help'])).toBe('help');
+    expect(parseOptions(['--', '--port', '8080'], {})).toMatchObject({ port: 8080 });
   });
 
   it('explains bad values', () => {

@@ -57,7 +57,8 @@ export function parseOptions(
   env: NodeJS.ProcessEnv = process.env,
 ): PlaygroundCliOptions | 'help' {
   const { values } = parseArgs({
-    args: [...argv],
+    // `pnpm start -- --port 8080` passes the `--` through; it separates nothing here.
+    args: argv.filter((a) => a !== '--'),
     options: {
       port: { type: 'string' },
       host: { type: 'string' },

@@ -58,7 +58,12 @@ export async function startPlayground(
   const tasks: Partial<Record<PlaygroundTaskId, TaskBackend>> = {};
   options.tasks.forEach((task, i) => {
     const local = locals[i]!;
-    tasks[task] = { service: local.service, adapters: local.adapters, ...taskExtras() };
+    tasks[task] = {
+      service: local.service,
+      adapters: local.adapters,
+      history: local.history,
+      ...taskExtras(),
+    };
   });
   const playground = await Playground.open({ tasks, dataDir });
   const app = await createServer(playground, { uiDir, logger: options.logger });

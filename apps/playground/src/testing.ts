@@ -31,7 +31,9 @@ export async function testPlayground(
     concurrency: options.concurrency ?? 1,
   });
   const playground = await Playground.open({
-    tasks: { LaMP_2M: { service: local.service, adapters: local.adapters, ...taskExtras() } },
+    tasks: {
+      LaMP_2M: { service: local.service, adapters: local.adapters, history: local.history, ...taskExtras() },
+    },
     dataDir: home,
   });
   const app = await createServer(playground);

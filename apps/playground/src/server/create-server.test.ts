@@ -206,6 +206,41 @@ describe('users, training and answers', () => {
   });
 });
 
+describe('evaluation', () => {
+  it('runs the LaMP table on synthetic users through the pipeline and scores it', async () => {
+    let res = await post('/api/evaluations', {
+      methods: ['base', 'rag', 'oppu'],
+      users: 2,
+      items: 4,
+      queries: 1,
+      steps: 1,
+      taskSteps: 1,
+    });
+    expect(res.statusCode).toBe(202);
+    const id = json(res).run.id as number;
+    expect((await post('/api/evaluations', {})).statusCode).toBe(409);
+    await t.playground.evaluations.idle();
+    const run = json(await t.app.inject({ method: 'GET', url: `/api/evaluations/${id}` })).run;
+    expect(run).toMatchObject({ state: 'done', done: 3, total: 3 });
+    expect(run.rows.map((r: { method: string }) => r.method)).toEqual([
+      'base',
+      'rag',
+      'oppu',
+      'oracle',
+      'no-user rule',
+    ]);
+    for (const row of run.rows) {
+      expect(row.scores).toMatchObject({ task: 'LaMP_2M', count: 2 });
+      expect(row.scores.accuracy).toBeGreaterThanOrEqual(0);
+      expect(row.scores.accuracy).toBeLessThanOrEqual(1);
+    }
+    res = await post('/api/evaluations', { methods: ['nope'] });
+    expect(errorOf(res).message).toMatch(/^body\.methods\[0\]: must be one of "base", "rag", "pag", "oppu"/);
+    expect((await t.app.inject({ method: 'GET', url: '/api/evaluations/99' })).statusCode).toBe(404);
+    expect((await t.app.inject({ method: 'DELETE', url: `/api/evaluations/${id}` })).statusCode).toBe(409);
+  });
+});
+
 describe('live events', () => {
   it('streams job states and training progress over Server-Sent Events', async () => {
     const url = await t.app.listen({ host: '127.0.0.1', port: 0 });

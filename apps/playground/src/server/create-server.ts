@@ -187,27 +187,18 @@ export async function createServer(
   });
   app.post('/api/users/:id/adapters/import', { bodyLimit: ARCHIVE_LIMIT }, async (request) => {
     const id = idOf(request);
-    const { backend } = playground.user(id);
+    playground.user(id);
     if (!Buffer.isBuffer(request.body)) {
       throw new OppuError(
         'invalid_archive',
         'send the adapter archive as the raw body with content-type application/zip',
       );
     }
-    if (playground.jobs.isActive(id)) {
-      throw new OppuError(
-        'training_running',
-        `user "${id}" is training; cancel it or wait before importing adapters`,
-      );
-    }
-    const versions = await backend.service.importAdapter(id, new Uint8Array(request.body));
-    return { versions };
+    return { versions: await playground.importAdapter(id, new Uint8Array(request.body)) };
   });
-  app.post('/api/users/:id/adapters/rollback', { schema: { body: rollbackBody } }, async (request) => {
-    const id = idOf(request);
-    const { backend } = playground.user(id);
-    return { version: await backend.service.rollback(id, (request.body as { version: number }).version) };
-  });
+  app.post('/api/users/:id/adapters/rollback', { schema: { body: rollbackBody } }, async (request) => ({
+    version: await playground.rollback(idOf(request), (request.body as { version: number }).version),
+  }));
 
   // Evaluation on synthetic LaMP data.
   app.get('/api/evaluations', async () => ({ runs: playground.evaluations.list() }));

@@ -17,10 +17,14 @@ import { PLAYGROUND_TASKS, type PlaygroundTaskId, playgroundTask, QUESTION_FIELD
 import { type TrainingJob, TrainingJobs } from './training-jobs.js';
 import { type PlaygroundUser, UserRegistry } from './user-registry.js';
 
-/** What the playground needs of one task: its service, and optionally the store to size adapters. */
+/**
+ * What the playground needs of one task: its service; optionally the adapter store (to size adapters) and the
+ * history store (to count items without reading them).
+ */
 export interface TaskBackend extends EvaluationBackend {
   readonly service: OppuService;
   readonly adapters?: AdapterStore;
+  readonly history?: { count(user: UserId): number | Promise<number> };
 }
 
 export interface PlaygroundOptions {
@@ -56,6 +60,12 @@ export class Playground {
   readonly jobs = new TrainingJobs(this.hub);
   readonly evaluations: Evaluations;
   readonly defaultTask: PlaygroundTaskId;
+  /**
+   * Adapter versions per user, and tensor sizes per stored version (immutable once written). Training blocks the
+   * event loop between steps, so every file read waits for a step: the summaries the page polls come from here.
+   */
+  private readonly versionCache = new Map<UserId, Promise<AdapterMetadata[]>>();
+  private readonly sizeCache = new Map<string, { parameters: number; bytes: number }>();
 
   private constructor(
     readonly registry: UserRegistry,
@@ -69,6 +79,48 @@ export class Playground {
       );
     this.defaultTask = first;
     this.evaluations = new Evaluations(this.hub, (task) => this.backend(task));
+    // A finished job may have stored a version.
+    this.hub.subscribe((event) => {
+      if (event.type !== 'job') return;
+      const job = event.job as { user: UserId; state: string };
+      if (job.state === 'done') this.versionCache.delete(job.user);
+    });
+  }
+
+  /** The user's adapter versions (cached until the next training, rollback, import or forget). */
+  versions(id: UserId): Promise<AdapterMetadata[]> {
+    let cached = this.versionCache.get(id);
+    if (!cached) {
+      const { backend } = this.user(id);
+      cached = backend.service.versions(id);
+      this.versionCache.set(id, cached);
+      cached.catch(() => this.versionCache.delete(id));
+    }
+    return cached;
+  }
+
+  async rollback(id: UserId, version: number): Promise<AdapterMetadata> {
+    const { backend } = this.user(id);
+    try {
+      return await backend.service.rollback(id, version);
+    } finally {
+      this.versionCache.delete(id);
+    }
+  }
+
+  async importAdapter(id: UserId, archive: Uint8Array): Promise<AdapterMetadata[]> {
+    const { backend } = this.user(id);
+    if (this.jobs.isActive(id)) {
+      throw new OppuError(
+        'training_running',
+        `user "${id}" is training; cancel it or wait before importing adapters`,
+      );
+    }
+    try {
+      return await backend.service.importAdapter(id, archive);
+    } finally {
+      this.versionCache.delete(id);
+    }
   }
 
   static async open(options: PlaygroundOptions): Promise<Playground> {
@@ -120,19 +172,26 @@ export class Playground {
   async forgetUser(id: UserId): Promise<void> {
     const { backend } = this.user(id);
     this.jobs.forget(id);
-    await backend.service.forget(id);
+    try {
+      await backend.service.forget(id);
+    } finally {
+      this.versionCache.delete(id);
+    }
     await this.registry.remove(id);
     this.publishUsers();
   }
 
   async summary(user: PlaygroundUser): Promise<UserSummary> {
-    const { service } = this.backend(user.task as PlaygroundTaskId);
-    const [items, versions] = await Promise.all([service.items(user.id), service.versions(user.id)]);
+    const backend = this.backend(user.task as PlaygroundTaskId);
+    const count = backend.history
+      ? backend.history.count(user.id)
+      : backend.service.items(user.id).then((items) => items.length);
+    const [items, versions] = await Promise.all([count, this.versions(user.id)]);
     const job = this.jobs.get(user.id);
     const latest = versions[versions.length - 1];
     return {
       ...user,
-      items: items.length,
+      items,
       versions: versions.length,
       ...(latest ? { latestVersion: latest.version } : {}),
       ...(job ? { training: { ...job, points: undefined } as Omit<TrainingJob, 'points'> } : {}),
@@ -159,19 +218,24 @@ export class Playground {
 
   async adapterVersions(id: UserId): Promise<AdapterVersionInfo[]> {
     const { backend } = this.user(id);
-    const versions = await backend.service.versions(id);
-    if (!backend.adapters) return versions;
+    const versions = await this.versions(id);
+    const adapters = backend.adapters;
+    if (!adapters) return versions;
     return Promise.all(
       versions.map(async (meta) => {
-        const stored = await backend.adapters!.get(id, meta.version);
-        if (!stored) return meta;
-        let parameters = 0;
-        let bytes = 0;
-        for (const t of stored.weights.tensors.values()) {
-          parameters += t.shape.reduce((a, b) => a * b, 1);
-          bytes += t.data.byteLength;
+        const key = `${id}/${meta.version}/${meta.sha256}`;
+        let size = this.sizeCache.get(key);
+        if (!size) {
+          const stored = await adapters.get(id, meta.version);
+          if (!stored) return meta;
+          size = { parameters: 0, bytes: 0 };
+          for (const t of stored.weights.tensors.values()) {
+            size.parameters += t.shape.reduce((a, b) => a * b, 1);
+            size.bytes += t.data.byteLength;
+          }
+          this.sizeCache.set(key, size);
         }
-        return { ...meta, parameters, bytes };
+        return { ...meta, ...size };
       }),
     );
   }
