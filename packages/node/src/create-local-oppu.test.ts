@@ -1,7 +1,7 @@
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LAMP_TASKS, userId } from '@oppu/core';
+import { DEFAULT_IA3, DEFAULT_PROMPT_TUNING, LAMP_TASKS, userId } from '@oppu/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLocalOppu, type LocalOppu } from './create-local-oppu.js';
 import { writeTestCheckpoint } from './test-checkpoint.js';
@@ -82,6 +82,29 @@ describe('createLocalOppu', () => {
     const alone = [];
     for (const r of requests) alone.push((await oppu.engine.model.generate([r], options))[0]);
     expect(together.map((r) => r.text)).toEqual(alone.map((r) => r!.text));
+  });
+
+  it('trains IA3 and prompt-tuning adapters too, and serves them beside LoRA rows', async () => {
+    const examples = aliceItems.map((it) => task.promptAnswer(it));
+    const ia3 = await oppu.engine.trainAdapter(examples, { peft: DEFAULT_IA3, training: { maxSteps: 2 } });
+    const prompt = await oppu.engine.trainAdapter(examples, {
+      peft: DEFAULT_PROMPT_TUNING,
+      training: { maxSteps: 2 },
+    });
+    expect(ia3.weights.config.peft_type).toBe('IA3');
+    expect(prompt.weights.config.peft_type).toBe('PROMPT_TUNING');
+    const lora = (await oppu.adapters.get(bob))!.weights;
+    const requests = [
+      { prompt: 'the cat', adapter: ia3.weights },
+      { prompt: 'the cat', adapter: lora },
+      { prompt: 'the cat', adapter: prompt.weights },
+      { prompt: 'the cat' },
+    ];
+    const options = { maxNewTokens: 4, temperature: 0 };
+    const together = await oppu.engine.model.generate(requests, options);
+    for (const [i, r] of requests.entries()) {
+      expect(together[i]!.text).toBe((await oppu.engine.model.generate([r], options))[0]!.text);
+    }
   });
 
   it('forget leaves no adapter, history row or profile of the user', async () => {

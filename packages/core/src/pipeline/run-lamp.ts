@@ -2,7 +2,7 @@ import type { SamplingOptions } from '../contracts/base-model.js';
 import type { PeftEngine, TextRanker, TrainingExample } from '../contracts/engine.js';
 import { OppuError } from '../contracts/errors.js';
 import type { HistoryItem } from '../contracts/history.js';
-import type { PeftConfig, TrainingConfig } from '../contracts/peft.js';
+import type { LoraConfig, PeftConfig, TrainingConfig } from '../contracts/peft.js';
 import { OPPU_LORA } from '../contracts/peft.js';
 import type { ProfileSummarizer } from '../contracts/profile-summarizer.js';
 import type { LongWorkOptions } from '../contracts/progress.js';
@@ -33,7 +33,10 @@ export interface RunLampOptions extends LongWorkOptions {
   readonly method: MethodName;
   /** Retrieved items per prompt for the methods with retrieval (default 1, as in the paper). */
   readonly k?: number;
+  /** The per-user (stage 2) PEFT method; default OPPU's LoRA. */
   readonly peft?: PeftConfig;
+  /** The stage-1 LoRA merged into the base; default OPPU's LoRA. */
+  readonly taskPeft?: LoraConfig;
   /** Per-user (stage 2) training; defaults are OPPU's. */
   readonly training?: Partial<TrainingConfig>;
   /** Stage 1 training (task adaptation); defaults to `training`. */
@@ -173,8 +176,9 @@ export async function runLamp(options: RunLampOptions): Promise<RunLampResult> {
       for (const user of users) examples.push(...trainingExamples(task, user.items, userOptions(user)));
     }
     if (examples.length > 0) {
+      // Stage 1 is always a LoRA (it is merged into the base); `peft` chooses the per-user method.
       const result = await baseEngine.trainAdapter(examples, {
-        peft,
+        peft: options.taskPeft ?? OPPU_LORA,
         training: { seed, ...(options.taskTraining ?? options.training ?? {}) },
         ...(signal ? { signal } : {}),
         onProgress: (e) => onProgress?.({ ...e, phase: 'task adaptation' }),

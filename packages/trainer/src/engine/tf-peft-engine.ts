@@ -82,6 +82,7 @@ export class TfPeftEngine implements PeftEngine {
     const model = await TfBaseModel.load(source, {
       ...(options.name ? { name: options.name } : {}),
       resolveBatch: (rows) => engine!.resolveBatch(rows),
+      batchable: (weights) => peftTypeOf(weights) === 'lora',
     });
     engine = new TfPeftEngine(source, backend, model, options, merged);
     if (merged.length > 0) {

@@ -36,6 +36,11 @@ export interface TfBaseModelOptions {
    * then requests with different adapters share one forward pass. Takes precedence over `resolveAdapter`.
    */
   readonly resolveBatch?: (rows: readonly (AdapterWeights | undefined)[]) => ResolvedAdapter | undefined;
+  /**
+   * With `resolveBatch`: whether requests with this adapter may share a batch with other adapters (default
+   * yes). Those that may not (e.g. IA3, prompt tuning) run in a batch of their own adapter.
+   */
+  readonly batchable?: (weights: AdapterWeights) => boolean;
   /** Requests per forward pass; default 32. */
   readonly maxBatchSize?: number;
   /** `maxNewTokens` when a call does not give one; default 128. */
@@ -251,7 +256,10 @@ export class TfBaseModel implements BaseModel {
     const max = Math.max(1, this.options.maxBatchSize ?? 32);
     const byKey = new Map<AdapterWeights | undefined, number[]>();
     requests.forEach((r, i) => {
-      const key = this.options.resolveBatch ? undefined : r.adapter;
+      const shared =
+        this.options.resolveBatch &&
+        (r.adapter === undefined || (this.options.batchable?.(r.adapter) ?? true));
+      const key = shared ? undefined : r.adapter;
       const list = byKey.get(key) ?? [];
       list.push(i);
       byKey.set(key, list);
