@@ -12,7 +12,7 @@
 //
 // Usage: pnpm --filter @oppu/trainer exec tsx --conditions=source ../../bench/train-speed/run.ts
 //        [--steps 10] [--stock-steps 3] [--engines stock,wasm,native,model,torch] [--torch-steps 20]
-//        [--wasm-threads 1] [--profile] [--rounds 1]
+//        [--wasm-threads 1] [--profile] [--rounds 1] [--threads 2 (native addon and torch)]
 // --rounds N runs the engines N times in turn (the CPU is shared: alternating gives each the same weather)
 // and reports, per engine, the median tokens/s over rounds and the median of the per-round ratios to torch.
 import { execFileSync } from 'node:child_process';
@@ -32,6 +32,7 @@ import {
   installKernels,
   kernelsInfo,
   loraLinear,
+  nativeKernels,
   rmsNorm,
   rmsNormReference,
   rope,
@@ -61,6 +62,7 @@ const { values: opt } = parseArgs({
     profile: { type: 'boolean', default: false },
     'wasm-threads': { type: 'string', default: '1' },
     rounds: { type: 'string', default: '1' },
+    threads: { type: 'string', default: '2' },
   },
 });
 const cfg = {
@@ -398,11 +400,15 @@ function runTorch(steps: number) {
   if (!existsSync(script)) return { engine: 'torch', skipped: `${script} not found` };
   for (const py of candidates) {
     try {
-      const out = execFileSync(py, [script, '--threads', '2', '--steps', String(steps), '--warmup', '2'], {
-        env: { ...process.env, OMP_WAIT_POLICY: 'PASSIVE' },
-        encoding: 'utf8',
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      const out = execFileSync(
+        py,
+        [script, '--threads', opt.threads, '--steps', String(steps), '--warmup', '2'],
+        {
+          env: { ...process.env, OMP_WAIT_POLICY: 'PASSIVE' },
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
       const line = out.split('\n').find((l) => l.startsWith('JSON '));
       if (line) return JSON.parse(line.slice(5));
     } catch {}
@@ -414,8 +420,11 @@ function runTorch(steps: number) {
 }
 
 const engines = opt.engines.split(',');
+nativeKernels()?.setThreads(Number(opt.threads));
 const rounds = Number(opt.rounds);
-console.log(`train-speed on ${cpuModel()}, node ${process.version}; config ${JSON.stringify(cfg)}`);
+console.log(
+  `train-speed on ${cpuModel()}, node ${process.version}, ${opt.threads} threads; config ${JSON.stringify(cfg)}`,
+);
 type Result = Record<string, unknown> & { engine: string; tokens_per_s?: number; skipped?: string };
 const all: Result[][] = [];
 for (let round = 0; round < rounds; round++) {
