@@ -66,7 +66,11 @@ export async function startPlayground(
     };
   });
   const playground = await Playground.open({ tasks, dataDir });
-  const app = await createServer(playground, { uiDir, logger: options.logger });
+  const app = await createServer(playground, {
+    uiDir,
+    logger: options.logger,
+    learningRate: options.learningRate,
+  });
   const address = await app.listen({ host: options.host, port: options.port });
   const url = address.replace('[::1]', 'localhost');
 

@@ -48,7 +48,7 @@ describe.skipIf(!haveChromium)('playground in Chromium', () => {
       port: 0,
       home,
       tasks: ['LaMP_2M'],
-      steps: 40,
+      steps: 24,
       learningRate: 0.003,
       demo: false,
       demoUsers: 0,

@@ -35,6 +35,8 @@ export interface ServerOptions {
   readonly uiDir?: string;
   /** Fastify's logger (default off). */
   readonly logger?: boolean;
+  /** Default adapter learning rate of evaluations (default 0.003, as the playground's trainings). */
+  readonly learningRate?: number;
   /** Seconds between keep-alive comments on event streams (default 15). */
   readonly heartbeatSeconds?: number;
 }
@@ -214,6 +216,7 @@ export async function createServer(
       steps: body.steps ?? 12,
       taskSteps: body.taskSteps ?? 12,
       seed: body.seed ?? 11,
+      learningRate: body.learningRate ?? options.learningRate ?? 0.003,
     });
     return reply.status(202).send({ run });
   });

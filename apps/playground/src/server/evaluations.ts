@@ -37,6 +37,8 @@ export interface EvaluationRequest {
   /** Training steps of the task adaptation (stage 1). */
   readonly taskSteps: number;
   readonly seed: number;
+  /** Adapter learning rate of both stages. */
+  readonly learningRate: number;
 }
 
 export interface EvaluationRow {
@@ -181,8 +183,8 @@ export class Evaluations {
         engine: backend.service.engine,
         ranker,
         ...(backend.summarizer ? { summarizer: backend.summarizer } : {}),
-        training: { maxSteps: r.steps, seed: r.seed },
-        taskTraining: { maxSteps: r.taskSteps, seed: r.seed },
+        training: { maxSteps: r.steps, learningRate: r.learningRate, seed: r.seed },
+        taskTraining: { maxSteps: r.taskSteps, learningRate: r.learningRate, seed: r.seed },
         seed: r.seed,
         signal,
         onProgress: (e) => {

@@ -103,6 +103,7 @@ export const evaluationBody = {
     steps: { type: 'integer', minimum: 1, maximum: 200 },
     taskSteps: { type: 'integer', minimum: 1, maximum: 200 },
     seed: { type: 'integer' },
+    learningRate: { type: 'number', exclusiveMinimum: 0, maximum: 1 },
   },
 } as const;
 

@@ -97,6 +97,7 @@ export interface EvaluationRun {
     steps: number;
     taskSteps: number;
     seed: number;
+    learningRate: number;
   };
   state: 'running' | 'done' | 'failed' | 'cancelled';
   startedAt: string;

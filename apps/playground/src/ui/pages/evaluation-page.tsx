@@ -64,8 +64,9 @@ export function EvaluationPage({ info, evaluation, setEvaluation, run }: PagePro
         <p className="muted">
           Draws fresh synthetic users (hidden per-user preferences decide their answers), then runs OPPU's
           pipeline for each method — task adaptation, one adapter per user, inference — and scores the answers
-          with LaMP's metrics. The oracle (knows the preferences) and a user-agnostic rule bound what is
-          reachable. Small step budgets keep it to minutes on a laptop CPU.
+          with LaMP's metrics. Two reference rows bound what is reachable: the oracle answers with each user's
+          hidden preferences, the no-user rule with the best answer that ignores the user. Small step budgets
+          keep it to minutes on a laptop CPU.
         </p>
         <form className="item-form" onSubmit={start} data-testid="eval-form">
           <label>
@@ -125,8 +126,8 @@ export function EvaluationPage({ info, evaluation, setEvaluation, run }: PagePro
         <section className="card">
           <h3>
             {evaluation.request.task}: {evaluation.request.users} users × {evaluation.request.queries}{' '}
-            questions, {evaluation.request.steps} steps per adapter{' '}
-            {chart.lowerIsBetter ? '(lower is better)' : ''}
+            questions, {evaluation.request.steps} steps per adapter at learning rate{' '}
+            {evaluation.request.learningRate} {chart.lowerIsBetter ? '(lower is better)' : ''}
           </h3>
           <table className="table" data-testid="eval-table">
             <thead>
