@@ -30,7 +30,12 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  const message = error instanceof OppuError || error instanceof Error ? error.message : String(error);
+  const message = error instanceof Error ? error.message : String(error);
   process.stderr.write(`playground: ${message}\n`);
+  if (error instanceof OppuError && error.code === 'base_model_missing') {
+    process.stderr.write(
+      'playground: to start with another base model folder: pnpm start -- --base-model DIR\n',
+    );
+  }
   process.exit(1);
 });

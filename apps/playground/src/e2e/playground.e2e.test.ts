@@ -154,5 +154,5 @@ describe.skipIf(!haveChromium)('playground in Chromium', () => {
     expect(res.status).toBe(404);
     expect(await running.playground.backend('LaMP_2M').service.items('zoe' as never)).toEqual([]);
     await shot('07-forgotten');
-  });
+  }, 300_000);
 });
