@@ -206,6 +206,26 @@ describe('users, training and answers', () => {
   });
 });
 
+describe('demo users', () => {
+  it('creates users with synthetic histories of different preferences and trains them in the background', async () => {
+    const created = await t.playground.seedDemoUsers({ users: 2, items: 6 });
+    expect(created.map((u) => u.id)).toEqual(['ada', 'ben']);
+    const [ada, ben] = created;
+    expect(ada!.demo!.description).not.toBe(ben!.demo!.description);
+    expect(ada!.demo!.examples).toHaveLength(3);
+    const users = json(await t.app.inject({ method: 'GET', url: '/api/users' })).users as {
+      id: string;
+      items: number;
+    }[];
+    expect(users.find((u) => u.id === 'ada')!.items).toBeGreaterThanOrEqual(3);
+    expect(t.playground.jobs.isActive(uid('ada'))).toBe(true);
+    await t.playground.jobs.idle();
+    expect(t.playground.jobs.get(uid('ben'))).toMatchObject({ state: 'done', version: 1 });
+    // Seeding again adds nobody: the demo users exist.
+    expect(await t.playground.seedDemoUsers({ users: 2, items: 6, train: false })).toEqual([]);
+  });
+});
+
 describe('evaluation', () => {
   it('runs the LaMP table on synthetic users through the pipeline and scores it', async () => {
     let res = await post('/api/evaluations', {
