@@ -81,6 +81,21 @@ describe.skipIf(!haveChromium)('playground in Chromium', () => {
     if (home) await rm(home, { recursive: true, force: true });
   });
 
+  it('serves the page, and nothing outside its folder', async () => {
+    const index = await fetch(`${running.url}/`);
+    expect(index.status).toBe(200);
+    expect(await index.text()).toContain('<div id="root">');
+    for (const path of [
+      '/..%2F..%2Fpackage.json',
+      '/%2e%2e/%2e%2e/package.json',
+      '/assets/..%2F..%2F..%2Fpackage.json',
+    ]) {
+      const res = await fetch(`${running.url}${path}`);
+      expect(res.status, path).toBe(404);
+      expect(await res.text(), path).not.toContain('@oppu/playground');
+    }
+  });
+
   it('creates a user, trains their adapter, answers differently from the base, exports and forgets', async () => {
     await page.goto(running.url);
     await page.getByTestId('new-user-id').fill('zoe');

@@ -94,6 +94,14 @@ describe('validation', () => {
     );
     res = await post('/api/users/val/questions', { not: 'an array' });
     expect(errorOf(res).message).toMatch(/^questions file: expected a JSON array/);
+
+    const first = histories[0]!.items[0]!.id;
+    res = await t.app.inject({
+      method: 'DELETE',
+      url: '/api/users/val/items',
+      payload: { ids: [first, 'no-such-id'] },
+    });
+    expect(json(res)).toEqual({ removed: 1, total: histories[0]!.items.length - 1 });
   });
 });
 
