@@ -48,6 +48,8 @@ export interface NativeKernels {
 
 const addonPath = fileURLToPath(new URL('../../native/build/Release/oppu_kernels.node', import.meta.url));
 
+const REQUIRED = ['gemm', 'softmaxXent', 'rowOp', 'info', 'setIsa', 'setThreads'] as const;
+
 let loaded: NativeKernels | null | undefined;
 let reason = '';
 
@@ -61,8 +63,14 @@ export function nativeKernels(): NativeKernels | null {
     reason = `not built (${addonPath} is missing; run \`pnpm --filter @oppu/trainer run build:native\`)`;
   } else {
     try {
-      loaded = createRequire(import.meta.url)(addonPath) as NativeKernels;
-      reason = `loaded (${loaded.info().isa}, ${loaded.info().threads} threads)`;
+      const addon = createRequire(import.meta.url)(addonPath) as Partial<NativeKernels>;
+      const missing = REQUIRED.filter((name) => typeof addon[name] !== 'function');
+      if (missing.length > 0) {
+        reason = `stale build (no ${missing.join(', ')}; run \`pnpm --filter @oppu/trainer run build:native\`)`;
+      } else {
+        loaded = addon as NativeKernels;
+        reason = `loaded (${loaded.info().isa}, ${loaded.info().threads} threads)`;
+      }
     } catch (err) {
       reason = `failed to load ${addonPath}: ${(err as Error).message}`;
     }
