@@ -22,7 +22,7 @@ export {
 export { loraLinear, loraLinearReference } from './lora-linear.js';
 export { installMatMul, type MatMulMode, matMulMode, restoreStockMatMul } from './mat-mul.js';
 export { multiLoraDelta, multiLoraDeltaReference, multiLoraLinear } from './multi-lora.js';
-export { type NativeKernels, nativeKernels, nativeStatus } from './native.js';
+export { type NativeKernels, nativeKernels, nativeStatus, useNative } from './native.js';
 export { segmentSumRows } from './segment-sum.js';
 
 export interface KernelsInfo {

@@ -1,6 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { grad } from './custom-grad.js';
 import { matMulByTranspose } from './frozen-linear.js';
+import { nativeKernels } from './native.js';
+import { gemmInto } from './native-gemm.js';
+import { activeWasmBackend, allocate } from './wasm-heap.js';
 
 /**
  * Fused LoRA projection: y = x·W + scale·(x·A)·B, with W [in, out] frozen, A [in, r], B [r, out] trainable,
@@ -27,6 +30,42 @@ export function loraLinear<R extends tf.Rank>(
     );
   }
   const lead = x.shape.slice(0, -1);
+  const native = nativeKernels();
+  const backend = activeWasmBackend();
+  if (native && backend && x.dtype === 'float32') {
+    // The same products through the addon, each written once into its output: y accumulates s·h·B onto
+    // x·W (beta = 1) and dx accumulates gB·A^T onto g·W^T, so no Add or Mul kernels and no temporaries.
+    const f = tf.customGrad(
+      grad((xi: tf.Tensor, ai: tf.Tensor, bi: tf.Tensor, save: tf.GradSaveFunc) => {
+        const x2 = tf.reshape(xi, [-1, inDim]); // [rows, in] (a view)
+        const rows = x2.shape[0]!;
+        const h = allocate(backend, [rows, r]);
+        gemmInto(native, backend, h, x2, ai);
+        const y = allocate(backend, [rows, outDim]);
+        gemmInto(native, backend, y, x2, w);
+        gemmInto(native, backend, y, h, bi, { alpha: scale, beta: 1 });
+        save([x2, h, ai, bi, w]);
+        return {
+          value: tf.reshape(y, [...lead, outDim]),
+          gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+            const [xs, hs, as, bs, ws] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
+            const g = tf.reshape(dy, [-1, outDim]); // [rows, out]
+            const gB = allocate(backend, [rows, r]);
+            gemmInto(native, backend, gB, g, bs, { tb: true, alpha: scale });
+            const dx = allocate(backend, [rows, inDim]);
+            gemmInto(native, backend, dx, g, ws, { tb: true });
+            gemmInto(native, backend, dx, gB, as, { tb: true, beta: 1 });
+            const da = allocate(backend, [inDim, r]);
+            gemmInto(native, backend, da, xs, gB, { ta: true });
+            const db = allocate(backend, [r, outDim]);
+            gemmInto(native, backend, db, hs, g, { ta: true, alpha: scale });
+            return [tf.reshape(dx, xi.shape), da, db];
+          },
+        };
+      }),
+    );
+    return f(x, a, b) as tf.Tensor<R>;
+  }
   const f = tf.customGrad(
     grad((xi: tf.Tensor, ai: tf.Tensor, bi: tf.Tensor, save: tf.GradSaveFunc) => {
       const x2 = tf.reshape(xi, [-1, inDim]) as tf.Tensor2D; // [rows, in]

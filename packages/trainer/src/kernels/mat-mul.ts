@@ -7,7 +7,7 @@ import type {
   TensorInfo,
 } from '@tensorflow/tfjs-core';
 import * as tf from '@tensorflow/tfjs-core';
-import { nativeKernels } from './native.js';
+import { nativeKernels, useNative } from './native.js';
 import { floatOffset, heapView, sizeOf, type WasmBackend } from './wasm-heap.js';
 
 /**
@@ -204,7 +204,8 @@ export function installMatMul(options: { native?: boolean } = {}): MatMulMode {
     throw new Error(
       'installMatMul: the wasm backend is not registered (import @tensorflow/tfjs-backend-wasm)',
     );
-  const next: MatMulMode = options.native !== false && nativeKernels() ? 'native' : 'wasm';
+  useNative(options.native !== false); // the other kernels follow the same choice
+  const next: MatMulMode = nativeKernels() ? 'native' : 'wasm';
   tf.unregisterKernel('BatchMatMul', 'wasm');
   tf.registerKernel({
     kernelName: 'BatchMatMul',

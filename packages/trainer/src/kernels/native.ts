@@ -52,9 +52,19 @@ const REQUIRED = ['gemm', 'softmaxXent', 'rowOp', 'info', 'setIsa', 'setThreads'
 
 let loaded: NativeKernels | null | undefined;
 let reason = '';
+let enabled = true;
+
+/**
+ * Lets every kernel use the addon (default) or keeps all of them on their wasm/tf paths, for this process:
+ * `installKernels({ native: false })` calls it with false.
+ */
+export function useNative(on: boolean): void {
+  enabled = on;
+}
 
 /** The native addon, or null when it is disabled or could not be loaded (see `nativeStatus()`). */
 export function nativeKernels(): NativeKernels | null {
+  if (!enabled) return null;
   if (loaded !== undefined) return loaded;
   loaded = null;
   if (process.env.OPPU_NATIVE === '0') {
@@ -83,6 +93,8 @@ export function nativeKernels(): NativeKernels | null {
 
 /** Whether the native addon is in use, and why not when it is not. */
 export function nativeStatus(): { available: boolean; detail: string } {
+  if (!enabled)
+    return { available: false, detail: 'turned off for this process (installKernels({ native: false }))' };
   const k = nativeKernels();
   return { available: k !== null, detail: reason };
 }
