@@ -27,6 +27,7 @@ import {
   randomLlamaArrays,
 } from '@oppu/trainer';
 import {
+  causalSoftmax,
   embedding,
   frozenLinear,
   installKernels,
@@ -143,6 +144,8 @@ interface Ops {
   swiglu: typeof swiglu;
   rope: typeof rope;
   embed(table: Tensor2D, ids: Tensor): Tensor;
+  /** Attention probabilities from raw scores [B, H, T, T]: softmax(scores / sqrt(hd) + causal mask). */
+  attn(scores: Tensor, mask: Tensor): Tensor;
 }
 const stockOps: Ops = {
   frozen: (x, w) =>
@@ -157,6 +160,7 @@ const stockOps: Ops = {
   swiglu: swigluReference,
   rope: ropeReference,
   embed: (table, ids) => tf.gather(table, ids),
+  attn: (scores, mask) => tf.softmax(tf.add(tf.mul(scores, 1 / Math.sqrt(hd)), mask)),
 };
 const kernelOps: Ops = {
   frozen: (x, w) => frozenLinear(x, w),
@@ -166,6 +170,7 @@ const kernelOps: Ops = {
   swiglu,
   rope,
   embed: embedding,
+  attn: (scores) => causalSoftmax(scores, 1 / Math.sqrt(hd)),
 };
 
 function lossOf(m: Model, ops: Ops, ids: Tensor, targets: Tensor) {
@@ -181,7 +186,7 @@ function lossOf(m: Model, ops: Ops, ids: Tensor, targets: Tensor) {
     );
     const k = split(ops.rope(heads(ops.frozen(h, l.k)), m.cos, m.sin, 'half'));
     const v = split(ops.lora(h, l.v, l.vA as Tensor2D, l.vB as Tensor2D));
-    const att = tf.softmax(tf.add(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(hd)), m.mask)); // [B,H,T,T]
+    const att = ops.attn(tf.matMul(q, k, false, true), m.mask); // [B, H, T, T]
     const ctx = tf.reshape(tf.transpose(tf.matMul(att, v), [0, 2, 1, 3]), [B, T, D]) as Tensor3D;
     x = tf.add(x, ops.frozen(ctx, l.o));
     const h2 = norm(x);

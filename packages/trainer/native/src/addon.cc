@@ -170,6 +170,7 @@ napi_value SoftmaxXent(napi_env env, napi_callback_info info) {
 //   0 rmsnorm_forward  [x, w, y, r, n, d, eps]      1 rmsnorm_backward [x, w, r, dy, dx, n, d]
 //   2 swiglu_forward   [a, b, y, n]                 3 swiglu_backward  [a, b, dy, da, db, n]
 //   4 rope             [x, cos, sin, y, rows, heads, hd, interleaved, inverse]
+//   5 causal softmax forward [x, y, n, t, scale]    6 causal softmax backward [y, dy, dx, n, t, scale]
 napi_value RowOp(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3];
@@ -224,6 +225,20 @@ napi_value RowOp(napi_env env, napi_callback_info info) {
         break;
       oppu::rope(h + long(p[0]), h + long(p[1]), h + long(p[2]), rows, heads, hd, p[7] != 0, p[8] != 0, h + long(p[3]),
                  pool);
+      return nullptr;
+    }
+    case 5: {
+      if (!need(5)) break;
+      const long n = long(p[2]), t = long(p[3]);
+      if (t <= 0 || !ok(p[0], n * t * t) || !ok(p[1], n * t * t)) break;
+      oppu::causal_softmax_forward(h + long(p[0]), n, t, float(p[4]), h + long(p[1]), pool);
+      return nullptr;
+    }
+    case 6: {
+      if (!need(6)) break;
+      const long n = long(p[3]), t = long(p[4]);
+      if (t <= 0 || !ok(p[0], n * t * t) || !ok(p[1], n * t * t) || !ok(p[2], n * t * t)) break;
+      oppu::causal_softmax_backward(h + long(p[0]), h + long(p[1]), n, t, float(p[5]), h + long(p[2]), pool);
       return nullptr;
     }
     default:

@@ -151,3 +151,43 @@ void rope(const float* x, const float* cos, const float* sin, long rows, long he
 }
 
 }  // namespace oppu
+
+namespace oppu {
+
+void causal_softmax_forward(const float* x, long n, long t, float scale, float* y, ThreadPool& pool) {
+  parallel_rows(pool, n * t, 256, [&](long lo, long hi) {
+    for (long row = lo; row < hi; ++row) {
+      const long q = row % t;  // query position: keys 0..q are visible
+      const float* xr = x + row * t;
+      float* yr = y + row * t;
+      float mx = scale * xr[0];
+      for (long j = 1; j <= q; ++j) mx = std::max(mx, scale * xr[j]);
+      float sum = 0;
+      for (long j = 0; j <= q; ++j) {
+        const float e = std::exp(scale * xr[j] - mx);
+        yr[j] = e;
+        sum += e;
+      }
+      const float inv = 1.f / sum;
+      for (long j = 0; j <= q; ++j) yr[j] *= inv;
+      for (long j = q + 1; j < t; ++j) yr[j] = 0.f;
+    }
+  });
+}
+
+void causal_softmax_backward(const float* y, const float* dy, long n, long t, float scale, float* dx, ThreadPool& pool) {
+  parallel_rows(pool, n * t, 256, [&](long lo, long hi) {
+    for (long row = lo; row < hi; ++row) {
+      const long q = row % t;
+      const float* yr = y + row * t;
+      const float* gr = dy + row * t;
+      float* o = dx + row * t;
+      float dot = 0;
+      for (long j = 0; j <= q; ++j) dot += gr[j] * yr[j];
+      for (long j = 0; j <= q; ++j) o[j] = scale * yr[j] * (gr[j] - dot);
+      for (long j = q + 1; j < t; ++j) o[j] = 0.f;
+    }
+  });
+}
+
+}  // namespace oppu

@@ -31,3 +31,12 @@ void rope(const float* x, const float* cos, const float* sin, long rows, long he
           bool inverse, float* y, ThreadPool& pool);
 
 }  // namespace oppu
+
+namespace oppu {
+
+// Causal softmax over rows of scores [n, t, t] (query i sees keys j <= i): y = softmax(scale * x + mask).
+// Entries above the diagonal are 0 in y. Backward: dx = scale * y * (dy - sum_j dy * y).
+void causal_softmax_forward(const float* x, long n, long t, float scale, float* y, ThreadPool& pool);
+void causal_softmax_backward(const float* y, const float* dy, long n, long t, float scale, float* dx, ThreadPool& pool);
+
+}  // namespace oppu

@@ -1,6 +1,15 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { rmsNorm, rmsNormReference, rope, ropeReference, swiglu, swigluReference } from './fused-ops.js';
+import {
+  causalSoftmax,
+  causalSoftmaxReference,
+  rmsNorm,
+  rmsNormReference,
+  rope,
+  ropeReference,
+  swiglu,
+  swigluReference,
+} from './fused-ops.js';
 import { finiteDifferences, rand, relErr, useWasm } from './kernel-testing.js';
 import { nativeKernels } from './native.js';
 
@@ -60,6 +69,16 @@ describe.skipIf(!nativeKernels())('fused element-wise kernels (native on wasm)',
       );
     });
   }
+
+  it('causalSoftmax matches plain tf (scale, -1e9 mask, softmax) in value and gradient', () => {
+    check(
+      (x) => causalSoftmax(x!, 0.7),
+      (x) => causalSoftmaxReference(x!, 0.7),
+      [tf.mul(rand([2, 3, 5, 5], 7), 3)],
+    );
+    const y = causalSoftmax(tf.zeros([1, 3, 3]), 1).arraySync() as number[][][];
+    expect(y[0]).toEqual([[1, 0, 0], [0.5, 0.5, 0], [1 / 3, 1 / 3, 1 / 3].map((v) => Math.fround(v))]);
+  });
 
   it('rejects mismatched shapes with a message', () => {
     expect(() => rope(tf.zeros([2, 1, 4]), tf.zeros([2, 3]), tf.zeros([2, 2]), 'half')).toThrow(

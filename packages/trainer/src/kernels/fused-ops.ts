@@ -4,7 +4,7 @@ import { nativeKernels } from './native.js';
 import { activeWasmBackend, allocate, floatOffset, heapView, sizeOf } from './wasm-heap.js';
 
 /**
- * Fused element-wise kernels of the decoder: RMSNorm, the SwiGLU gate, rotary embeddings. In plain tf each is
+ * Fused element-wise kernels of the decoder: RMSNorm, the SwiGLU gate, rotary embeddings, causal softmax. In plain tf each is
  * 4-6 kernels forward and more backward over [rows, d] (slices, concats, squares, means...); with the native
  * addon on wasm each is one pass forward and one backward, in place in wasm memory. Without the addon (or off
  * wasm) they run their plain-tf reference, which is also what the tests compare them with.
@@ -182,4 +182,48 @@ export function ropeReference(x: tf.Tensor3D, cos: tf.Tensor, sin: tf.Tensor, st
   const r0 = tf.sub(tf.mul(x0, c), tf.mul(x1, s));
   const r1 = tf.add(tf.mul(x0, s), tf.mul(x1, c));
   return tf.reshape(tf.stack([r0, r1], 3), [n, heads, hd]);
+}
+
+/**
+ * Attention probabilities with a causal mask: softmax(scale · scores) over the last axis where query i sees
+ * keys j <= i, zeros above the diagonal. scores [..., t, t] (square: training/prefill without a KV cache and
+ * without padding inside the sequence; padded batches use an additive bias and `tf.softmax`).
+ */
+export function causalSoftmax<T extends tf.Tensor>(scores: T, scale: number): T {
+  const t = scores.shape[scores.rank - 1]!;
+  if (scores.rank < 2 || scores.shape[scores.rank - 2] !== t) {
+    throw new Error(`causalSoftmax: scores [${scores.shape}] must end with a square [t, t]`);
+  }
+  const env = nativeOnWasm();
+  if (!env) return causalSoftmaxReference(scores, scale);
+  const { native, backend } = env;
+  const n = sizeOf(scores.shape) / (t * t);
+  const f = tf.customGrad(
+    grad((x: tf.Tensor, save: tf.GradSaveFunc) => {
+      const y = allocate(backend, x.shape);
+      native.rowOp(5, heapView(backend), new Float64Array([off(backend, x), off(backend, y), n, t, scale]));
+      save([y]);
+      return {
+        value: y,
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+          const ys = saved[0]!;
+          const dx = allocate(backend, ys.shape);
+          native.rowOp(
+            6,
+            heapView(backend),
+            new Float64Array([off(backend, ys), off(backend, dy), off(backend, dx), n, t, scale]),
+          );
+          return dx;
+        },
+      };
+    }),
+  );
+  return f(scores) as T;
+}
+
+export function causalSoftmaxReference<T extends tf.Tensor>(scores: T, scale: number): T {
+  const t = scores.shape[scores.rank - 1]!;
+  const mask = tf.linalg.bandPart(tf.ones([t, t]), -1, 0); // 1 on and below the diagonal
+  const bias = tf.mul(tf.sub(1, mask), -1e9);
+  return tf.softmax(tf.add(tf.mul(scores, scale), bias)) as T;
 }

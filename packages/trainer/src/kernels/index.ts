@@ -11,6 +11,8 @@ export {
   matMulByTranspose,
 } from './frozen-linear.js';
 export {
+  causalSoftmax,
+  causalSoftmaxReference,
   type RopeStyle,
   rmsNorm,
   rmsNormReference,
