@@ -13,7 +13,7 @@ import {
 } from '../tokenizer/tokenizer-json.js';
 
 /** Bump when corpus reading, splitting or tokenisation changes, so stale caches are not reused. */
-const PREP_VERSION = 2;
+const PREP_VERSION = 3;
 
 export interface SourceStats {
   readonly documents: number;

@@ -140,8 +140,13 @@ describe('tokenizer.json', () => {
     }
   });
 
+  it('puts <s> first when special tokens are asked for, as documents were trained', () => {
+    const plain = tok.encode('The dog', { add_special_tokens: false }).ids;
+    expect(tok.encode('The dog').ids).toEqual([1, ...plain]);
+  });
+
   it('uses the learned merges and the special-token ids', () => {
-    const ids = tok.encode('The dog').ids;
+    const ids = tok.encode('The dog', { add_special_tokens: false }).ids;
     expect(ids.length).toBeLessThan('The dog'.length);
     expect(tok.token_to_id('</s>')).toBe(2);
     expect(tok.decode([1, ...tok.encode('The dog').ids, 2], { skip_special_tokens: true })).toBe('The dog');

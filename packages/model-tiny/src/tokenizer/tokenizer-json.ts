@@ -18,9 +18,10 @@ export const SPECIAL_TOKEN_LIST = [
 /**
  * The HF `tokenizer.json` for a byte-level BPE vocabulary: no normaliser (text is NFC-normalised before it
  * reaches the model), ByteLevel pre-tokenizer (GPT-2 regex, no prefix space), BPE model with the merges in rank
- * order, ByteLevel decoder, the special tokens as added tokens. No post-processor: callers add `<s>`/`</s>`
- * themselves, so `decode(encode(text)) === text` for every string. `<unk>` exists for Llama-style configs
- * but is never produced: every byte has its own token.
+ * order, ByteLevel decoder, the special tokens as added tokens, and a Llama-style post-processor that puts `<s>`
+ * first when special tokens are asked for (documents were trained as `<s> text </s>`). With
+ * `add_special_tokens: false`, `decode(encode(text)) === text` for every string. `<unk>` exists for
+ * Llama-style configs but is never produced: every byte has its own token.
  */
 export function tokenizerJson(bpe: BpeVocabulary): Record<string, unknown> {
   return {
@@ -38,7 +39,26 @@ export function tokenizerJson(bpe: BpeVocabulary): Record<string, unknown> {
     })),
     normalizer: null,
     pre_tokenizer: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true },
-    post_processor: null,
+    post_processor: {
+      type: 'TemplateProcessing',
+      single: [
+        { SpecialToken: { id: SPECIAL_TOKENS.bos, type_id: 0 } },
+        { Sequence: { id: 'A', type_id: 0 } },
+      ],
+      pair: [
+        { SpecialToken: { id: SPECIAL_TOKENS.bos, type_id: 0 } },
+        { Sequence: { id: 'A', type_id: 0 } },
+        { SpecialToken: { id: SPECIAL_TOKENS.bos, type_id: 1 } },
+        { Sequence: { id: 'B', type_id: 1 } },
+      ],
+      special_tokens: {
+        [SPECIAL_TOKENS.bos]: {
+          id: SPECIAL_TOKENS.bos,
+          ids: [bpe.vocab.get(SPECIAL_TOKENS.bos)],
+          tokens: [SPECIAL_TOKENS.bos],
+        },
+      },
+    },
     decoder: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true },
     model: {
       type: 'BPE',
@@ -66,7 +86,7 @@ export function tokenizerConfigJson(contextLength: number): Record<string, unkno
     eos_token: SPECIAL_TOKENS.eos,
     unk_token: SPECIAL_TOKENS.unk,
     pad_token: SPECIAL_TOKENS.pad,
-    add_bos_token: false,
+    add_bos_token: true,
     add_eos_token: false,
     clean_up_tokenization_spaces: false,
     model_max_length: contextLength,
