@@ -1,3 +1,5 @@
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { type CliCommand, stringOption } from '../command.js';
 import { loadEngineModule } from '../engine-loader.js';
 
@@ -21,11 +23,15 @@ const info: CliCommand = {
     });
     try {
       const m = engine.model.info;
+      const dir = base ? context.path(base) : engines.defaultBaseModelDir();
+      let diskBytes = 0;
+      for (const f of await readdir(dir)) diskBytes += (await stat(join(dir, f))).size;
       context.out(
         JSON.stringify({
-          base: base ? context.path(base) : engines.defaultBaseModelDir(),
+          base: dir,
           default: base === undefined,
           ...m,
+          diskBytes,
           ...('backend' in engine ? { backend: (engine as { backend: string }).backend } : {}),
         }),
       );
