@@ -5,7 +5,11 @@ const src = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 
 // Tests run on sources: every workspace package name resolves to its src/ entry, so no build is needed.
 // `@oppu/<name>` is packages/<name>/src/index.ts (the playground is an app and is imported by nobody).
-export const alias = [{ find: /^@oppu\/([a-z0-9-]+)$/, replacement: `${src('./packages/')}$1/src/index.ts` }];
+export const alias = [
+  { find: /^@oppu\/([a-z0-9-]+)$/, replacement: `${src('./packages/')}$1/src/index.ts` },
+  // Subpath exports (`@oppu/trainer/kernels`) are `src/<subpath>/index.ts`.
+  { find: /^@oppu\/([a-z0-9-]+)\/([a-z0-9-]+)$/, replacement: `${src('./packages/')}$1/src/$2/index.ts` },
+];
 
 const project = (name: string, include: string[]) => ({
   extends: true as const,
