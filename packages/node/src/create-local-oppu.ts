@@ -19,6 +19,7 @@ import { checkBaseModelDir, defaultBaseModelDir } from './base-model-dir.js';
 import { bm25Ranker } from './ranker.js';
 import { FsAdapterStore } from './store/fs-adapter-store.js';
 import { oppuHome } from './store/oppu-home.js';
+import { adaptToTask, type TaskAdaptationOptions } from './task-adaptation.js';
 
 export interface EngineOptions {
   /** A base model folder in HF layout; default: the embedded tiny model (`@oppu/model-tiny`). */
@@ -65,6 +66,11 @@ export interface LocalOppuOptions extends EngineOptions {
   readonly summarizer?: 'extractive' | 'none' | ProfileSummarizer;
   /** Memory budget of loaded adapters, in bytes (default 256 MiB). */
   readonly cacheBytes?: number;
+  /**
+   * OPPU stage 1: train a task LoRA on these examples (other users' data) and merge it into the base before
+   * serving. Trained once, then loaded from `<home>/task-adapter` while the base and examples are unchanged.
+   */
+  readonly taskAdaptation?: TaskAdaptationOptions;
 }
 
 export interface LocalOppu {
@@ -83,9 +89,15 @@ export async function createLocalOppu(options: LocalOppuOptions = {}): Promise<L
   mkdirSync(home, { recursive: true });
   const task = typeof options.task === 'object' ? options.task : lampTask(options.task ?? 'LaMP_7');
   const ownEngine = options.engine === undefined;
-  const engine = options.engine ?? (await createEngine(options));
+  const baseEngine = options.engine ?? (await createEngine(options));
+  let engine = baseEngine;
   let history: HistoryStore | undefined;
   try {
+    if (options.taskAdaptation) {
+      engine = (await adaptToTask(baseEngine, join(home, 'task-adapter'), options.taskAdaptation)).engine;
+      if (ownEngine) baseEngine.dispose();
+    }
+    const ownsServing = ownEngine || engine !== baseEngine;
     history = new HistoryStore(join(home, 'history.sqlite'));
     const adapters = new FsAdapterStore({ root: join(home, 'adapters') });
     const summarizer =
@@ -121,12 +133,13 @@ export async function createLocalOppu(options: LocalOppuOptions = {}): Promise<L
         closed = true;
         await service.idle();
         store.close();
-        if (ownEngine) engine.dispose();
+        if (ownsServing) engine.dispose();
       },
     };
   } catch (error) {
     history?.close();
-    if (ownEngine) engine.dispose();
+    if (engine !== baseEngine) engine.dispose();
+    if (ownEngine && engine === baseEngine) baseEngine.dispose();
     throw error;
   }
 }
