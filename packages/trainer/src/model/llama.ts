@@ -1,6 +1,8 @@
 import { OppuError } from '@oppu/core';
 import * as tf from '@tensorflow/tfjs-core';
+import { embedding } from '../kernels/embedding.js';
 import { frozenLinear } from '../kernels/frozen-linear.js';
+import { causalSoftmax, rmsNorm, rope, swiglu } from '../kernels/fused-ops.js';
 import type { PeftModelDims } from '../peft/model-dims.js';
 import type { BaseWeights, LinearAdapter, ModuleContext, ModuleName } from './hooks.js';
 
@@ -12,6 +14,9 @@ import type { BaseWeights, LinearAdapter, ModuleContext, ModuleName } from './ho
  * applied by `frozenLinear` (the kernel that computes no weight gradient), always through the adapter seam
  * `adapter.linear(ctx, x, base)` when an adapter is given. Shapes use b = batch, t = new tokens, T = all keys
  * (cache + new), h = heads, kvh = kv heads, g = h / kvh, hd = head size, d = dim, f = hidden (ffn) size.
+ *
+ * The element-wise steps are the fused kernels of src/kernels (`embedding`, `rmsNorm`, `rope`, `swiglu`,
+ * `causalSoftmax`): one native pass each way on wasm with the addon, their plain-tf formula elsewhere.
  */
 
 // ----------------------------------------------------------------------------------------------------------
@@ -233,9 +238,8 @@ export class LlamaModel implements BaseWeights {
   private readonly blocks: LayerTensors[];
   private readonly norm: tf.Variable<tf.Rank.R1>; // [d]
   private readonly head: tf.Variable<tf.Rank.R2>; // [d, vocab] (a transposed copy of embed when tied)
-  private readonly ropeCos: tf.Tensor2D; // [maxSeqLen, hd], each angle's cosine at both slots of its pair
-  private readonly ropeSin: tf.Tensor2D; // [maxSeqLen, hd]
-  private readonly ropeRotate: tf.Tensor2D; // [hd, hd]: x·R swaps each pair into (-x_b, x_a)
+  private readonly ropeCos: Float32Array; // [maxSeqLen, hd/2] on the host: cos of pair j's angle at each position
+  private readonly ropeSin: Float32Array; // [maxSeqLen, hd/2]
   private disposed = false;
 
   constructor(config: LlamaConfig, weights: LlamaArrays) {
@@ -273,12 +277,10 @@ export class LlamaModel implements BaseWeights {
         throw new OppuError('invalid_model_weights', 'llama weights: untied embeddings but no lmHead given');
       this.head = v2(weights.lmHead, c.dim, c.vocab, 'lmHead');
     }
-    // RoPE tables: angle(pos, i) = pos * theta^(-2i/hd), i < hd/2. Both conventions use the same angles.
-    const hd = c.dim / c.heads;
+    // RoPE tables: angle(pos, j) = pos * theta^(-2j/hd), j < hd/2. Both conventions use the same angles.
     const tables = ropeTables(c);
-    this.ropeCos = tf.tensor2d(tables.cos, [c.maxSeqLen, hd]);
-    this.ropeSin = tf.tensor2d(tables.sin, [c.maxSeqLen, hd]);
-    this.ropeRotate = tf.tensor2d(tables.rotate, [hd, hd]);
+    this.ropeCos = tables.cos;
+    this.ropeSin = tables.sin;
   }
 
   /** The sizes PEFT methods and the trainer need (HF names). */
@@ -317,6 +319,11 @@ export class LlamaModel implements BaseWeights {
     const { adapter, cache } = opts;
     const c = this.config;
     const [b, t] = ids.shape;
+    if (ids.dtype !== 'int32')
+      throw new OppuError(
+        'invalid_input',
+        `llama: token ids are ${ids.dtype}, expected int32 (tf.tensor2d(ids, [b, t], 'int32'))`,
+      );
     const hd = c.dim / c.heads;
     const past = cache?.length ?? 0;
     const firstCall = past === 0;
@@ -330,7 +337,7 @@ export class LlamaModel implements BaseWeights {
     try {
       logits = tf.tidy(() => {
         // Token embeddings, with the soft prompt in front on a first call.
-        let x = tf.gather(this.embed, ids) as tf.Tensor as tf.Tensor3D; // [b, t, d]
+        let x = embedding(this.embed, ids) as tf.Tensor3D; // [b, t, d]
         const soft = firstCall ? adapter?.prefixEmbeddings?.(b) : undefined;
         if (soft) {
           if (soft.shape[0] !== b || soft.shape[2] !== c.dim)
@@ -346,10 +353,13 @@ export class LlamaModel implements BaseWeights {
         if (T > c.maxSeqLen)
           throw new OppuError('sequence_too_long', `llama: ${T} positions exceed maxSeqLen ${c.maxSeqLen}`);
         const { positions, bias } = positionsAndBias(maskRows, b, prefix, past, tNew, c.maxSeqLen);
-        const pos = tf.tensor1d(positions, 'int32'); // [b * tNew]
-        const cos = tf.expandDims(tf.gather(this.ropeCos, pos), 1) as tf.Tensor3D; // [b*tNew, 1, hd]
-        const sin = tf.expandDims(tf.gather(this.ropeSin, pos), 1) as tf.Tensor3D; // [b*tNew, 1, hd]
-        const attnBias = tf.tensor4d(bias, [b, 1, tNew, T]); // 0 where allowed, -1e9 where not
+        const half = hd / 2;
+        const cos = tf.tensor2d(hostRows(this.ropeCos, positions, half), [b * tNew, half]); // [b*tNew, hd/2]
+        const sin = tf.tensor2d(hostRows(this.ropeSin, positions, half), [b * tNew, half]); // [b*tNew, hd/2]
+        // Padding or a cache: an additive bias, 0 where allowed and -1e9 where not. Neither (training,
+        // unpadded prefill): bias is null and attention is plain causal, one fused kernel.
+        const attnBias = bias && tf.tensor4d(bias, [b, 1, tNew, T]);
+        const scale = 1 / Math.sqrt(hd);
 
         const lin = (layer: number, module: ModuleName, input: tf.Tensor3D): tf.Tensor3D => {
           const w = (this.blocks[layer] as LayerTensors).proj[module];
@@ -364,8 +374,8 @@ export class LlamaModel implements BaseWeights {
           let q = tf.reshape(lin(l, 'q_proj', xn), [b * tNew, c.heads, hd]) as tf.Tensor3D;
           let k = tf.reshape(lin(l, 'k_proj', xn), [b * tNew, c.kvHeads, hd]) as tf.Tensor3D;
           const v = tf.reshape(lin(l, 'v_proj', xn), [b, tNew, c.kvHeads, hd]);
-          q = rope(q, cos, sin, this.ropeRotate); // [b*tNew, h, hd]
-          k = rope(k, cos, sin, this.ropeRotate); // [b*tNew, kvh, hd]
+          q = rope(q, cos, sin, c.ropeStyle); // [b*tNew, h, hd]
+          k = rope(k, cos, sin, c.ropeStyle); // [b*tNew, kvh, hd]
           let kh = tf.transpose(tf.reshape(k, [b, tNew, c.kvHeads, hd]), [0, 2, 1, 3]) as tf.Tensor4D; // [b, kvh, tNew, hd]
           let vh = tf.transpose(v, [0, 2, 1, 3]) as tf.Tensor4D; // [b, kvh, tNew, hd]
           const cached = cache?.layers[l];
@@ -381,10 +391,11 @@ export class LlamaModel implements BaseWeights {
             (c.heads / c.kvHeads) * tNew,
             hd,
           ]); // [b, kvh, g*tNew, hd]
-          let scores = tf.matMul(qh, kh, false, true); // [b, kvh, g*tNew, T]
-          scores = tf.reshape(scores, [b, c.heads, tNew, T]); // [b, h, tNew, T]
-          scores = tf.add(tf.mul(scores, 1 / Math.sqrt(hd)), attnBias);
-          const probs = tf.reshape(tf.softmax(scores), [b, c.kvHeads, (c.heads / c.kvHeads) * tNew, T]);
+          const scores = tf.reshape(tf.matMul(qh, kh, false, true), [b, c.heads, tNew, T]); // [b, h, tNew, T]
+          const weights = attnBias
+            ? tf.softmax(tf.add(tf.mul(scores, scale), attnBias))
+            : causalSoftmax(scores, scale); // T = tNew here
+          const probs = tf.reshape(weights, [b, c.kvHeads, (c.heads / c.kvHeads) * tNew, T]);
           const att = tf.matMul(probs, vh); // [b, kvh, g*tNew, hd]
           const merged = tf.reshape(tf.transpose(tf.reshape(att, [b, c.heads, tNew, hd]), [0, 2, 1, 3]), [
             b,
@@ -396,7 +407,7 @@ export class LlamaModel implements BaseWeights {
           const hn = rmsNorm(x, blk.ffnNorm, c.normEps);
           const gate = lin(l, 'gate_proj', hn); // [b, tNew, f]
           const up = lin(l, 'up_proj', hn); // [b, tNew, f]
-          x = tf.add(x, lin(l, 'down_proj', tf.mul(tf.mul(gate, tf.sigmoid(gate)), up) as tf.Tensor3D));
+          x = tf.add(x, lin(l, 'down_proj', swiglu(gate, up)));
         }
         const xf = rmsNorm(x, this.norm, c.normEps);
         return frozenLinear(xf, this.head); // [b, tNew, vocab]
@@ -458,7 +469,7 @@ export class LlamaModel implements BaseWeights {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    tf.dispose([this.embed, this.norm, this.head, this.ropeCos, this.ropeSin, this.ropeRotate]);
+    tf.dispose([this.embed, this.norm, this.head]);
     for (const blk of this.blocks) tf.dispose([blk.attnNorm, blk.ffnNorm, ...Object.values(blk.proj)]);
   }
 
@@ -482,58 +493,42 @@ export class LlamaModel implements BaseWeights {
 // ----------------------------------------------------------------------------------------------------------
 // Building blocks
 
-/** RMSNorm: x / sqrt(mean(x²) + eps) * w, over the last axis. x [b, t, d], w [d]. */
-export function rmsNorm(x: tf.Tensor3D, w: tf.Tensor1D, eps: number): tf.Tensor3D {
-  return tf.tidy(
-    () => tf.mul(tf.mul(x, tf.rsqrt(tf.add(tf.mean(tf.square(x), -1, true), eps))), w) as tf.Tensor3D,
-  );
-}
-
 /**
- * Rotary position embedding tables for both conventions. Pair j of a head (j < hd/2) turns by the angle
- * pos * theta^(-2j/hd). 'interleaved' pairs slots (2j, 2j+1) (llama2.c); 'half' pairs (j, j + hd/2) (HF
- * rotate_half). With a = the pair's first slot and b its second, rotation is
- *   (a, b) -> (a cos - b sin, b cos + a sin) = x * cos + (x·R) * sin,   where x·R puts (-b, a) in (a, b).
- * `cos`, `sin` [maxSeqLen, hd] hold each angle at both slots of its pair; `rotate` is R [hd, hd].
+ * Rotary position embedding angles. Pair j of a head (j < hd/2) turns by the angle pos * theta^(-2j/hd);
+ * 'interleaved' pairs slots (2j, 2j+1) (llama2.c), 'half' pairs (j, j + hd/2) (HF rotate_half), with the same
+ * angles. `cos`, `sin` [maxSeqLen, hd/2], row-major; the `rope` kernel rotates each pair (a, b) to
+ * (a cos - b sin, b cos + a sin).
  */
-export function ropeTables(c: LlamaConfig): { cos: Float32Array; sin: Float32Array; rotate: Float32Array } {
+export function ropeTables(c: LlamaConfig): { cos: Float32Array; sin: Float32Array } {
   const hd = c.dim / c.heads;
   const half = hd / 2;
-  const slots = (j: number): [number, number] =>
-    c.ropeStyle === 'interleaved' ? [2 * j, 2 * j + 1] : [j, j + half];
-  const cos = new Float32Array(c.maxSeqLen * hd);
-  const sin = new Float32Array(c.maxSeqLen * hd);
+  const cos = new Float32Array(c.maxSeqLen * half);
+  const sin = new Float32Array(c.maxSeqLen * half);
   for (let p = 0; p < c.maxSeqLen; p++) {
     for (let j = 0; j < half; j++) {
       const angle = p * c.ropeTheta ** (-(2 * j) / hd);
-      for (const slot of slots(j)) {
-        cos[p * hd + slot] = Math.cos(angle);
-        sin[p * hd + slot] = Math.sin(angle);
-      }
+      cos[p * half + j] = Math.cos(angle);
+      sin[p * half + j] = Math.sin(angle);
     }
   }
-  const rotate = new Float32Array(hd * hd); // R[from, to]
-  for (let j = 0; j < half; j++) {
-    const [a, b] = slots(j);
-    rotate[b * hd + a] = -1; // (x·R)[a] = -x[b]
-    rotate[a * hd + b] = 1; // (x·R)[b] = x[a]
-  }
-  return { cos, sin, rotate };
+  return { cos, sin };
 }
 
-/** Applies RoPE: x [n, heads, hd]; cos, sin [n, 1, hd] at each row's position; rotate R [hd, hd]. */
-export function rope(x: tf.Tensor3D, cos: tf.Tensor3D, sin: tf.Tensor3D, rotate: tf.Tensor2D): tf.Tensor3D {
-  return tf.tidy(() => {
-    const [n, heads, hd] = x.shape;
-    const turned = tf.reshape(tf.matMul(tf.reshape(x, [n * heads, hd]), rotate), [n, heads, hd]); // (-b, a) per pair
-    return tf.add(tf.mul(x, cos), tf.mul(turned, sin)) as tf.Tensor3D;
-  });
+/** Rows `ids` of a host table [rows, w] -> [ids.length, w] (the RoPE angles at each token's position). */
+function hostRows(table: Float32Array, ids: Int32Array, w: number): Float32Array {
+  const out = new Float32Array(ids.length * w);
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i] as number;
+    out.set(table.subarray(id * w, (id + 1) * w), i * w);
+  }
+  return out;
 }
 
 /**
  * Position of each new row and the additive attention bias [b, 1, tNew, T]. Real tokens count positions
  * from `prefix` (soft-prompt positions come first); pads take the position of the next real token (unused).
- * A query sees a key if the key is not later than itself and is not a pad.
+ * A query sees a key if the key is not later than itself and is not a pad. With no cache and no pad the
+ * mask is plain causal: `bias` is then null (the caller uses `causalSoftmax`).
  */
 function positionsAndBias(
   mask: Uint8Array[],
@@ -542,10 +537,11 @@ function positionsAndBias(
   past: number,
   tNew: number,
   maxSeqLen: number,
-): { positions: Int32Array; bias: Float32Array } {
+): { positions: Int32Array; bias: Float32Array | null } {
   const T = past + tNew;
   const positions = new Int32Array(b * tNew);
-  const bias = new Float32Array(b * tNew * T);
+  const causal = past === 0 && mask.every((row) => row.every((v) => v === 1));
+  const bias = causal ? null : new Float32Array(b * tNew * T);
   for (let r = 0; r < b; r++) {
     const row = mask[r] as Uint8Array; // over token positions (no prefix)
     // keyOk[j]: may key j (in cache order: prefix, then tokens) be attended to.
@@ -565,6 +561,7 @@ function positionsAndBias(
     for (let i = 0; i < tNew; i++) {
       const qi = past + i; // the query's index in cache order
       positions[r * tNew + i] = posOf[qi] as number;
+      if (!bias) continue;
       const base = (r * tNew + i) * T;
       for (let j = 0; j < T; j++) bias[base + j] = j <= qi && keyOk[j] ? 0 : MASKED;
     }
