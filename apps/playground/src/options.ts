@@ -11,6 +11,11 @@ export interface PlaygroundCliOptions {
   readonly tasks: readonly PlaygroundTaskId[];
   /** Training steps per adapter training. */
   readonly steps: number;
+  /**
+   * OPPU stage 1: steps of the task LoRA trained on a synthetic population (not the demo users) and merged into
+   * the base before serving; 0 or absent: serve the raw base model. Trained once, then cached under the home.
+   */
+  readonly taskSteps?: number;
   readonly learningRate: number;
   /** Create the demo users on first start. */
   readonly demo: boolean;
@@ -30,6 +35,7 @@ usage: pnpm start [-- options]
   --home DIR       data folder (default: OPPU_HOME or ./.oppu); the playground writes under DIR/playground
   --tasks LIST     tasks offered, comma-separated (default LaMP_2M,LaMP_7; the first is the default)
   --steps N        training steps per adapter training (default 60)
+  --task-steps N   steps of the one-time task adaptation (OPPU stage 1) on a synthetic population (default 300; 0: none; the embedded model ships them)
   --lr X           adapter learning rate (default 0.003)
   --no-demo        do not create the demo users on first start
   --demo-users N   demo users of the default task (default 3)
@@ -65,6 +71,7 @@ export function parseOptions(
       home: { type: 'string' },
       tasks: { type: 'string' },
       steps: { type: 'string' },
+      'task-steps': { type: 'string' },
       lr: { type: 'string' },
       'no-demo': { type: 'boolean' },
       'demo-users': { type: 'string' },
@@ -95,6 +102,7 @@ export function parseOptions(
     home: resolve(cwd, home),
     tasks: [...new Set(tasks)],
     steps: int(values.steps, 60, '--steps', 1, 100_000),
+    taskSteps: int(values['task-steps'], 300, '--task-steps', 0, 100_000),
     learningRate: lr,
     demo: !values['no-demo'],
     demoUsers: int(values['demo-users'], 3, '--demo-users', 1, 6),

@@ -1,6 +1,15 @@
 import { join } from 'node:path';
 import type { ProfileSummarizer, TextRanker } from '@oppu/core';
-import { createEngine, createLocalOppu, createRanker, createSummarizer } from '@oppu/node';
+import {
+  createEngine,
+  createLocalOppu,
+  createRanker,
+  createSummarizer,
+  defaultBaseModelDir,
+  type LocalOppu,
+  shippedTaskAdapterDir,
+  syntheticTaskExamples,
+} from '@oppu/node';
 import type { FastifyInstance } from 'fastify';
 import { buildUi, UI_DIST } from './build-ui.js';
 import type { PlaygroundCliOptions } from './options.js';
@@ -45,16 +54,32 @@ export async function startPlayground(
     ...(options.baseModelDir ? { baseModelDir: options.baseModelDir } : {}),
     onLog: log,
   });
-  const locals = await Promise.all(
-    options.tasks.map((task) =>
-      createLocalOppu({
+  const locals: LocalOppu[] = [];
+  for (const task of options.tasks) {
+    const taskSteps = options.taskSteps ?? 0;
+    if (taskSteps > 0)
+      log(`adapting the base model to ${task} (OPPU stage 1, ${taskSteps} steps; once, then cached)…`);
+    locals.push(
+      await createLocalOppu({
         home: join(dataDir, task),
         task,
         engine,
         training: { maxSteps: options.steps, learningRate: options.learningRate },
+        ...(taskSteps > 0
+          ? {
+              taskAdaptation: {
+                examples: syntheticTaskExamples(task),
+                training: { maxSteps: taskSteps, learningRate: 1e-2 },
+                // The embedded model ships its task adapters (scripts/train-task-adapters.ts): no wait on first start.
+                ...(options.baseModelDir
+                  ? {}
+                  : { prebuilt: shippedTaskAdapterDir(defaultBaseModelDir(), task) }),
+              },
+            }
+          : {}),
       }),
-    ),
-  );
+    );
+  }
   const tasks: Partial<Record<PlaygroundTaskId, TaskBackend>> = {};
   options.tasks.forEach((task, i) => {
     const local = locals[i]!;

@@ -3,10 +3,13 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   type AdapterWeights,
+  type LampTaskId,
+  lampTask,
   OPPU_LORA,
   OppuError,
   type PeftEngine,
   type ProgressListener,
+  synthesize,
   type TrainingConfig,
   type TrainingExample,
 } from '@oppu/core';
@@ -19,9 +22,19 @@ export interface TaskAdaptationOptions {
   readonly training?: Partial<TrainingConfig>;
   readonly onProgress?: ProgressListener;
   readonly signal?: AbortSignal;
+  /** A folder with a task adapter already trained for this base (its oppu_task.json names the base hash). */
+  readonly prebuilt?: string;
 }
 
 const META = 'oppu_task.json';
+
+async function readMeta(dir: string): Promise<{ key?: string; baseHash?: string } | undefined> {
+  try {
+    return JSON.parse(await readFile(join(dir, META), 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
 
 /** A key for what the task adapter depends on: the base model and every example, in order. */
 function adaptationKey(engine: PeftEngine, options: TaskAdaptationOptions): string {
@@ -47,11 +60,20 @@ export async function adaptToTask(
   }
   const key = adaptationKey(engine, options);
   let weights: AdapterWeights | undefined;
-  try {
-    const meta = JSON.parse(await readFile(join(dir, META), 'utf8')) as { key?: string };
-    if (meta.key === key) weights = await loadAdapter(dir);
-  } catch {
-    weights = undefined; // absent or stale: train it
+  const cached = await readMeta(dir);
+  if (cached?.key === key) weights = await loadAdapter(dir).catch(() => undefined);
+  if (!weights && options.prebuilt) {
+    // A task adapter shipped with the base model (trained by the same recipe): use it as it is.
+    const shipped = await readMeta(options.prebuilt);
+    if (shipped?.baseHash === engine.model.info.hash) {
+      weights = await loadAdapter(options.prebuilt);
+      await saveAdapter(dir, weights);
+      await writeFileAtomic(
+        join(dir, META),
+        `${JSON.stringify({ key, baseHash: engine.model.info.hash, from: options.prebuilt }, null, 2)}\n`,
+      );
+      return { engine: await engine.mergeAdapter(weights, 'task'), trained: false };
+    }
   }
   const trained = weights === undefined;
   if (!weights) {
@@ -70,4 +92,39 @@ export async function adaptToTask(
     );
   }
   return { engine: await engine.mergeAdapter(weights, 'task'), trained };
+}
+
+/**
+ * Stage-1 data from a synthetic population (`synthesize` from @oppu/core): every history item as a (prompt,
+ * answer) pair, each once, and every question with its gold answer. Pick a seed no served user comes from.
+ */
+export function syntheticTaskExamples(
+  task: LampTaskId,
+  options: { readonly users?: number; readonly items?: number; readonly seed?: number } = {},
+): TrainingExample[] {
+  const data = synthesize({
+    task,
+    users: options.users ?? 24,
+    items: options.items ?? 12,
+    queries: 2,
+    seed: options.seed ?? 90_417,
+  });
+  const t = lampTask(task);
+  const golds = new Map(data.outputs.golds.map((g) => [g.id, g.output]));
+  const examples: TrainingExample[] = [];
+  const seen = new Set<string>();
+  for (const q of data.questions) {
+    for (const item of q.profile) {
+      const key = `${q.user_id}/${item.id}`;
+      if (!seen.has(key)) examples.push(t.promptAnswer(item));
+      seen.add(key);
+    }
+    examples.push({ prompt: t.prompt(t.parseInput(q.input)), answer: golds.get(q.id)! });
+  }
+  return examples;
+}
+
+/** The task adapter shipped beside a base model (`<model>/../task-adapters/<task>`), if there is one. */
+export function shippedTaskAdapterDir(baseModelDir: string, task: string): string {
+  return join(baseModelDir, '..', 'task-adapters', task);
 }
