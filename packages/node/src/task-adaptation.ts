@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import {
   type AdapterWeights,
   type LampTaskId,
+  type LoraConfig,
   lampTask,
-  OPPU_LORA,
   OppuError,
   type PeftEngine,
   type ProgressListener,
@@ -20,6 +20,8 @@ export interface TaskAdaptationOptions {
   /** (prompt, answer) pairs of the task from users other than the ones served (e.g. a synthetic population). */
   readonly examples: readonly TrainingExample[];
   readonly training?: Partial<TrainingConfig>;
+  /** The task LoRA's config; default `TASK_LORA` (every projection, r 16), as it is merged into the base. */
+  readonly peft?: LoraConfig;
   readonly onProgress?: ProgressListener;
   readonly signal?: AbortSignal;
   /** A folder with a task adapter already trained for this base (its oppu_task.json names the base hash). */
@@ -27,6 +29,19 @@ export interface TaskAdaptationOptions {
 }
 
 const META = 'oppu_task.json';
+
+/**
+ * The stage-1 LoRA: on every projection with r 16, since it is merged into the base and never stored per user
+ * (a small base learns a task's answer format much faster this way than with q/v alone; per-user adapters stay
+ * OPPU's r 8 on q/v).
+ */
+export const TASK_LORA: LoraConfig = Object.freeze({
+  method: 'lora',
+  r: 16,
+  alpha: 32,
+  dropout: 0.05,
+  targetModules: Object.freeze(['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj']),
+});
 
 async function readMeta(dir: string): Promise<{ key?: string; baseHash?: string } | undefined> {
   try {
@@ -78,7 +93,7 @@ export async function adaptToTask(
   const trained = weights === undefined;
   if (!weights) {
     const result = await engine.trainAdapter(options.examples, {
-      peft: OPPU_LORA,
+      peft: options.peft ?? TASK_LORA,
       ...(options.training ? { training: options.training } : {}),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
