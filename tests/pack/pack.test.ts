@@ -456,13 +456,15 @@ describe.runIf(enabled)('the packed packages, installed outside the workspace', 
       150_000,
     );
 
-    it('runs the installed `oppu-discord-deploy`, which says what is missing', async () => {
-      const r = await run('npx', ['--no-install', 'oppu-discord-deploy'], {
-        cwd: scratch,
-        env: { ...env, DISCORD_TOKEN: '' },
-      });
-      expect(r.code).not.toBe(0);
-      expect(r.stderr).toMatch(/DISCORD_TOKEN is not set/);
+    it('runs the installed `oppu-discord` and `oppu-discord-deploy`, which say what is missing', async () => {
+      for (const bin of ['oppu-discord', 'oppu-discord-deploy']) {
+        const r = await run('npx', ['--no-install', bin], {
+          cwd: scratch,
+          env: { ...env, DISCORD_TOKEN: '' },
+        });
+        expect(r.code, bin).toBe(1);
+        expect(r.stderr, bin).toMatch(/DISCORD_TOKEN is not set/);
+      }
     }, 60_000);
   });
 });
