@@ -3,17 +3,16 @@
 // It does one real thing with each package and prints one JSON line per package: {"step": ..., ...}.
 // Usage: node smoke.mjs <work dir>
 import { mkdir, readFile, rm } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const work = process.argv[2];
 if (!work) throw new Error('usage: node smoke.mjs <work dir>');
 await rm(work, { recursive: true, force: true });
 await mkdir(work, { recursive: true });
 const report = (step, fields) => console.log(JSON.stringify({ step, ...fields }));
-const require = createRequire(join(process.cwd(), 'package.json'));
-/** Where a package was loaded from: it must be this project's node_modules, never the workspace. */
-const from = (name) => require.resolve(name);
+/** Where `import(name)` loads a package from: it must be this project's node_modules, never the workspace. */
+const from = (name) => fileURLToPath(import.meta.resolve(name));
 
 // @oppu/core: write a synthetic LaMP-2M outputs file and predictions, read them back and score them.
 {
@@ -43,6 +42,7 @@ const from = (name) => require.resolve(name);
   });
   report('model-tiny', {
     from: from('@oppu/model-tiny'),
+    trainerFrom: from('@oppu/trainer'),
     modelDir,
     backend: backend.name,
     native: nativeStatus(),
