@@ -123,7 +123,7 @@ ${r.samples
 
 ## Licences
 
-Code: MIT. The weights are derived from the corpora below; use them under the terms of each:
+Code: MIT. The weights are derived from the corpora below; use them under the terms of each (WordNet's notice is\nin \`NOTICE\`):
 
 ${licences.join('\n')}
 
