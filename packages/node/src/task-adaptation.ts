@@ -103,7 +103,21 @@ export async function adaptToTask(
     await saveAdapter(dir, weights);
     await writeFileAtomic(
       join(dir, META),
-      `${JSON.stringify({ key, examples: options.examples.length, finalLoss: result.finalLoss, steps: result.steps, createdAt: new Date().toISOString() }, null, 2)}\n`,
+      `${JSON.stringify(
+        {
+          key,
+          baseHash: engine.model.info.hash,
+          baseName: engine.model.info.name,
+          peft: options.peft ?? TASK_LORA,
+          training: options.training ?? {},
+          examples: options.examples.length,
+          finalLoss: result.finalLoss,
+          steps: result.steps,
+          createdAt: new Date().toISOString(),
+        },
+        null,
+        2,
+      )}\n`,
     );
   }
   return { engine: await engine.mergeAdapter(weights, 'task'), trained };
