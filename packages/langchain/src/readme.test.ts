@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { defaultBaseModelDir, writeTestCheckpoint } from '@oppu/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -43,15 +43,7 @@ describe('README', () => {
     await writeFile(file, code!);
     try {
       const tsx = join(packageDir, 'node_modules', '.bin', 'tsx');
-      // Training loads tfjs-core's gradients, whose ESM files plain Node cannot resolve without the repo's hook
-      // (see @oppu/trainer's ensureGradients); vitest resolves them itself.
-      const hook = join(scratch, 'register-hook.mjs');
-      const hookUrl = pathToFileURL(join(packageDir, '..', '..', 'bench', 'tfjs-esm-hook.mjs')).href;
-      await writeFile(
-        hook,
-        `import { register } from 'node:module';\nregister(${JSON.stringify(hookUrl)});\n`,
-      );
-      const { stdout } = await promisify(execFile)(tsx, ['--conditions=source', '--import', hook, file], {
+      const { stdout } = await promisify(execFile)(tsx, ['--conditions=source', file], {
         cwd: packageDir,
         env: { ...process.env, ...env },
         timeout: 110_000,
