@@ -13,6 +13,7 @@ import {
   type TrainingConfig,
   type UserLimits,
 } from '@oppu/core';
+import { TINY_MODEL_NAME } from '@oppu/model-tiny';
 import { ExtractiveProfileSummarizer, HistoryStore } from '@oppu/retriever';
 import { TfPeftEngine } from '@oppu/trainer';
 import { checkBaseModelDir, defaultBaseModelDir } from './base-model-dir.js';
@@ -32,7 +33,7 @@ export async function createEngine(options: EngineOptions = {}): Promise<TfPeftE
   const dir = options.baseModelDir ? resolve(options.baseModelDir) : defaultBaseModelDir();
   checkBaseModelDir(dir, options.baseModelDir === undefined);
   return TfPeftEngine.load(dir, {
-    ...(options.baseModelDir === undefined ? { name: 'oppu/model-tiny' } : {}),
+    ...(options.baseModelDir === undefined ? { name: TINY_MODEL_NAME } : {}),
     onLog: options.onLog ?? ((line) => console.error(line)),
   });
 }
