@@ -38,6 +38,15 @@ export interface PeftEngine {
     examples: readonly TrainingExample[],
     options: TrainAdapterOptions,
   ): Promise<AdapterTrainingResult>;
+  /**
+   * Trains several users' adapters at once in shared batches (each row through its own user's adapter), each
+   * user's result as if trained alone. Optional: engines without it are driven one user at a time. All users
+   * share `options.peft` (a LoRA); `inits[i]` continues user i's previous adapter.
+   */
+  trainAdapters?(
+    perUser: readonly (readonly TrainingExample[])[],
+    options: TrainAdapterOptions & { readonly inits?: readonly (AdapterWeights | undefined)[] },
+  ): Promise<AdapterTrainingResult[]>;
   /** A new engine whose base has this LoRA merged in (OPPU stage 1); this engine is left unchanged. */
   mergeAdapter(weights: AdapterWeights, name?: string): Promise<PeftEngine>;
   /** Frees what the engine holds (tensors); the engine cannot be used afterwards. */

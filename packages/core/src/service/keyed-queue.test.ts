@@ -42,3 +42,25 @@ describe('KeyedQueue', () => {
     expect(q.active).toBe(0);
   });
 });
+
+describe('KeyedQueue.runMany', () => {
+  it('holds several keys at once: it waits for each key, and each key waits for it', async () => {
+    const q = new KeyedQueue(4);
+    const log: string[] = [];
+    const job = (name: string, ms: number) => async () => {
+      log.push(`start ${name}`);
+      await tick(ms);
+      log.push(`end ${name}`);
+    };
+    await Promise.all([
+      q.run('a', job('a1', 15)),
+      q.runMany(['a', 'b'], job('ab', 5)),
+      q.run('b', job('b2', 1)),
+      q.run('c', job('c1', 1)),
+    ]);
+    expect(log.indexOf('start ab')).toBeGreaterThan(log.indexOf('end a1'));
+    expect(log.indexOf('start b2')).toBeGreaterThan(log.indexOf('end ab'));
+    expect(log.indexOf('start c1')).toBeLessThan(log.indexOf('end a1'));
+    expect(q.size('a') + q.size('b')).toBe(0);
+  });
+});

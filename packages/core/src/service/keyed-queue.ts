@@ -24,8 +24,17 @@ export class KeyedQueue {
   }
 
   run<T>(key: string, job: () => Promise<T>): Promise<T> {
-    this.pending.set(key, this.size(key) + 1);
-    const previous = this.tails.get(key) ?? Promise.resolve();
+    return this.runMany([key], job);
+  }
+
+  /**
+   * One job that holds several keys at once (e.g. training several users together): it starts after every
+   * earlier job of each key, takes one slot, and later jobs of any of these keys wait for it.
+   */
+  runMany<T>(keys: readonly string[], job: () => Promise<T>): Promise<T> {
+    const unique = [...new Set(keys)];
+    for (const key of unique) this.pending.set(key, this.size(key) + 1);
+    const previous = Promise.all(unique.map((key) => this.tails.get(key) ?? Promise.resolve()));
     const result = previous
       .catch(() => {})
       .then(() => this.acquire())
@@ -39,12 +48,14 @@ export class KeyedQueue {
     const tail: Promise<unknown> = result
       .catch(() => {})
       .finally(() => {
-        const left = this.size(key) - 1;
-        if (left === 0) this.pending.delete(key);
-        else this.pending.set(key, left);
-        if (this.tails.get(key) === tail) this.tails.delete(key);
+        for (const key of unique) {
+          const left = this.size(key) - 1;
+          if (left === 0) this.pending.delete(key);
+          else this.pending.set(key, left);
+          if (this.tails.get(key) === tail) this.tails.delete(key);
+        }
       });
-    this.tails.set(key, tail);
+    for (const key of unique) this.tails.set(key, tail);
     return result;
   }
 

@@ -1,6 +1,6 @@
 import type { AdapterMetadata, AdapterStore, StoredAdapter } from '../contracts/adapter-store.js';
 import type { SamplingOptions } from '../contracts/base-model.js';
-import type { PeftEngine, TextRanker } from '../contracts/engine.js';
+import type { AdapterTrainingResult, PeftEngine, TextRanker } from '../contracts/engine.js';
 import { OppuError } from '../contracts/errors.js';
 import type { HistoryItem, ScoredItem, UserProfile } from '../contracts/history.js';
 import type { HistoryStore } from '../contracts/history-store.js';
@@ -199,7 +199,8 @@ export class OppuService {
     return this.queue.run(u, () => this.writes.run(u, () => this.trainNow(u, options)));
   }
 
-  private async trainNow(user: UserId, options: TrainOptions): Promise<AdapterMetadata> {
+  /** What one user's training job needs: their examples and the adapter it continues from. */
+  private async plan(user: UserId, options: TrainOptions) {
     const items = await this.options.history.list(user);
     if (items.length === 0) {
       throw new OppuError('no_history', `user ${user} has no history items to train on; add some first`);
@@ -212,44 +213,108 @@ export class OppuService {
       ...(profile !== undefined ? { profile } : {}),
     });
     const previous = options.mode === 'fresh' ? undefined : await this.options.adapters.get(user);
-    const peft = previous?.meta.peft ?? this.options.peft ?? OPPU_LORA;
-    // A hard time limit: the job is stopped, and nothing is stored, past maxTrainSeconds.
+    const peft: PeftConfig = previous?.meta.peft ?? this.options.peft ?? OPPU_LORA;
+    return { user, items, examples, previous, peft };
+  }
+
+  /** A signal that also fires past `maxTrainSeconds` (the job is then stopped and nothing is stored). */
+  private jobSignal(options: TrainOptions) {
     const timeout = AbortSignal.timeout(this.limits.maxTrainSeconds * 1000);
-    const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
-    const started = Date.now();
-    const result = await this.engine.trainAdapter(examples, {
-      peft,
-      ...(this.options.training ? { training: this.options.training } : {}),
-      ...(previous ? { init: previous.weights } : {}),
-      signal,
-      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-    });
-    if (result.cancelled) {
-      throw new OppuError(
-        timeout.aborted ? 'limit_train_time' : 'aborted',
-        timeout.aborted
-          ? `training of user ${user} ran past the limit of ${this.limits.maxTrainSeconds} s and was stopped; the previous adapter is kept`
-          : `training of user ${user} was cancelled; the previous adapter is kept`,
-      );
-    }
+    return { timeout, signal: options.signal ? AbortSignal.any([options.signal, timeout]) : timeout };
+  }
+
+  private cancelled(user: UserId, timeout: AbortSignal): OppuError {
+    return new OppuError(
+      timeout.aborted ? 'limit_train_time' : 'aborted',
+      timeout.aborted
+        ? `training of user ${user} ran past the limit of ${this.limits.maxTrainSeconds} s and was stopped; the previous adapter is kept`
+        : `training of user ${user} was cancelled; the previous adapter is kept`,
+    );
+  }
+
+  /** Stores a trained adapter as the user's next version (atomically), caches it and prunes old versions. */
+  private async store(
+    plan: Awaited<ReturnType<OppuService['plan']>>,
+    result: AdapterTrainingResult,
+    seconds: number,
+  ): Promise<AdapterMetadata> {
     const info = this.engine.model.info;
-    const meta = await this.options.adapters.put(user, result.weights, {
+    const meta = await this.options.adapters.put(plan.user, result.weights, {
       task: this.task.id,
       baseModel: { name: info.name, hash: info.hash },
-      peft,
+      peft: plan.peft,
       training: {
         ...(this.options.training ?? {}),
         steps: result.steps,
         finalLoss: result.finalLoss,
-        items: items.length,
-        seconds: (Date.now() - started) / 1000,
+        items: plan.items.length,
+        seconds,
       },
       createdAt: new Date().toISOString(),
-      ...(previous ? { parent: previous.meta.version } : {}),
+      ...(plan.previous ? { parent: plan.previous.meta.version } : {}),
     });
     this.cache.set({ meta, weights: result.weights });
-    await this.prune(user);
+    await this.prune(plan.user);
     return meta;
+  }
+
+  private async trainNow(user: UserId, options: TrainOptions): Promise<AdapterMetadata> {
+    const plan = await this.plan(user, options);
+    const { timeout, signal } = this.jobSignal(options);
+    const started = Date.now();
+    const result = await this.engine.trainAdapter(plan.examples, {
+      peft: plan.peft,
+      ...(this.options.training ? { training: this.options.training } : {}),
+      ...(plan.previous ? { init: plan.previous.weights } : {}),
+      signal,
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    });
+    if (result.cancelled) throw this.cancelled(user, timeout);
+    return this.store(plan, result, (Date.now() - started) / 1000);
+  }
+
+  /**
+   * Trains several users' adapters in one job: with an engine that trains many LoRAs in shared batches
+   * (`trainAdapters`, the multi-adapter kernel) they train together, each exactly as it would alone; otherwise
+   * one after another. Holds every one of these users' queue slots while it runs, and stores each user's new
+   * version as `train` would.
+   */
+  trainMany(users: readonly UserId[], options: TrainOptions = {}): Promise<AdapterMetadata[]> {
+    const list = [...new Set(users.map((u) => checkUserId(u, 'users')))];
+    return this.queue.runMany(list, () =>
+      this.writes.runMany(list, async () => {
+        const plans = [];
+        for (const u of list) plans.push(await this.plan(u, options));
+        const lora = plans[0]?.peft;
+        const together =
+          this.engine.trainAdapters !== undefined &&
+          plans.length > 1 &&
+          lora?.method === 'lora' &&
+          plans.every((p) => JSON.stringify(p.peft) === JSON.stringify(lora));
+        if (!together) {
+          const out: AdapterMetadata[] = [];
+          for (const p of plans) out.push(await this.trainNow(p.user, options));
+          return out;
+        }
+        const { timeout, signal } = this.jobSignal(options);
+        const started = Date.now();
+        const results = await this.engine.trainAdapters!(
+          plans.map((p) => p.examples),
+          {
+            peft: lora,
+            ...(this.options.training ? { training: this.options.training } : {}),
+            inits: plans.map((p) => p.previous?.weights),
+            signal,
+            ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+          },
+        );
+        if (results.some((r) => r.cancelled)) throw this.cancelled(list.join(', ') as UserId, timeout);
+        const seconds = (Date.now() - started) / 1000;
+        const out: AdapterMetadata[] = [];
+        for (const [i, p] of plans.entries()) out.push(await this.store(p, results[i]!, seconds));
+        return out;
+      }),
+    );
   }
 
   /** Training prompts carry retrieval (and the profile when a summarizer is set), as OPPU+RAG / +PAG. */

@@ -17,6 +17,7 @@ import { LoraModel } from '../peft/lora/model.js';
 import { MultiLora } from '../peft/lora/multi.js';
 import type { PeftMethod } from '../peft/peft-method.js';
 import { trainAdapter } from '../train/train-adapter.js';
+import { trainAdapters } from '../train/train-adapters.js';
 import { resolveTrainingConfig } from '../train/train-config.js';
 
 let kernelsInstalled = false;
@@ -198,6 +199,73 @@ export class TfPeftEngine implements PeftEngine {
       };
     } finally {
       method.dispose();
+    }
+  }
+
+  async trainAdapters(
+    perUser: readonly (readonly TrainingExample[])[],
+    options: TrainAdapterOptions & { readonly inits?: readonly (AdapterWeights | undefined)[] },
+  ): Promise<AdapterTrainingResult[]> {
+    if (options.peft.method !== 'lora') {
+      throw new OppuError('invalid_argument', 'trainAdapters: batched training is for LoRA adapters');
+    }
+    if (perUser.length === 0 || perUser.some((ex) => ex.length === 0)) {
+      throw new OppuError('no_examples', 'trainAdapters: every user needs at least one training example');
+    }
+    const llama = this.model.model;
+    const config = resolveTrainingConfig(options.training ?? {});
+    // Each user's adapter starts as `trainAdapter` would start it: fresh with the same seed, or their own init.
+    const multi = MultiLora.create(
+      options.peft,
+      llama.dims,
+      perUser.map(() => config.seed),
+    );
+    const tok = this.model.tokenizer;
+    const started = performance.now();
+    try {
+      options.inits?.forEach((init, i) => {
+        if (!init) return;
+        const lora = LoraModel.fromWeights(init, llama.dims, `init adapter of user ${i}`);
+        try {
+          multi.setAdapter(i, lora);
+        } finally {
+          lora.dispose();
+        }
+      });
+      const ids = perUser.map((examples) =>
+        examples.map((ex) => ({
+          prompt: tok.encode(ex.prompt),
+          answer: tok.encode(` ${ex.answer}`, { addSpecialTokens: false }),
+        })),
+      );
+      let cancelled = false;
+      let results: Awaited<ReturnType<typeof trainAdapters>> | undefined;
+      try {
+        results = await trainAdapters(llama, multi, ids, config, {
+          ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+          ...(options.signal ? { signal: options.signal } : {}),
+          ...(tok.padId !== undefined ? { padId: tok.padId } : {}),
+          ...(tok.eosId !== undefined ? { eosId: tok.eosId } : {}),
+        });
+      } catch (error) {
+        if ((error as OppuError).code !== 'aborted') throw error;
+        cancelled = true;
+      }
+      const seconds = (performance.now() - started) / 1000;
+      return perUser.map((_, i) => {
+        const r = results?.[i];
+        return {
+          weights: multi.adapterWeights(i, { baseModelNameOrPath: this.model.info.name }),
+          steps: r?.steps ?? 0,
+          tokens: r?.tokens ?? 0,
+          finalLoss: r?.finalLoss ?? Number.NaN,
+          losses: r?.losses ?? [],
+          seconds,
+          cancelled,
+        };
+      });
+    } finally {
+      multi.dispose();
     }
   }
 
