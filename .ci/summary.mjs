@@ -14,7 +14,9 @@ const passed = report.numPassedTests ?? 0;
 const suitesWithoutFailedTest = (report.testResults ?? []).filter(
   (r) => r.status === 'failed' && !(r.assertionResults ?? []).some((a) => a.status === 'failed'),
 ).length;
-const failed = (report.numFailedTests ?? 0) + suitesWithoutFailedTest;
+// Checks outside vitest (lint, typecheck) that failed, counted by .ci/run.
+const failedChecks = Number(process.argv[3] ?? 0) || 0;
+const failed = (report.numFailedTests ?? 0) + suitesWithoutFailedTest + failedChecks;
 const skipped = (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
 console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
 process.exit(failed > 0 || passed === 0 ? 1 : 0);

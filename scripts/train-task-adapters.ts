@@ -38,7 +38,10 @@ for (const name of values.tasks!.split(',')) {
     training: { maxSteps: Number(values.steps), learningRate: Number(values.lr) },
     onProgress: (e) => {
       const line = `${task}: step ${e.done}/${e.total} loss ${e.loss?.toFixed(3) ?? '-'}`;
-      if (e.done % 25 === 0 && line !== last) console.error((last = line));
+      if (e.done % 25 === 0 && line !== last) {
+        last = line;
+        console.error(line);
+      }
     },
   });
   adapted.dispose();

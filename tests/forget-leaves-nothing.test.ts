@@ -61,6 +61,7 @@ describe('forget', () => {
     expect(await oppu.service.items(victim)).toEqual([]);
     expect(await oppu.service.profile(victim)).toBeUndefined();
     expect(await oppu.history.users()).toEqual([keeper]);
+    // biome-ignore lint/complexity/useLiteralKeys: the cache is private; the test reaches into it on purpose
     expect(oppu.service['cache'].keys().filter((k: string) => k.startsWith(victim))).toEqual([]);
     // Raw bytes: while the store is still open (WAL present) and after closing it.
     for (const phase of ['open', 'closed']) {

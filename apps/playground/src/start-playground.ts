@@ -58,7 +58,9 @@ export async function startPlayground(
   for (const task of options.tasks) {
     const taskSteps = options.taskSteps ?? 0;
     if (taskSteps > 0)
-      log(`adapting the base model to ${task} (OPPU stage 1: the shipped task adapter, or ${taskSteps} steps once, then cached)…`);
+      log(
+        `adapting the base model to ${task} (OPPU stage 1: the shipped task adapter, or ${taskSteps} steps once, then cached)…`,
+      );
     locals.push(
       await createLocalOppu({
         home: join(dataDir, task),
