@@ -17,44 +17,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { formatLampInput, type LampQuestion, writeQuestions } from '@oppu/core';
+// The same generator the memory test uses (core's bench helpers run from source).
+import { writeBigQuestionsFile } from '../../packages/core/src/lamp/synthetic-file.bench.js';
 
 const { values } = parseArgs({
   options: { mb: { type: 'string', default: '300' }, keep: { type: 'boolean' } },
 });
 const targetMb = Number(values.mb);
 
-const WORDS =
-  'the council city market team season players research model data health school family travel food music film energy climate court police election policy report study water price world local state national new year week people first last group plan'.split(
-    ' ',
-  );
-function words(seed: number, n: number): string {
-  let s = seed >>> 0;
-  const out: string[] = [];
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out.push(WORDS[s % WORDS.length]!);
-  }
-  return out.join(' ');
-}
-function* questions(users: number, items: number): Generator<LampQuestion> {
-  for (let u = 0; u < users; u++) {
-    yield {
-      id: String(100000 + u),
-      input: formatLampInput('LaMP_4', { text: words(u, 120) }),
-      profile: Array.from({ length: items }, (_, j) => ({
-        id: `${100000 + u}${String(j).padStart(4, '0')}`,
-        text: words(u * 7919 + j, 100),
-        title: words(u * 31 + j, 9),
-        date: `20${10 + (j % 10)}-0${1 + (j % 9)}-1${j % 10}`,
-      })),
-    };
-  }
-}
-
 const file = join(tmpdir(), `oppu-lamp-load-${targetMb}mb.json`);
 const t0 = performance.now();
-const n = await writeQuestions(file, questions(Math.round((targetMb * 1e6) / 76_000), 100));
+const n = await writeBigQuestionsFile(file, targetMb);
 const size = statSync(file).size;
 console.error(
   `wrote ${n} questions, ${(size / 1e6).toFixed(1)} MB, in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${file}`,
