@@ -1,3 +1,4 @@
+import { crc32 } from 'node:zlib';
 import { OppuError } from '@oppu/core';
 import { strToU8, unzipSync, zipSync } from 'fflate';
 
@@ -10,7 +11,8 @@ import { strToU8, unzipSync, zipSync } from 'fflate';
  *     v0001/oppu_meta.json
  *
  * Reading treats the archive as hostile: only these names are accepted (so no path traversal, links or
- * surprises), each name once, and declared and actual sizes are bounded before and after inflating.
+ * surprises), each name once, declared and actual sizes are bounded before and after inflating, and every
+ * entry's CRC-32 is checked (fflate does not), so a damaged config or metadata entry is never imported.
  */
 export const ARCHIVE_FORMAT = 'oppu-adapter-archive';
 const MANIFEST = 'oppu-adapter.json';
@@ -90,6 +92,14 @@ export function unpackAdapterArchive(archive: Uint8Array, options: UnpackOptions
   let actual = 0;
   for (const data of Object.values(files)) actual += data.length;
   if (actual > options.maxBytes) bad(`uncompressed size exceeds the limit of ${options.maxBytes} bytes`);
+  const crcs = centralDirectoryCrcs(archive, bad);
+  for (const [name, data] of Object.entries(files)) {
+    const want = crcs.get(name);
+    if (want === undefined) bad(`entry ${name} is not in the zip's central directory`);
+    if (crc32(data) !== want) {
+      bad(`entry ${name} is damaged (its CRC-32 does not match); export the adapter again`);
+    }
+  }
 
   const manifestBytes = files[MANIFEST] ?? bad(`has no ${MANIFEST}`);
   let manifest: { format?: unknown; formatVersion?: unknown; versions?: unknown };
@@ -126,4 +136,37 @@ export function unpackAdapterArchive(archive: Uint8Array, options: UnpackOptions
   for (const name of Object.keys(files))
     if (!expected.has(name)) bad(`entry ${name} is not listed in ${MANIFEST}`);
   return out.sort((a, b) => a.version - b.version);
+}
+
+/**
+ * Name -> CRC-32 of each entry, from the zip's central directory (PKWARE APPNOTE 4.3.12, 4.3.16). Zip64 is
+ * refused: an adapter archive is far under its 4 GiB and 65,535-entry bounds.
+ */
+function centralDirectoryCrcs(zip: Uint8Array, bad: (message: string) => never): Map<string, number> {
+  const view = new DataView(zip.buffer, zip.byteOffset, zip.byteLength);
+  let end = -1;
+  for (let i = zip.length - 22; i >= Math.max(0, zip.length - 22 - 0xffff); i--) {
+    if (view.getUint32(i, true) === 0x06054b50) {
+      end = i;
+      break;
+    }
+  }
+  if (end < 0) bad('has no zip end-of-central-directory record');
+  const count = view.getUint16(end + 10, true);
+  let at = view.getUint32(end + 16, true);
+  if (count === 0xffff || at === 0xffffffff) bad('is a zip64 archive, which oppu never writes');
+  const out = new Map<string, number>();
+  const decoder = new TextDecoder();
+  for (let k = 0; k < count; k++) {
+    if (at + 46 > zip.length || view.getUint32(at, true) !== 0x02014b50) {
+      bad('has a damaged central directory');
+    }
+    const nameLength = view.getUint16(at + 28, true);
+    const extra = view.getUint16(at + 30, true);
+    const comment = view.getUint16(at + 32, true);
+    if (at + 46 + nameLength > zip.length) bad('has a damaged central directory');
+    out.set(decoder.decode(zip.subarray(at + 46, at + 46 + nameLength)), view.getUint32(at + 16, true));
+    at += 46 + nameLength + extra + comment;
+  }
+  return out;
 }

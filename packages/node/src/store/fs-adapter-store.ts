@@ -3,7 +3,15 @@ import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'nod
 import { join } from 'node:path';
 import type { AdapterMetadata, AdapterStore, AdapterWeights, StoredAdapter } from '@oppu/core';
 import { userId as checkUserId, OppuError, type UserId } from '@oppu/core';
-import { readSafetensors, writeSafetensors } from '@oppu/trainer';
+import {
+  decodeAdapter,
+  ia3ConfigFromPeft,
+  loraConfigFromPeft,
+  peftTypeOf,
+  promptTuningConfigFromPeft,
+  readSafetensors,
+  writeSafetensors,
+} from '@oppu/trainer';
 import { packAdapterArchive, unpackAdapterArchive } from './adapter-archive.js';
 import { parseAdapterMetadata } from './adapter-metadata.js';
 import { syncDir } from './sync-dir.js';
@@ -246,14 +254,7 @@ export class FsAdapterStore implements AdapterStore {
           `${where}/${ADAPTER_WEIGHTS}: checksum does not match its metadata`,
         );
       }
-      try {
-        JSON.parse(new TextDecoder().decode(entry.config));
-      } catch (error) {
-        throw new OppuError('archive_invalid', `${where}/${ADAPTER_CONFIG}: not valid JSON`, {
-          cause: error,
-        });
-      }
-      readSafetensors(entry.weights, { file: `${where}/${ADAPTER_WEIGHTS}` });
+      checkAdapterFiles(entry.config, entry.weights, where, meta.peft.method);
       if (
         expectBase &&
         (meta.baseModel.hash !== expectBase.hash || meta.baseModel.name !== expectBase.name)
@@ -313,4 +314,30 @@ async function writeVersionDir(
     await h.close();
   }
   await syncDir(dir);
+}
+
+/**
+ * Checks an archived version's PEFT files as a loader would read them: `adapter_config.json` is a PEFT config
+ * of a supported type whose fields are valid and whose method is the one its metadata names, and the weights
+ * are valid safetensors of float tensors. Errors name the archive entry and field.
+ */
+function checkAdapterFiles(config: Uint8Array, weights: Uint8Array, where: string, method: string): void {
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(config);
+  } catch (cause) {
+    throw new OppuError('archive_invalid', `${where}/${ADAPTER_CONFIG}: not valid UTF-8`, { cause });
+  }
+  const decoded = decodeAdapter(text, weights, where);
+  const at = `${where}/${ADAPTER_CONFIG}`;
+  const type = peftTypeOf(decoded, where);
+  if (type === 'lora') loraConfigFromPeft(decoded.config, at);
+  else if (type === 'ia3') ia3ConfigFromPeft(decoded.config, at);
+  else promptTuningConfigFromPeft(decoded.config, at);
+  if (type !== method) {
+    throw new OppuError(
+      'archive_invalid',
+      `${at}: peft_type ${JSON.stringify(decoded.config.peft_type)} does not match ${ADAPTER_META} (method ${method})`,
+    );
+  }
 }
