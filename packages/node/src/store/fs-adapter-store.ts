@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { AdapterMetadata, AdapterStore, AdapterWeights, StoredAdapter } from '@oppu/core';
+import type { AdapterMetadata, AdapterStore, AdapterWeights, LoraConfig, StoredAdapter } from '@oppu/core';
 import { userId as checkUserId, OppuError, type UserId } from '@oppu/core';
 import {
   decodeAdapter,
@@ -331,7 +331,7 @@ function checkAdapterFiles(config: Uint8Array, weights: Uint8Array, where: strin
   const decoded = decodeAdapter(text, weights, where);
   const at = `${where}/${ADAPTER_CONFIG}`;
   const type = peftTypeOf(decoded, where);
-  if (type === 'lora') loraConfigFromPeft(decoded.config, at);
+  if (type === 'lora') checkLoraTensors(decoded, loraConfigFromPeft(decoded.config, at), where);
   else if (type === 'ia3') ia3ConfigFromPeft(decoded.config, at);
   else promptTuningConfigFromPeft(decoded.config, at);
   if (type !== method) {
@@ -339,5 +339,37 @@ function checkAdapterFiles(config: Uint8Array, weights: Uint8Array, where: strin
       'archive_invalid',
       `${at}: peft_type ${JSON.stringify(decoded.config.peft_type)} does not match ${ADAPTER_META} (method ${method})`,
     );
+  }
+}
+
+const LORA_TENSOR =
+  /^base_model\.model\.model\.layers\.\d{1,4}\.(?:self_attn|mlp)\.([a-z_]+)\.lora_([AB])\.weight$/;
+
+/**
+ * A LoRA's tensors as PEFT names them, each 2-D with the config's rank on its side (lora_A [r, in],
+ * lora_B [out, r]) and on a module the config targets, in A/B pairs. The sizes that depend on the base model
+ * are checked when the adapter is loaded.
+ */
+function checkLoraTensors(weights: AdapterWeights, config: LoraConfig, where: string): void {
+  const file = `${where}/${ADAPTER_WEIGHTS}`;
+  const fail = (what: string): never => {
+    throw new OppuError('archive_invalid', `${file}: ${what}`);
+  };
+  if (weights.tensors.size === 0) fail('holds no tensors');
+  for (const [name, t] of weights.tensors) {
+    const m = LORA_TENSOR.exec(name);
+    if (!m) fail(`tensor "${name.slice(0, 120)}" is not a PEFT LoRA tensor name`);
+    const [, module, side] = m!;
+    if (!config.targetModules.includes(module as LoraConfig['targetModules'][number])) {
+      fail(`tensor "${name}" is on ${module}, which adapter_config.json does not target`);
+    }
+    const rank = side === 'A' ? t.shape[0] : t.shape[1];
+    if (t.shape.length !== 2 || rank !== config.r) {
+      fail(
+        `tensor "${name}" has shape [${t.shape.join(', ')}]; lora_${side} of rank r=${config.r} needs ${side === 'A' ? '[r, in]' : '[out, r]'}`,
+      );
+    }
+    const pair = name.replace(/lora_[AB]\.weight$/, side === 'A' ? 'lora_B.weight' : 'lora_A.weight');
+    if (!weights.tensors.has(pair)) fail(`tensor "${name}" has no matching "${pair}"`);
   }
 }
