@@ -37,8 +37,16 @@ export async function* streamJsonValues(
   const name = options.name ?? path;
   let size: number;
   try {
-    size = (await stat(path)).size;
+    const st = await stat(path);
+    if (!st.isFile()) {
+      throw new OppuError(
+        'file_not_found',
+        `${name}: cannot read: it is ${st.isDirectory() ? 'a folder' : 'not a regular file'}; pass the path of a JSON file`,
+      );
+    }
+    size = st.size;
   } catch (cause) {
+    if (cause instanceof OppuError) throw cause;
     const code = (cause as NodeJS.ErrnoException).code;
     throw new OppuError(
       'file_not_found',
@@ -58,8 +66,16 @@ export async function* streamJsonValues(
     stream.destroy();
     throw new OppuError('invalid_json', `${name}: ${what}`, { cause });
   };
+  // Read errors (EACCES, EIO, ...) name the file like every other failure.
+  const chunks = (async function* () {
+    try {
+      yield* stream as AsyncIterable<Buffer>;
+    } catch (cause) {
+      throw new OppuError('file_not_found', `${name}: cannot read (${String(cause)})`, { cause });
+    }
+  })();
   try {
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
+    for await (const chunk of chunks) {
       if (options.signal?.aborted) {
         throw new OppuError('aborted', `${name}: reading was cancelled`, { cause: options.signal.reason });
       }
