@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { OppuError } from '@oppu/core';
 import * as tf from '@tensorflow/tfjs-core';
+import { findWebgpuAdapter, registerWebgpuBackend } from '../webgpu/webgpu-adapter.js';
 import { withNodeWasmThreads } from './wasm-threads.js';
 
 /** The backends oppu knows, fastest first. `tensorflow` is the native binding (tfjs-node or tfjs-node-gpu). */
@@ -39,9 +40,11 @@ export function activeBackend(): BackendInfo | undefined {
 }
 
 /**
- * Picks and starts the fastest backend available: tfjs-node-gpu, tfjs-node, wasm (multi-threaded under
- * Node), then cpu. A native package that is not installed is skipped with a log line. `OPPU_BACKEND`
- * (cpu | wasm | tensorflow | webgpu) forces one; a forced backend that cannot start is an error.
+ * Picks and starts the fastest backend available: tfjs-node-gpu, tfjs-node, WebGPU on a hardware adapter
+ * (`webgpu` + `@tensorflow/tfjs-backend-webgpu`; a software adapter such as Mesa's llvmpipe is skipped), wasm
+ * (multi-threaded under Node), then cpu. A package that is not installed is skipped with a log line.
+ * `OPPU_BACKEND` (cpu | wasm | tensorflow | webgpu) forces one; a forced backend that cannot start is an error
+ * (a forced `webgpu` accepts a software adapter).
  * Calling it again returns the backend already chosen unless a different one is forced.
  */
 export async function initBackend(options: InitBackendOptions = {}): Promise<BackendInfo> {
@@ -80,10 +83,10 @@ async function choose(
   log: (line: string) => void,
 ) {
   const skipped: string[] = [];
-  const order: BackendName[] = requested === 'auto' ? ['tensorflow', 'wasm', 'cpu'] : [requested];
+  const order: BackendName[] = requested === 'auto' ? ['tensorflow', 'webgpu', 'wasm', 'cpu'] : [requested];
   for (const name of order) {
     try {
-      const info = await start(name, options);
+      const info = await start(name, options, requested === 'auto');
       return { ...info, skipped };
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
@@ -102,12 +105,16 @@ async function choose(
   throw new OppuError('backend/none', `no tfjs backend could start:\n${skipped.join('\n')}`);
 }
 
-async function start(name: BackendName, options: InitBackendOptions): Promise<Omit<BackendInfo, 'skipped'>> {
+async function start(
+  name: BackendName,
+  options: InitBackendOptions,
+  auto: boolean,
+): Promise<Omit<BackendInfo, 'skipped'>> {
   switch (name) {
     case 'tensorflow':
       return startNative();
     case 'webgpu':
-      return startWebgpu();
+      return startWebgpu(auto);
     case 'wasm':
       return startWasm(options.wasmThreads ?? parseThreadsEnv(process.env.OPPU_WASM_THREADS));
     case 'cpu':
@@ -152,20 +159,25 @@ async function startNative(): Promise<Omit<BackendInfo, 'skipped'>> {
   throw new Error(reasons.join('; '));
 }
 
-async function startWebgpu(): Promise<Omit<BackendInfo, 'skipped'>> {
-  const g = globalThis as { navigator?: { gpu?: unknown } };
-  if (!g.navigator?.gpu) {
-    // Under Node, the `webgpu` package (Dawn) provides navigator.gpu.
-    const dawn = (await importOptional('webgpu')) as { create(args: string[]): unknown; globals: object };
-    Object.assign(globalThis, dawn.globals);
-    Object.defineProperty(globalThis, 'navigator', {
-      configurable: true,
-      value: { ...(g.navigator ?? {}), gpu: dawn.create([]) },
-    });
+/**
+ * WebGPU through tfjs-backend-webgpu, on the adapter `findWebgpuAdapter` picks (Dawn under Node). Chosen
+ * automatically only on a hardware adapter: a software one (llvmpipe via OpenGL ES) is correct but slower than
+ * wasm, so it runs only when forced (`OPPU_BACKEND=webgpu`, as the WGSL kernel tests do).
+ */
+async function startWebgpu(auto: boolean): Promise<Omit<BackendInfo, 'skipped'>> {
+  const found = await findWebgpuAdapter();
+  if (auto && found.report.software) {
+    throw new Error(
+      `only a software adapter: ${found.report.summary} (slower than wasm; OPPU_BACKEND=webgpu uses it anyway)`,
+    );
   }
-  await importOptional('@tensorflow/tfjs-backend-webgpu');
+  await registerWebgpuBackend(found);
   await activate('webgpu');
-  return { name: 'webgpu', provider: '@tensorflow/tfjs-backend-webgpu', threads: 1 };
+  return {
+    name: 'webgpu',
+    provider: `@tensorflow/tfjs-backend-webgpu on ${found.report.summary}`,
+    threads: 1,
+  };
 }
 
 function parseThreadsEnv(value: string | undefined): number | undefined {

@@ -1,0 +1,94 @@
+import type * as tf from '@tensorflow/tfjs-core';
+import {
+  accumulateTiles,
+  storeTile,
+  TILE_WORKGROUP,
+  tileCoordinates,
+  tileDeclarations,
+  tileDispatch,
+} from './tiled-mat-mul.js';
+import { registerWgslKernel, type WgslProgram } from './webgpu-program.js';
+
+/** Kernel name of the fused LoRA linear on the webgpu backend. */
+export const LORA_LINEAR_KERNEL = 'OppuLoraLinear';
+
+export interface LoraLinearAttrs extends tf.NamedAttrMap {
+  scale: number;
+  /** W is given as [out, in] (use W^T). */
+  transposeW: boolean;
+  /** B is given as [out, r] (use B^T). */
+  transposeB: boolean;
+}
+
+/**
+ * y = x·W + scale·h·B in one pass, as one product over the concatenated inner dimension:
+ *
+ *   [x | scale·h] [rows, in + r]  ·  [W ; B] [in + r, out]
+ *
+ * X [rows, in], W [in, out], H [rows, r] (= x·A, computed before), B [r, out] -> [rows, out]. No [rows, out]
+ * temporary for x·W or h·B, and one store per output. The transposed forms serve the backward pass:
+ * dx = g·W^T + gB·A^T is the same program with X = g, W, H = gB, B = A and both transposes set.
+ */
+class LoraLinearProgram implements WgslProgram {
+  outputShape: number[];
+  shaderKey: string;
+  dispatchLayout = { x: [1], y: [0] };
+  dispatch: [number, number, number];
+  variableNames = ['X', 'W', 'H', 'B'];
+  workgroupSize = TILE_WORKGROUP;
+  uniforms = 'scale : f32,';
+  private readonly transposeW: boolean;
+  private readonly transposeB: boolean;
+
+  constructor(rows: number, out: number, transposeW: boolean, transposeB: boolean) {
+    this.outputShape = [rows, out];
+    this.dispatch = tileDispatch(rows, out);
+    this.transposeW = transposeW;
+    this.transposeB = transposeB;
+    this.shaderKey = `oppuLoraLinear_${transposeW}_${transposeB}`;
+  }
+
+  getUserCode(): string {
+    const w = this.transposeW ? 'W[col * inDim + k]' : 'W[k * outDim + col]';
+    const b = this.transposeB ? 'B[col * r + j]' : 'B[j * outDim + col]';
+    return `
+      ${tileDeclarations}
+      fn loadA(row : i32, k : i32) -> f32 {
+        let inDim = uniforms.xShape.y;
+        let r = uniforms.hShape.y;
+        if (row >= uniforms.outShape.x) { return 0.0; }
+        if (k < inDim) { return X[row * inDim + k]; }
+        if (k < inDim + r) { return uniforms.scale * H[row * r + (k - inDim)]; }
+        return 0.0;
+      }
+      fn loadB(k : i32, col : i32) -> f32 {
+        let inDim = uniforms.xShape.y;
+        let r = uniforms.hShape.y;
+        let outDim = uniforms.outShape.y;
+        if (col >= outDim) { return 0.0; }
+        if (k < inDim) { return ${w}; }
+        let j = k - inDim;
+        if (j < r) { return ${b}; }
+        return 0.0;
+      }
+      fn main() {
+        ${tileCoordinates}
+        var acc : array<array<f32, 4>, 4>;
+        ${accumulateTiles('uniforms.xShape.y + uniforms.hShape.y')}
+        ${storeTile('uniforms.outShape.x', 'uniforms.outShape.y', '1.0')}
+      }
+    `;
+  }
+}
+
+/** Registers the kernel (inputs x, w, h, b) for the webgpu backend; idempotent. */
+export function registerLoraLinearKernel(): void {
+  registerWgslKernel<LoraLinearAttrs>(LORA_LINEAR_KERNEL, ['x', 'w', 'h', 'b'], ([x, w], attrs) => {
+    const rows = x!.shape[0]!;
+    const out = attrs.transposeW ? w!.shape[0]! : w!.shape[1]!;
+    return {
+      program: new LoraLinearProgram(rows, out, attrs.transposeW, attrs.transposeB),
+      uniforms: [{ type: 'float32', data: [attrs.scale] }],
+    };
+  });
+}
