@@ -13,6 +13,7 @@ import { type BackendInfo, initBackend } from '../backend/init-backend.js';
 import { type ResolvedAdapter, TfBaseModel } from '../generate/tf-base-model.js';
 import { installKernels } from '../kernels/index.js';
 import { createPeftMethod, loadPeftMethod, peftTypeOf } from '../peft/create.js';
+import { loraBatchAdapter } from '../peft/lora/batch.js';
 import { LoraModel } from '../peft/lora/model.js';
 import { MultiLora } from '../peft/lora/multi.js';
 import type { PeftMethod } from '../peft/peft-method.js';
@@ -40,6 +41,9 @@ export class TfPeftEngine implements PeftEngine {
   readonly backend: string;
   readonly source: string;
   private readonly loaded: LRUCache<AdapterWeights, PeftMethod>;
+  /** Batches in flight per loaded method: an evicted method is freed only when none uses it any more. */
+  private readonly inUse = new Map<PeftMethod, number>();
+  private readonly evicted = new Set<PeftMethod>();
   private readonly options: TfPeftEngineOptions;
   /** Adapters merged into this engine's base (stage 1), in order. */
   private readonly merged: readonly AdapterWeights[];
@@ -57,7 +61,10 @@ export class TfPeftEngine implements PeftEngine {
     this.merged = merged;
     this.loaded = new LRUCache<AdapterWeights, PeftMethod>({
       max: options.maxLoadedAdapters ?? 64,
-      dispose: (method) => method.dispose(),
+      dispose: (method) => {
+        if (this.inUse.has(method)) this.evicted.add(method);
+        else method.dispose();
+      },
     });
     this.model = model;
   }
@@ -108,22 +115,51 @@ export class TfPeftEngine implements PeftEngine {
     return engine;
   }
 
-  /** One batch's hooks: LoRA rows share a multi-adapter stack; another method needs a batch of its own. */
+  /**
+   * One batch's hooks: LoRA rows share one pass, each row reading its own adapter's tensors (BGMV, nothing
+   * stacked or copied per batch); another method needs a batch of its own. The batch's adapters stay loaded
+   * (not freed by the LRU) until the hooks are disposed.
+   */
   private resolveBatch(rows: readonly (AdapterWeights | undefined)[]): ResolvedAdapter | undefined {
     const distinct = [...new Set(rows.filter((r): r is AdapterWeights => r !== undefined))];
     if (distinct.length === 0) return undefined;
     const methods = distinct.map((w) => this.method(w));
+    let hooks: ResolvedAdapter;
     if (methods.every((m) => m instanceof LoraModel)) {
-      const multi = MultiLora.fromAdapters(methods as LoraModel[]);
-      return multi.asLinearAdapter(rows.map((r) => (r === undefined ? -1 : distinct.indexOf(r))));
+      hooks = loraBatchAdapter(
+        methods as LoraModel[],
+        rows.map((r) => (r === undefined ? -1 : distinct.indexOf(r))),
+      );
+    } else if (distinct.length === 1 && rows.every((r) => r === distinct[0])) {
+      hooks = methods[0]!.asLinearAdapter();
+    } else {
+      throw new OppuError(
+        'mixed_adapters',
+        'generate: IA3 and prompt-tuning adapters cannot share a batch with other adapters; send them in separate calls',
+      );
     }
-    if (distinct.length === 1 && rows.every((r) => r === distinct[0])) {
-      return methods[0]!.asLinearAdapter();
+    for (const m of methods) this.inUse.set(m, (this.inUse.get(m) ?? 0) + 1);
+    let released = false;
+    return {
+      linear: (ctx, x, base) => hooks.linear(ctx, x, base),
+      ...(hooks.prefixEmbeddings ? { prefixEmbeddings: (b: number) => hooks.prefixEmbeddings!(b) } : {}),
+      dispose: () => {
+        if (released) return;
+        released = true;
+        hooks.dispose?.();
+        for (const m of methods) this.release(m);
+      },
+    };
+  }
+
+  private release(method: PeftMethod): void {
+    const n = (this.inUse.get(method) ?? 1) - 1;
+    if (n > 0) {
+      this.inUse.set(method, n);
+      return;
     }
-    throw new OppuError(
-      'mixed_adapters',
-      'generate: IA3 and prompt-tuning adapters cannot share a batch with other adapters; send them in separate calls',
-    );
+    this.inUse.delete(method);
+    if (this.evicted.delete(method)) method.dispose();
   }
 
   private method(weights: AdapterWeights): PeftMethod {

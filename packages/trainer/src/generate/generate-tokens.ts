@@ -75,13 +75,18 @@ export async function* generateTokens(
       const ids = tf.tensor2d(input.flat(), [B, t], 'int32');
       let last: Float32Array;
       try {
-        const logits = model.forward(ids, { adapter: options.adapter, cache, attentionMask: mask }); // [B, p + t, V]
-        const lastT = tf.tidy(() =>
-          tf.reshape(tf.slice(logits, [0, logits.shape[1] - 1, 0], [B, 1, vocab]), [B, vocab]),
-        );
-        logits.dispose();
-        last = (await lastT.data()) as Float32Array;
-        lastT.dispose();
+        // Only the last position's logits: [B, 1, V]
+        const logits = model.forward(ids, {
+          adapter: options.adapter,
+          cache,
+          attentionMask: mask,
+          logitsToKeep: 1,
+        });
+        try {
+          last = (await logits.data()) as Float32Array;
+        } finally {
+          logits.dispose();
+        }
       } finally {
         ids.dispose();
       }

@@ -225,6 +225,11 @@ export interface ForwardOptions {
    * (number[][]) avoid a device read-back.
    */
   readonly attentionMask?: tf.Tensor2D | readonly (readonly number[])[];
+  /**
+   * Compute logits for the last `logitsToKeep` positions only (HF's `logits_to_keep`): decoding needs just
+   * the last one, and the output head is the largest matrix of a small model. Default: every position.
+   */
+  readonly logitsToKeep?: number;
 }
 
 // ----------------------------------------------------------------------------------------------------------
@@ -310,7 +315,7 @@ export class LlamaModel implements BaseWeights {
 
   /**
    * ids [b, t] (int32) -> logits [b, p + t, vocab], p = the adapter's soft-prompt length on a first call
-   * (0 otherwise). The second argument is the options, or an adapter alone (the trainer's `forward(ids,
+   * (0 otherwise); [b, n, vocab] for the last n positions with `logitsToKeep: n`. The second argument is the options, or an adapter alone (the trainer's `forward(ids,
    * adapter)`). Returns a new tensor (the caller disposes it); everything else is freed here.
    */
   forward(ids: tf.Tensor2D, options: ForwardOptions | LinearAdapter = {}): tf.Tensor3D {
@@ -327,12 +332,21 @@ export class LlamaModel implements BaseWeights {
     const hd = c.dim / c.heads;
     const past = cache?.length ?? 0;
     const firstCall = past === 0;
+    if (
+      opts.logitsToKeep !== undefined &&
+      !(Number.isSafeInteger(opts.logitsToKeep) && opts.logitsToKeep >= 1)
+    )
+      throw new OppuError(
+        'invalid_argument',
+        `llama: logitsToKeep must be a positive integer, got ${opts.logitsToKeep}`,
+      );
 
     // Positions and masks are small: build them on the host.
     const maskRows = readMask(opts.attentionMask, b, (cache ? past - cache.prefixLength : 0) + t);
 
     const newCache: { k: tf.Tensor4D; v: tf.Tensor4D }[] = [];
     let prefix = cache && !firstCall ? cache.prefixLength : 0;
+    let tNew = t; // p + t on a first call with a soft prompt
     let logits: tf.Tensor3D;
     try {
       logits = tf.tidy(() => {
@@ -348,7 +362,7 @@ export class LlamaModel implements BaseWeights {
           prefix = soft.shape[1];
           x = tf.concat([soft, x], 1); // [b, p + t, d]
         }
-        const tNew = x.shape[1]; // p + t on a first call with a soft prompt, else t
+        tNew = x.shape[1];
         const T = past + tNew;
         if (T > c.maxSeqLen)
           throw new OppuError('sequence_too_long', `llama: ${T} positions exceed maxSeqLen ${c.maxSeqLen}`);
@@ -409,8 +423,10 @@ export class LlamaModel implements BaseWeights {
           const up = lin(l, 'up_proj', hn); // [b, tNew, f]
           x = tf.add(x, lin(l, 'down_proj', swiglu(gate, up)));
         }
+        const keep = opts.logitsToKeep ?? tNew;
+        if (keep < tNew) x = tf.slice(x, [0, tNew - keep, 0], [b, keep, c.dim]); // [b, keep, d]
         const xf = rmsNorm(x, this.norm, c.normEps);
-        return frozenLinear(xf, this.head); // [b, tNew, vocab]
+        return frozenLinear(xf, this.head); // [b, keep, vocab]
       });
     } catch (error) {
       tf.dispose(newCache.flatMap((l) => [l.k, l.v])); // kept for the cache before the failure
@@ -420,7 +436,7 @@ export class LlamaModel implements BaseWeights {
     if (cache) {
       for (const l of cache.layers) tf.dispose([l.k, l.v]);
       cache.layers.splice(0, cache.layers.length, ...newCache);
-      cache.length = past + logits.shape[1];
+      cache.length = past + tNew;
       cache.prefixLength = prefix;
     }
     return logits;

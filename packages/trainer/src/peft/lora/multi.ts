@@ -151,7 +151,7 @@ export class MultiLora {
         );
       return r;
     });
-    const idT = tf.tensor1d(ids, 'int32');
+    const idT = tf.keep(tf.tensor1d(ids, 'int32')); // lives until dispose(), also when made inside a tidy
     return {
       linear: (ctx: ModuleContext, x: tf.Tensor3D, base: (x: tf.Tensor3D) => tf.Tensor3D): tf.Tensor3D => {
         this.checkAlive();
