@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
   AdapterCache,
+  type AdapterStore,
   type LampTaskId,
   lampTask,
   OPPU_LORA,
@@ -56,6 +57,11 @@ export interface LocalOppuOptions extends EngineOptions {
   readonly home?: string;
   /** The task whose templates shape training and prompts; default `LaMP_7` (personal writing style). */
   readonly task?: LampTaskId | TaskDefinition;
+  /**
+   * Where adapters live; default a `FsAdapterStore` under `<home>/adapters`. Pass a shared store to scale out
+   * (e.g. `S3AdapterStore` from @oppu/s3), or one wrapped by @oppu/queue's training workers.
+   */
+  readonly adapters?: AdapterStore;
   /** Share an engine between services (it is then not disposed by `close`). */
   readonly engine?: PeftEngine;
   readonly training?: Partial<TrainingConfig>;
@@ -77,7 +83,8 @@ export interface LocalOppuOptions extends EngineOptions {
 export interface LocalOppu {
   readonly service: OppuService;
   readonly engine: PeftEngine;
-  readonly adapters: FsAdapterStore;
+  /** The store the service writes to: `options.adapters`, or a `FsAdapterStore` under `<home>/adapters`. */
+  readonly adapters: AdapterStore;
   readonly history: HistoryStore;
   readonly home: string;
   /** Waits for queued jobs, closes the history database, and disposes the engine if this factory loaded it. */
@@ -100,7 +107,7 @@ export async function createLocalOppu(options: LocalOppuOptions = {}): Promise<L
     }
     const ownsServing = ownEngine || engine !== baseEngine;
     history = new HistoryStore(join(home, 'history.sqlite'));
-    const adapters = new FsAdapterStore({ root: join(home, 'adapters') });
+    const adapters = options.adapters ?? new FsAdapterStore({ root: join(home, 'adapters') });
     const summarizer =
       options.summarizer === 'none'
         ? undefined

@@ -14,6 +14,11 @@ export interface AdapterMetadata {
     readonly finalLoss?: number;
     readonly items?: number;
     readonly seconds?: number;
+    /**
+     * The queued job that produced this version (e.g. @oppu/queue's job id), written with the version so a job
+     * retried after its worker died finds its own result instead of training a second version.
+     */
+    readonly job?: string;
   };
   readonly createdAt: string;
   /** Version this one continued from (incremental update), if any. */
