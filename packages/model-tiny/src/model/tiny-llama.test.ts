@@ -2,6 +2,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type LlamaConfig, parameterCount } from './llama-config.js';
+import { registerGradients } from './register-gradients.js';
 import { crossEntropy, TinyLlama } from './tiny-llama.js';
 
 const config: LlamaConfig = {
@@ -22,6 +23,7 @@ const config: LlamaConfig = {
 
 describe('TinyLlama', () => {
   beforeAll(async () => {
+    registerGradients();
     await tf.setBackend('cpu');
   });
 
@@ -75,5 +77,36 @@ describe('TinyLlama', () => {
     expect(g[1]![0]).toBeCloseTo((1 / 3 - 1) / 2, 5);
     expect(g[1]![1]).toBeCloseTo(1 / 3 / 2, 5);
     tf.dispose([logits, targets]);
+  });
+
+  it('gives the norm gains the same gradients as tfjs autograd of the plain formula', () => {
+    const model = new TinyLlama(config, 5);
+    const ids = tf.tensor2d([[1, 7, 9, 4, 22, 3]], [1, 6], 'int32');
+    const targets = tf.tensor2d([[7, 9, 4, 22, 3, 2]], [1, 6], 'int32');
+    const names = ['model.layers.0.input_layernorm.weight', 'model.norm.weight'];
+    const vars = names.map((n) => model.params.get(n)!);
+    // Move the gains off 1 so that a wrong gradient formula shows.
+    for (const v of vars)
+      tf.tidy(() => v.assign(tf.add(v, tf.randomUniform(v.shape, -0.5, 0.5, 'float32', 9))));
+    const { grads } = tf.variableGrads(() => model.loss(ids, targets), vars);
+    // Finite differences on a few coordinates of each gain.
+    const eps = 1e-2;
+    for (const v of vars) {
+      const g = grads[v.name]!.dataSync();
+      for (const i of [0, 5, 17]) {
+        const base = v.dataSync().slice();
+        const at = (delta: number) => {
+          const moved = base.slice();
+          moved[i] = moved[i]! + delta;
+          tf.tidy(() => v.assign(tf.tensor(moved, v.shape)));
+          return tf.tidy(() => model.loss(ids, targets).dataSync()[0]!);
+        };
+        const numeric = (at(eps) - at(-eps)) / (2 * eps);
+        tf.tidy(() => v.assign(tf.tensor(base, v.shape)));
+        expect(Math.abs(g[i]! - numeric)).toBeLessThan(0.1 * Math.abs(numeric) + 5e-5);
+      }
+    }
+    tf.dispose([ids, targets, grads as Record<string, tf.Tensor>]);
+    model.dispose();
   });
 });

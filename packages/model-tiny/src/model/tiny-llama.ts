@@ -1,3 +1,4 @@
+import * as kernels from '@oppu/trainer/kernels';
 import * as tf from '@tensorflow/tfjs-core';
 import type { LlamaConfig } from './llama-config.js';
 
@@ -12,8 +13,10 @@ import type { LlamaConfig } from './llama-config.js';
 export class TinyLlama {
   readonly config: LlamaConfig;
   readonly params = new Map<string, tf.Variable>();
-  private readonly cos: tf.Tensor2D; // [maxPos, headDim]
-  private readonly sin: tf.Tensor2D; // [maxPos, headDim]
+  private readonly cos: tf.Tensor2D; // [maxPos, headDim / 2]
+  private readonly sin: tf.Tensor2D; // [maxPos, headDim / 2]
+  private readonly ropeCache = new Map<string, { cos: tf.Tensor2D; sin: tf.Tensor2D }>();
+  private readonly unit: tf.Tensor1D; // [d] ones: the fused RMSNorm's weight (the trainable gain is applied after)
 
   constructor(config: LlamaConfig, seed: number) {
     this.config = config;
@@ -48,19 +51,41 @@ export class TinyLlama {
     add('model.norm.weight', tf.ones([d]));
     if (!config.tieWordEmbeddings) add('lm_head.weight', normal([d, V], std));
 
-    // Rotary tables: angle(pos, i) = pos * theta^(-2i/hd), duplicated over the two halves (rotate_half layout).
+    // Rotary tables: angle(pos, i) = pos * theta^(-2i/hd) for the pair (i, i + hd/2) (HF rotate_half layout).
     const half = hd / 2;
-    const cos = new Float32Array(config.maxPositionEmbeddings * hd);
-    const sin = new Float32Array(config.maxPositionEmbeddings * hd);
+    const cos = new Float32Array(config.maxPositionEmbeddings * half);
+    const sin = new Float32Array(config.maxPositionEmbeddings * half);
     for (let pos = 0; pos < config.maxPositionEmbeddings; pos++) {
       for (let i = 0; i < half; i++) {
         const angle = pos * config.ropeTheta ** (-(2 * i) / hd);
-        cos[pos * hd + i] = cos[pos * hd + i + half] = Math.cos(angle);
-        sin[pos * hd + i] = sin[pos * hd + i + half] = Math.sin(angle);
+        cos[pos * half + i] = Math.cos(angle);
+        sin[pos * half + i] = Math.sin(angle);
       }
     }
-    this.cos = tf.tensor2d(cos, [config.maxPositionEmbeddings, hd]);
-    this.sin = tf.tensor2d(sin, [config.maxPositionEmbeddings, hd]);
+    this.cos = tf.tensor2d(cos, [config.maxPositionEmbeddings, half]);
+    this.sin = tf.tensor2d(sin, [config.maxPositionEmbeddings, half]);
+    this.unit = tf.ones([d]);
+  }
+
+  /** Rotary angles of each row of a [B, T] batch (position t of every sequence), [B*T, hd/2]; kept per shape. */
+  private ropeRows(B: number, T: number): { cos: tf.Tensor2D; sin: tf.Tensor2D } {
+    const key = `${B}x${T}`;
+    let rows = this.ropeCache.get(key);
+    if (!rows) {
+      const half = this.cos.shape[1];
+      rows = tf.tidy(() => ({
+        cos: tf.keep(tf.tile(tf.slice(this.cos, [0, 0], [T, half]), [B, 1])),
+        sin: tf.keep(tf.tile(tf.slice(this.sin, [0, 0], [T, half]), [B, 1])),
+      }));
+      if (this.ropeCache.size >= 8) {
+        // Bounded: generation calls forward with a new length every token.
+        const [oldest, old] = this.ropeCache.entries().next().value!;
+        tf.dispose([old.cos, old.sin]);
+        this.ropeCache.delete(oldest);
+      }
+      this.ropeCache.set(key, rows);
+    }
+    return rows;
   }
 
   private p(name: string): tf.Variable {
@@ -69,7 +94,14 @@ export class TinyLlama {
     return v;
   }
 
-  /** Logits for every position: ids int32 [B, T] -> [B, T, V]. Call inside tf.tidy. */
+  /**
+   * Logits for every position: ids int32 [B, T] -> [B, T, V]. Call inside tf.tidy.
+   *
+   * The element-wise steps are the trainer's fused kernels (`@oppu/trainer/kernels`: embedding, RMSNorm, RoPE,
+   * causal softmax, SwiGLU): one native pass each way on wasm with the addon, their plain-tf reference elsewhere.
+   * The fused RMSNorm gives no weight gradient (LoRA keeps norms frozen), so here it normalises with a unit
+   * weight and the trainable gain is a plain multiply whose gradient tfjs derives.
+   */
   forward(ids: tf.Tensor2D): tf.Tensor3D {
     const {
       hiddenSize: d,
@@ -86,45 +118,40 @@ export class TinyLlama {
       );
     }
     const hd = d / H;
+    const g = H / KV; // query heads per KV head
     const table = this.p('model.embed_tokens.weight') as tf.Tensor2D;
-    let x = embed(table, ids); // [B, T, d]
-    const cos = tf.slice(this.cos, [0, 0], [T, hd]); // [T, hd]
-    const sin = tf.slice(this.sin, [0, 0], [T, hd]);
-    // Causal mask: 0 on and below the diagonal, -1e9 above. [T, T]
-    const mask = tf.mul(tf.sub(1, tf.linalg.bandPart(tf.ones([T, T]), -1, 0)), -1e9);
+    const norm = (x: tf.Tensor2D, name: string) =>
+      gain(kernels.rmsNorm(x, this.unit, eps), this.p(name) as tf.Tensor1D);
+    let x = tf.reshape(kernels.embedding(table, ids), [B * T, d]) as tf.Tensor2D; // [B*T, d]
+    const { cos, sin } = this.ropeRows(B, T); // [B*T, hd/2]
     const scale = 1 / Math.sqrt(hd);
 
     for (let l = 0; l < numLayers; l++) {
       const p = `model.layers.${l}`;
       // --- attention ---
-      const h = rmsNorm(x, this.p(`${p}.input_layernorm.weight`), eps);
-      const h2 = tf.reshape(h, [B * T, d]);
-      const heads = (w: string, n: number) =>
-        tf.transpose(tf.reshape(tf.matMul(h2, this.p(w)), [B, T, n, hd]), [0, 2, 1, 3]); // [B, n, T, hd]
-      let q = rope(heads(`${p}.self_attn.q_proj.weight`, H), cos, sin);
-      let k = rope(heads(`${p}.self_attn.k_proj.weight`, KV), cos, sin);
-      let v = heads(`${p}.self_attn.v_proj.weight`, KV);
-      if (KV !== H) {
-        // Grouped-query attention: repeat each KV head H/KV times.
-        // (rank-3 tile: tfjs has no tile gradient above rank 4)
-        const rep = (t: tf.Tensor) =>
-          tf.reshape(tf.tile(tf.reshape(t, [B * KV, 1, T * hd]), [1, H / KV, 1]), [B, H, T, hd]);
-        k = rep(k);
-        v = rep(v);
-      }
-      q = tf.reshape(q, [B * H, T, hd]);
-      const scores = tf.add(tf.mul(tf.matMul(q, tf.reshape(k, [B * H, T, hd]), false, true), scale), mask); // [B*H, T, T]
-      const att = tf.matMul(tf.softmax(scores), tf.reshape(v, [B * H, T, hd])); // [B*H, T, hd]
-      const merged = tf.reshape(tf.transpose(tf.reshape(att, [B, H, T, hd]), [0, 2, 1, 3]), [B * T, d]);
-      x = tf.add(x, tf.reshape(tf.matMul(merged, this.p(`${p}.self_attn.o_proj.weight`)), [B, T, d]));
+      const h = norm(x, `${p}.input_layernorm.weight`); // [B*T, d]
+      const proj = (w: string, n: number) =>
+        tf.reshape(tf.matMul(h, this.p(w)), [B * T, n, hd]) as tf.Tensor3D;
+      const q = kernels.rope(proj(`${p}.self_attn.q_proj.weight`, H), cos, sin, 'half'); // [B*T, H, hd]
+      const k = kernels.rope(proj(`${p}.self_attn.k_proj.weight`, KV), cos, sin, 'half'); // [B*T, KV, hd]
+      const v = proj(`${p}.self_attn.v_proj.weight`, KV); // [B*T, KV, hd]
+      const heads = (t: tf.Tensor, n: number) => tf.transpose(tf.reshape(t, [B, T, n, hd]), [0, 2, 1, 3]);
+      // Grouped-query attention without repeating K/V: the g query heads of one KV head form one matrix.
+      const qh = tf.reshape(heads(q, H), [B * KV, g * T, hd]);
+      const kh = tf.reshape(heads(k, KV), [B * KV, T, hd]);
+      const vh = tf.reshape(heads(v, KV), [B * KV, T, hd]);
+      const scores = tf.reshape(tf.matMul(qh, kh, false, true), [B * H, T, T]); // [B*H, T, T]
+      const probs = tf.reshape(kernels.causalSoftmax(scores, scale), [B * KV, g * T, T]);
+      const att = tf.reshape(tf.matMul(probs, vh), [B, H, T, hd]); // [B, H, T, hd]
+      const merged = tf.reshape(tf.transpose(att, [0, 2, 1, 3]), [B * T, d]);
+      x = tf.add(x, tf.matMul(merged, this.p(`${p}.self_attn.o_proj.weight`)));
       // --- SwiGLU MLP ---
-      const m = tf.reshape(rmsNorm(x, this.p(`${p}.post_attention_layernorm.weight`), eps), [B * T, d]);
-      const gate = tf.matMul(m, this.p(`${p}.mlp.gate_proj.weight`));
+      const m = norm(x, `${p}.post_attention_layernorm.weight`);
+      const gate = tf.matMul(m, this.p(`${p}.mlp.gate_proj.weight`)); // [B*T, f]
       const up = tf.matMul(m, this.p(`${p}.mlp.up_proj.weight`));
-      const down = tf.matMul(tf.mul(tf.mul(gate, tf.sigmoid(gate)), up), this.p(`${p}.mlp.down_proj.weight`));
-      x = tf.add(x, tf.reshape(down, [B, T, d]));
+      x = tf.add(x, tf.matMul(kernels.swiglu(gate, up), this.p(`${p}.mlp.down_proj.weight`)));
     }
-    const out = tf.reshape(rmsNorm(x, this.p('model.norm.weight'), eps), [B * T, d]);
+    const out = norm(x, 'model.norm.weight');
     const logits = this.config.tieWordEmbeddings
       ? tf.matMul(out, table, false, true)
       : tf.matMul(out, this.p('lm_head.weight'));
@@ -191,77 +218,33 @@ export class TinyLlama {
     for (const v of this.params.values()) v.dispose();
     this.cos.dispose();
     this.sin.dispose();
+    this.unit.dispose();
+    for (const rows of this.ropeCache.values()) tf.dispose([rows.cos, rows.sin]);
+    this.ropeCache.clear();
   }
 }
 
-/** x / rms(x) * w over the last axis. x [B, T, d], w [d]. */
-function rmsNorm(x: tf.Tensor, w: tf.Tensor, eps: number): tf.Tensor {
-  const ms = tf.mean(tf.square(x), -1, true);
-  return tf.mul(tf.mul(x, tf.rsqrt(tf.add(ms, eps))), w);
-}
-
-/** Rotary embedding, HF rotate_half convention. x [B, n, T, hd], cos/sin [T, hd]. */
-function rope(x: tf.Tensor, cos: tf.Tensor, sin: tf.Tensor): tf.Tensor {
-  const hd = x.shape[3]!;
-  const [x1, x2] = tf.split(x, [hd / 2, hd / 2], 3);
-  const rotated = tf.concat([tf.neg(x2!), x1!], 3);
-  return tf.add(tf.mul(x, cos), tf.mul(rotated, sin));
-}
-
 /**
- * Embedding lookup with a host-side scatter-add gradient (tfjs-backend-wasm has no UnsortedSegmentSum, the
- * gradient of tf.gather). table [V, d], ids int32 [B, T] -> [B, T, d].
+ * A trainable per-feature gain: x [N, d] * w [d]. tfjs's own gradient for w sums dy * x over the rows with a
+ * transpose and a reduction (slow on wasm); here it is one matMul, ones [1, N] x (dy * x), which runs on the
+ * fast BatchMatMul.
  */
-function embed(table: tf.Tensor2D, ids: tf.Tensor2D): tf.Tensor3D {
-  const [V, d] = table.shape;
-  const [B, T] = ids.shape;
-  const flat = tf.reshape(ids, [-1]) as tf.Tensor1D;
-  // Host copy of the ids: intermediate tensors are gone by the time tfjs runs the backward pass.
-  const idx = flat.dataSync();
+function gain(x: tf.Tensor2D, w: tf.Tensor1D): tf.Tensor2D {
+  const [N, d] = x.shape;
   const f = tf.customGrad(
-    typedGrad((t: tf.Tensor) => ({
-      value: tf.reshape(tf.gather(t, flat), [B, T, d]),
-      gradFunc: (dy: tf.Tensor) => {
-        const g = tf.reshape(dy, [-1, d]).dataSync() as Float32Array;
-        const out = new Float32Array(V * d);
-        for (let i = 0; i < idx.length; i++) {
-          const o = idx[i]! * d;
-          const r = i * d;
-          for (let j = 0; j < d; j++) out[o + j]! += g[r + j]!;
-        }
-        return tf.tensor2d(out, [V, d]);
-      },
-    })),
-  );
-  return f(table) as tf.Tensor3D;
-}
-
-/**
- * Mean of logsumexp(logits) - logits[target], with the gradient written directly as (softmax - onehot) / N.
- * logits [N, V], targets int32 [N].
- */
-export function crossEntropy(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Scalar {
-  const [N, V] = logits.shape;
-  const hostTargets = targets.dataSync(); // intermediate tensors are gone by the backward pass
-  const f = tf.customGrad(
-    typedGrad((z: tf.Tensor, save: tf.GradSaveFunc) => {
-      save([z]);
-      const lse = tf.logSumExp(z, -1); // [N]
-      const picked = tf.gather(
-        tf.reshape(z, [-1]),
-        tf.add(tf.mul(tf.range(0, N, 1, 'int32'), tf.scalar(V, 'int32')), targets),
-      ); // [N]
+    typedGrad((xi: tf.Tensor2D, wi: tf.Tensor1D, save: tf.GradSaveFunc) => {
+      save([xi, wi]);
       return {
-        value: tf.mean(tf.sub(lse, picked)) as tf.Scalar,
+        value: tf.mul(xi, wi),
         gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-          // (tfjs-backend-wasm 4.22 OneHot writes int bits when asked for float32: cast instead.)
-          const onehot = tf.cast(tf.oneHot(tf.tensor1d(hostTargets, 'int32'), V), 'float32');
-          return tf.mul(tf.sub(tf.softmax(saved[0]!), onehot), tf.div(dy, N));
+          const [xs, ws] = saved as [tf.Tensor2D, tf.Tensor1D];
+          const dw = tf.reshape(tf.matMul(tf.ones([1, N]), tf.mul(dy, xs)), [d]);
+          return [tf.mul(dy, ws), dw];
         },
       };
     }),
   );
-  return f(logits) as tf.Scalar;
+  return f(x, w) as tf.Tensor2D;
 }
 
 /** tf.customGrad's parameter type is `(...args: Array<Tensor | GradSaveFunc>)`; this types a body by its real ones. */
@@ -272,4 +255,13 @@ function typedGrad(
   },
 ): Parameters<typeof tf.customGrad>[0] {
   return f as unknown as Parameters<typeof tf.customGrad>[0];
+}
+
+/**
+ * Mean next-token cross-entropy, logsumexp(logits) - logits[target], with the gradient (softmax - onehot) / N:
+ * the trainer's fused kernel (one native pass on wasm with the addon), its plain-tf reference elsewhere.
+ * logits [N, V], targets int32 [N].
+ */
+export function crossEntropy(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Scalar {
+  return kernels.softmaxCrossEntropy(logits, targets);
 }
