@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BgmvAdapter, bgmvAdd, bgmvAvailable } from './bgmv.js';
 import { rand, relErr, useWasm } from './kernel-testing.js';
+import { nativeKernels, useNative } from './native.js';
 
 type Row = BgmvAdapter | null;
 
@@ -21,40 +22,48 @@ describe('bgmvAdd (serving multi-LoRA on the wasm heap)', () => {
   });
   afterAll(() => tf.dispose(adapters.flatMap((a) => [a.a, a.b])));
 
-  it('adds each row its own scale · x·A·B, and nothing to a row without an adapter', () => {
-    expect(bgmvAvailable()).toBe(true);
-    const x = rand([5, 4, inDim], 1) as tf.Tensor3D;
-    const y = rand([5, 4, outDim], 8) as tf.Tensor3D;
-    const before = tf.memory().numTensors;
-    const out = bgmvAdd(y, x, rows);
-    expect(tf.memory().numTensors).toBe(before + 1);
-    for (const [i, ad] of rows.entries()) {
-      tf.tidy(() => {
-        const xi = tf.reshape(tf.slice(x, [i, 0, 0], [1, -1, -1]), [4, inDim]) as tf.Tensor2D;
-        const yi = tf.reshape(tf.slice(y, [i, 0, 0], [1, -1, -1]), [4, outDim]);
-        const want = ad ? tf.add(yi, tf.mul(tf.matMul(tf.matMul(xi, ad.a), ad.b), ad.scale)) : yi;
-        const got = tf.reshape(tf.slice(out, [i, 0, 0], [1, -1, -1]), [4, outDim]);
-        expect(relErr(got, want), `row ${i}`).toBeLessThan(1e-5);
-        if (!ad) expect([...got.dataSync()]).toEqual([...yi.dataSync()]);
-      });
-    }
-    tf.dispose([x, y, out]);
-  });
-
-  it('gives a row bit-identical values alone and in any batch', () => {
-    const x = rand([5, 3, inDim], 11) as tf.Tensor3D;
-    const y = rand([5, 3, outDim], 12) as tf.Tensor3D;
-    const whole = bgmvAdd(y, x, rows);
-    const batched = whole.dataSync();
-    rows.forEach((ad, i) => {
-      const xi = tf.slice(x, [i, 0, 0], [1, -1, -1]) as tf.Tensor3D;
-      const yi = tf.slice(y, [i, 0, 0], [1, -1, -1]) as tf.Tensor3D;
-      const alone = bgmvAdd(yi, xi, [ad]);
-      expect([...alone.dataSync()]).toEqual([...batched.subarray(i * 3 * outDim, (i + 1) * 3 * outDim)]);
-      tf.dispose([xi, yi, alone]);
+  // The addon is optional (no compiler, no addon): its path is tested where it is built.
+  for (const native of nativeKernels() ? [true, false] : [false]) {
+    const path = native ? 'native SGEMM' : 'JS loops';
+    it(`adds each row its own scale · x·A·B, and nothing to a row without an adapter (${path})`, () => {
+      useNative(native);
+      expect(bgmvAvailable()).toBe(true);
+      const x = rand([5, 4, inDim], 1) as tf.Tensor3D;
+      const y = rand([5, 4, outDim], 8) as tf.Tensor3D;
+      const before = tf.memory().numTensors;
+      const out = bgmvAdd(y, x, rows);
+      expect(tf.memory().numTensors).toBe(before + 1);
+      for (const [i, ad] of rows.entries()) {
+        tf.tidy(() => {
+          const xi = tf.reshape(tf.slice(x, [i, 0, 0], [1, -1, -1]), [4, inDim]) as tf.Tensor2D;
+          const yi = tf.reshape(tf.slice(y, [i, 0, 0], [1, -1, -1]), [4, outDim]);
+          const want = ad ? tf.add(yi, tf.mul(tf.matMul(tf.matMul(xi, ad.a), ad.b), ad.scale)) : yi;
+          const got = tf.reshape(tf.slice(out, [i, 0, 0], [1, -1, -1]), [4, outDim]);
+          expect(relErr(got, want), `row ${i}`).toBeLessThan(1e-5);
+          if (!ad) expect([...got.dataSync()]).toEqual([...yi.dataSync()]);
+        });
+      }
+      tf.dispose([x, y, out]);
+      useNative(true);
     });
-    tf.dispose([x, y, whole]);
-  });
+
+    it(`gives a row bit-identical values alone and in any batch (${path})`, () => {
+      useNative(native);
+      const x = rand([5, 3, inDim], 11) as tf.Tensor3D;
+      const y = rand([5, 3, outDim], 12) as tf.Tensor3D;
+      const whole = bgmvAdd(y, x, rows);
+      const batched = whole.dataSync();
+      rows.forEach((ad, i) => {
+        const xi = tf.slice(x, [i, 0, 0], [1, -1, -1]) as tf.Tensor3D;
+        const yi = tf.slice(y, [i, 0, 0], [1, -1, -1]) as tf.Tensor3D;
+        const alone = bgmvAdd(yi, xi, [ad]);
+        expect([...alone.dataSync()]).toEqual([...batched.subarray(i * 3 * outDim, (i + 1) * 3 * outDim)]);
+        tf.dispose([xi, yi, alone]);
+      });
+      tf.dispose([x, y, whole]);
+      useNative(true);
+    });
+  }
 
   it('says what does not fit', () => {
     const x = rand([2, 1, inDim], 1) as tf.Tensor3D;
