@@ -15,8 +15,13 @@
 //        [--wasm-threads 1] [--profile] [--rounds 1] [--threads 2 (native addon and torch)]
 // --rounds N runs the engines N times in turn (the CPU is shared: alternating gives each the same weather)
 // and reports, per engine, the median tokens/s over rounds and the median of the per-round ratios to torch.
+//
+// The reference config, the stand-in model, its loss, the op sets, AdamW and the batch are exported for other
+// benches (bench/gpu-kernels runs the same step on the webgpu backend); importing this file runs nothing.
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import {
   AdamW,
@@ -53,7 +58,9 @@ type Variable = import('@tensorflow/tfjs-core').Variable;
 type Tensor1D = import('@tensorflow/tfjs-core').Tensor1D;
 type Scalar = import('@tensorflow/tfjs-core').Scalar;
 
+const isMain = import.meta.url === pathToFileURL(resolve(process.argv[1] ?? '')).href;
 const { values: opt } = parseArgs({
+  args: isMain ? process.argv.slice(2) : [],
   options: {
     steps: { type: 'string', default: '10' },
     'stock-steps': { type: 'string', default: '3' },
@@ -66,7 +73,7 @@ const { values: opt } = parseArgs({
     threads: { type: 'string', default: '2' },
   },
 });
-const cfg = {
+export const cfg = {
   d: 256,
   layers: 4,
   heads: 4,
@@ -96,7 +103,7 @@ interface Layer {
   vB: Variable;
 }
 
-function buildModel() {
+export function buildModel() {
   let seed = 1;
   const w = (i: number, o: number) => tf.randomNormal([i, o], 0, 0.02, 'float32', seed++) as Tensor2D;
   const bound = 1 / Math.sqrt(cfg.d);
@@ -135,8 +142,8 @@ function buildModel() {
   return { layers, embed, head, cos, sin, mask, normW };
 }
 
-type Model = ReturnType<typeof buildModel>;
-interface Ops {
+export type Model = ReturnType<typeof buildModel>;
+export interface Ops {
   frozen(x: Tensor3D, w: Tensor2D): Tensor3D;
   lora(x: Tensor3D, w: Tensor2D, a: Tensor2D, b: Tensor2D): Tensor3D;
   xent(logits: Tensor2D, targets: Tensor1D): Scalar;
@@ -147,7 +154,7 @@ interface Ops {
   /** Attention probabilities from raw scores [B, H, T, T]: softmax(scores / sqrt(hd) + causal mask). */
   attn(scores: Tensor, mask: Tensor): Tensor;
 }
-const stockOps: Ops = {
+export const stockOps: Ops = {
   frozen: (x, w) =>
     tf.reshape(tf.matMul(tf.reshape(x, [-1, x.shape[2]]), w), [x.shape[0], x.shape[1], w.shape[1]]),
   lora: (x, w, a, b) => {
@@ -162,7 +169,7 @@ const stockOps: Ops = {
   embed: (table, ids) => tf.gather(table, ids),
   attn: (scores, mask) => tf.softmax(tf.add(tf.mul(scores, 1 / Math.sqrt(hd)), mask)),
 };
-const kernelOps: Ops = {
+export const kernelOps: Ops = {
   frozen: (x, w) => frozenLinear(x, w),
   lora: (x, w, a, b) => loraLinear(x, w, a, b, scale),
   xent: softmaxCrossEntropy,
@@ -173,7 +180,7 @@ const kernelOps: Ops = {
   attn: (scores) => causalSoftmax(scores, 1 / Math.sqrt(hd)),
 };
 
-function lossOf(m: Model, ops: Ops, ids: Tensor, targets: Tensor) {
+export function lossOf(m: Model, ops: Ops, ids: Tensor, targets: Tensor) {
   const { batch: B, seq: T, d: D, heads: H } = cfg;
   const norm = (x: Tensor3D) => ops.norm(x, m.normW, 1e-5);
   let x = ops.embed(m.embed, ids) as Tensor3D; // [B, T, D]
@@ -197,7 +204,7 @@ function lossOf(m: Model, ops: Ops, ids: Tensor, targets: Tensor) {
 }
 
 // AdamW as torch.optim.AdamW (stand-in until the training loop lands).
-function adamW(vars: Variable[]) {
+export function adamW(vars: Variable[]) {
   const st = vars.map((p) => ({
     p,
     m: tf.variable(tf.zerosLike(p), false),
@@ -217,6 +224,29 @@ function adamW(vars: Variable[]) {
       }
     });
   };
+}
+
+/** The same data for every engine: token ids [batch, seq] int32 and next-token targets [batch*seq] from a fixed LCG. */
+export function trainingBatch() {
+  let s = 12345;
+  const tok = Int32Array.from({ length: cfg.batch * (cfg.seq + 1) }, () => {
+    s = (s * 1103515245 + 12345) % 2147483648;
+    return s % cfg.vocab;
+  });
+  const ids = tf.tensor2d(
+    Int32Array.from(
+      { length: cfg.batch * cfg.seq },
+      (_, i) => tok[Math.floor(i / cfg.seq) * (cfg.seq + 1) + (i % cfg.seq)]!,
+    ),
+    [cfg.batch, cfg.seq],
+    'int32',
+  );
+  const tgtIds = Int32Array.from(
+    { length: cfg.batch * cfg.seq },
+    (_, i) => tok[Math.floor(i / cfg.seq) * (cfg.seq + 1) + (i % cfg.seq) + 1]!,
+  );
+  const targets = tf.tensor1d(tgtIds, 'int32');
+  return { ids, targets };
 }
 
 /** Kernel time of one training step by kernel name (nested custom-gradient scopes show as "forward"). */
@@ -250,25 +280,7 @@ async function runEngine(engine: 'stock' | 'wasm' | 'native', steps: number, war
   const vars = m.layers.flatMap((l) => [l.qA, l.qB, l.vA, l.vB]);
   const update = adamW(vars);
   const ops = engine === 'stock' ? stockOps : kernelOps;
-  // The same data for every engine: token ids from a fixed LCG.
-  let s = 12345;
-  const tok = Int32Array.from({ length: cfg.batch * (cfg.seq + 1) }, () => {
-    s = (s * 1103515245 + 12345) % 2147483648;
-    return s % cfg.vocab;
-  });
-  const ids = tf.tensor2d(
-    Int32Array.from(
-      { length: cfg.batch * cfg.seq },
-      (_, i) => tok[Math.floor(i / cfg.seq) * (cfg.seq + 1) + (i % cfg.seq)]!,
-    ),
-    [cfg.batch, cfg.seq],
-    'int32',
-  );
-  const tgtIds = Int32Array.from(
-    { length: cfg.batch * cfg.seq },
-    (_, i) => tok[Math.floor(i / cfg.seq) * (cfg.seq + 1) + (i % cfg.seq) + 1]!,
-  );
-  const targets = tf.tensor1d(tgtIds, 'int32');
+  const { ids, targets } = trainingBatch();
   const times: number[] = [];
   const losses: number[] = [];
   let tensorsBefore = tf.memory().numTensors;
@@ -424,76 +436,80 @@ function runTorch(steps: number) {
   };
 }
 
-const engines = opt.engines.split(',');
-nativeKernels()?.setThreads(Number(opt.threads));
-const rounds = Number(opt.rounds);
-console.log(
-  `train-speed on ${cpuModel()}, node ${process.version}, ${opt.threads} threads; config ${JSON.stringify(cfg)}`,
-);
-type Result = Record<string, unknown> & { engine: string; tokens_per_s?: number; skipped?: string };
-const all: Result[][] = [];
-for (let round = 0; round < rounds; round++) {
-  const results: Result[] = [];
-  for (const e of engines) {
-    if (e === 'torch') {
-      const r = runTorch(Number(opt['torch-steps'])) as Result;
-      console.log(
-        `  torch: ${r.skipped ?? `${(r.tokens_per_s as number).toFixed(0)} tokens/s, final loss ${r.final_loss}`}`,
-      );
-      results.push(r);
-    } else if (e === 'model') {
-      results.push((await runModel(Number(opt.steps), Number(opt.warmup))) as Result);
-    } else {
-      const steps = Number(e === 'stock' ? opt['stock-steps'] : opt.steps);
-      const warm = e === 'stock' ? 1 : Number(opt.warmup);
-      results.push((await runEngine(e as 'stock' | 'wasm' | 'native', steps, warm)) as Result);
+if (isMain) await main();
+
+async function main() {
+  const engines = opt.engines.split(',');
+  nativeKernels()?.setThreads(Number(opt.threads));
+  const rounds = Number(opt.rounds);
+  console.log(
+    `train-speed on ${cpuModel()}, node ${process.version}, ${opt.threads} threads; config ${JSON.stringify(cfg)}`,
+  );
+  type Result = Record<string, unknown> & { engine: string; tokens_per_s?: number; skipped?: string };
+  const all: Result[][] = [];
+  for (let round = 0; round < rounds; round++) {
+    const results: Result[] = [];
+    for (const e of engines) {
+      if (e === 'torch') {
+        const r = runTorch(Number(opt['torch-steps'])) as Result;
+        console.log(
+          `  torch: ${r.skipped ?? `${(r.tokens_per_s as number).toFixed(0)} tokens/s, final loss ${r.final_loss}`}`,
+        );
+        results.push(r);
+      } else if (e === 'model') {
+        results.push((await runModel(Number(opt.steps), Number(opt.warmup))) as Result);
+      } else {
+        const steps = Number(e === 'stock' ? opt['stock-steps'] : opt.steps);
+        const warm = e === 'stock' ? 1 : Number(opt.warmup);
+        results.push((await runEngine(e as 'stock' | 'wasm' | 'native', steps, warm)) as Result);
+      }
+    }
+    all.push(results);
+    if (rounds > 1) {
+      const t = results.find((r) => r.engine === 'torch')?.tokens_per_s;
+      const line = results
+        .filter((r) => typeof r.tokens_per_s === 'number')
+        .map(
+          (r) =>
+            `${r.engine} ${r.tokens_per_s!.toFixed(0)}${t ? ` (${(r.tokens_per_s! / t).toFixed(3)}x)` : ''}`,
+        );
+      console.log(`round ${round + 1}: ${line.join(', ')}`);
     }
   }
-  all.push(results);
-  if (rounds > 1) {
-    const t = results.find((r) => r.engine === 'torch')?.tokens_per_s;
-    const line = results
-      .filter((r) => typeof r.tokens_per_s === 'number')
-      .map(
-        (r) =>
-          `${r.engine} ${r.tokens_per_s!.toFixed(0)}${t ? ` (${(r.tokens_per_s! / t).toFixed(3)}x)` : ''}`,
-      );
-    console.log(`round ${round + 1}: ${line.join(', ')}`);
-  }
-}
-const perEngine = (name: string) =>
-  all
-    .map((rs) => rs.find((r) => r.engine === name))
-    .filter((r) => typeof r?.tokens_per_s === 'number') as Result[];
-console.log(
-  `\nengine   tokens/s   median step   vs torch   vs stock   losses (first steps)${rounds > 1 ? `   [median of ${rounds} rounds]` : ''}`,
-);
-const stockTps = perEngine('stock').map((r) => r.tokens_per_s!);
-for (const e of engines) {
-  const runs = perEngine(e);
-  if (runs.length === 0) {
-    console.log(`${e.padEnd(8)} skipped: ${all[0]!.find((r) => r.engine === e)?.skipped}`);
-    continue;
-  }
-  const tps = median(runs.map((r) => r.tokens_per_s!));
-  const ratios = all
-    .map((rs) => {
-      const a = rs.find((r) => r.engine === e)?.tokens_per_s;
-      const b = rs.find((r) => r.engine === 'torch')?.tokens_per_s;
-      return a && b ? a / b : undefined;
-    })
-    .filter((x): x is number => x !== undefined);
-  const vsT = ratios.length ? `${median(ratios).toFixed(3)}x` : 'n/a';
-  const vsS = stockTps.length ? `${(tps / median(stockTps)).toFixed(1)}x` : 'n/a';
-  const ls = Array.isArray(runs[0]!.losses)
-    ? (runs[0]!.losses as number[])
-        .slice(0, 4)
-        .map((l) => l.toFixed(4))
-        .join(' ')
-    : '';
-  const step = (8 * 128) / tps;
+  const perEngine = (name: string) =>
+    all
+      .map((rs) => rs.find((r) => r.engine === name))
+      .filter((r) => typeof r?.tokens_per_s === 'number') as Result[];
   console.log(
-    `${e.padEnd(8)} ${tps.toFixed(0).padStart(8)}   ${step.toFixed(3).padStart(9)} s   ${vsT.padStart(8)}   ${vsS.padStart(8)}   ${ls}`,
+    `\nengine   tokens/s   median step   vs torch   vs stock   losses (first steps)${rounds > 1 ? `   [median of ${rounds} rounds]` : ''}`,
   );
+  const stockTps = perEngine('stock').map((r) => r.tokens_per_s!);
+  for (const e of engines) {
+    const runs = perEngine(e);
+    if (runs.length === 0) {
+      console.log(`${e.padEnd(8)} skipped: ${all[0]!.find((r) => r.engine === e)?.skipped}`);
+      continue;
+    }
+    const tps = median(runs.map((r) => r.tokens_per_s!));
+    const ratios = all
+      .map((rs) => {
+        const a = rs.find((r) => r.engine === e)?.tokens_per_s;
+        const b = rs.find((r) => r.engine === 'torch')?.tokens_per_s;
+        return a && b ? a / b : undefined;
+      })
+      .filter((x): x is number => x !== undefined);
+    const vsT = ratios.length ? `${median(ratios).toFixed(3)}x` : 'n/a';
+    const vsS = stockTps.length ? `${(tps / median(stockTps)).toFixed(1)}x` : 'n/a';
+    const ls = Array.isArray(runs[0]!.losses)
+      ? (runs[0]!.losses as number[])
+          .slice(0, 4)
+          .map((l) => l.toFixed(4))
+          .join(' ')
+      : '';
+    const step = (8 * 128) / tps;
+    console.log(
+      `${e.padEnd(8)} ${tps.toFixed(0).padStart(8)}   ${step.toFixed(3).padStart(9)} s   ${vsT.padStart(8)}   ${vsS.padStart(8)}   ${ls}`,
+    );
+  }
+  console.log(`JSON ${JSON.stringify(all)}`);
 }
-console.log(`JSON ${JSON.stringify(all)}`);
