@@ -97,6 +97,9 @@ async function time(f: () => Tensor | Tensor[]): Promise<number> {
   return median(ts) / 1000;
 }
 
+/** GFLOP/s with three significant digits (the software renderer is slow). */
+const gflops = (flops: number, seconds: number) => (flops / seconds / 1e9).toPrecision(3);
+
 type Row = { kernel: string; path: string; flops: number; seconds?: number; note?: string };
 const rows: Row[] = [];
 async function measure(kernel: string, path: string, flops: number, f: (() => Tensor | Tensor[]) | string) {
@@ -111,7 +114,7 @@ async function measure(kernel: string, path: string, flops: number, f: (() => Te
   }
   const last = rows.at(-1)!;
   console.log(
-    `  ${kernel.padEnd(26)} ${path.padEnd(10)} ${last.seconds ? `${(flops / last.seconds / 1e9).toFixed(2)} GFLOP/s` : last.note}`,
+    `  ${kernel.padEnd(26)} ${path.padEnd(10)} ${last.seconds ? `${gflops(flops, last.seconds)} GFLOP/s` : last.note}`,
   );
 }
 const wgslOnly = 'n/a (WGSL kernels run on the webgpu backend only)';
@@ -198,7 +201,7 @@ const wgslOnly = 'n/a (WGSL kernels run on the webgpu backend only)';
 
 console.log('\nkernel                                path        GFLOP/s     ms/call');
 for (const row of rows) {
-  const gf = row.seconds ? (row.flops / row.seconds / 1e9).toFixed(2).padStart(10) : ''.padStart(10);
+  const gf = row.seconds ? gflops(row.flops, row.seconds).padStart(10) : ''.padStart(10);
   const ms = row.seconds ? (row.seconds * 1000).toFixed(2).padStart(10) : row.note;
   console.log(`${row.kernel.padEnd(37)} ${row.path.padEnd(10)} ${gf}  ${ms}`);
 }
