@@ -37,19 +37,29 @@ class LoraLinearProgram implements WgslProgram {
   variableNames = ['X', 'W', 'H', 'B'];
   workgroupSize = TILE_WORKGROUP;
   uniforms = 'scale : f32,';
+  variableComponents: number[] | undefined;
   private readonly transposeW: boolean;
   private readonly transposeB: boolean;
+  /** X and W bound as vec4 arrays: W untransposed and in, out multiples of 4 (the usual case). */
+  private readonly vec4: boolean;
 
-  constructor(rows: number, out: number, transposeW: boolean, transposeB: boolean) {
+  constructor(rows: number, inDim: number, out: number, transposeW: boolean, transposeB: boolean) {
     this.outputShape = [rows, out];
     this.dispatch = tileDispatch(rows, out);
     this.transposeW = transposeW;
     this.transposeB = transposeB;
-    this.shaderKey = `oppuLoraLinear_${transposeW}_${transposeB}`;
+    this.vec4 = !transposeW && inDim % 4 === 0 && out % 4 === 0;
+    this.variableComponents = this.vec4 ? [4, 4, 1, 1] : undefined;
+    this.shaderKey = `oppuLoraLinear_${transposeW}_${transposeB}_${this.vec4}`;
   }
 
   getUserCode(): string {
-    const w = this.transposeW ? 'W[col * inDim + k]' : 'W[k * outDim + col]';
+    const x = (i: string) => (this.vec4 ? `X[(${i}) / 4][(${i}) % 4]` : `X[${i}]`);
+    const w = this.transposeW
+      ? 'W[col * inDim + k]'
+      : this.vec4
+        ? 'W[(k * outDim + col) / 4][col % 4]'
+        : 'W[k * outDim + col]';
     const b = this.transposeB ? 'B[col * r + j]' : 'B[j * outDim + col]';
     return `
       ${tileDeclarations}
@@ -57,7 +67,7 @@ class LoraLinearProgram implements WgslProgram {
         let inDim = uniforms.xShape.y;
         let r = uniforms.hShape.y;
         if (row >= uniforms.outShape.x) { return 0.0; }
-        if (k < inDim) { return X[row * inDim + k]; }
+        if (k < inDim) { return ${x('row * inDim + k')}; }
         if (k < inDim + r) { return uniforms.scale * H[row * r + (k - inDim)]; }
         return 0.0;
       }
@@ -71,9 +81,36 @@ class LoraLinearProgram implements WgslProgram {
         if (j < r) { return ${b}; }
         return 0.0;
       }
+      fn loadA4(row : i32, k : i32) -> vec4<f32> {
+        let inDim = uniforms.xShape.y;
+        if (row < uniforms.outShape.x && k + 3 < inDim) {
+          ${
+            this.vec4
+              ? 'return X[(row * inDim + k) / 4]; // k is a multiple of 4'
+              : `let i = row * inDim + k;
+          return vec4<f32>(X[i], X[i + 1], X[i + 2], X[i + 3]);`
+          }
+        }
+        return vec4<f32>(loadA(row, k), loadA(row, k + 1), loadA(row, k + 2), loadA(row, k + 3));
+      }
+      fn loadB4(k : i32, col : i32) -> vec4<f32> {
+        let inDim = uniforms.xShape.y;
+        let outDim = uniforms.outShape.y;
+        if (k < inDim && col + 3 < outDim) {
+          ${
+            this.transposeW
+              ? 'return vec4<f32>(W[col * inDim + k], W[(col + 1) * inDim + k], W[(col + 2) * inDim + k], W[(col + 3) * inDim + k]);'
+              : this.vec4
+                ? 'return W[(k * outDim + col) / 4]; // col is a multiple of 4'
+                : `let i = k * outDim + col;
+          return vec4<f32>(W[i], W[i + 1], W[i + 2], W[i + 3]);`
+          }
+        }
+        return vec4<f32>(loadB(k, col), loadB(k, col + 1), loadB(k, col + 2), loadB(k, col + 3));
+      }
       fn main() {
         ${tileCoordinates}
-        var acc : array<array<f32, 4>, 4>;
+        var acc : array<vec4<f32>, 4>;
         ${accumulateTiles('uniforms.xShape.y + uniforms.hShape.y')}
         ${storeTile('uniforms.outShape.x', 'uniforms.outShape.y', '1.0')}
       }
@@ -87,7 +124,7 @@ export function registerLoraLinearKernel(): void {
     const rows = x!.shape[0]!;
     const out = attrs.transposeW ? w!.shape[0]! : w!.shape[1]!;
     return {
-      program: new LoraLinearProgram(rows, out, attrs.transposeW, attrs.transposeB),
+      program: new LoraLinearProgram(rows, x!.shape[1]!, out, attrs.transposeW, attrs.transposeB),
       uniforms: [{ type: 'float32', data: [attrs.scale] }],
     };
   });

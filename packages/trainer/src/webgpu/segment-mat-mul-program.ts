@@ -77,6 +77,28 @@ class SegmentMatMulProgram implements WgslProgram {
         if (segId < 0 || segId >= uniforms.wShape.x || k >= kDim || col >= cols) { return 0.0; }
         return ${w};
       }
+      fn loadA4(row : i32, k : i32) -> vec4<f32> {
+        let kDim = uniforms.xShape.y;
+        if (row >= segStart && row < segEnd && k + 3 < kDim) {
+          let i = row * kDim + k;
+          return vec4<f32>(X[i], X[i + 1], X[i + 2], X[i + 3]);
+        }
+        return vec4<f32>(loadA(row, k), loadA(row, k + 1), loadA(row, k + 2), loadA(row, k + 3));
+      }
+      fn loadB4(k : i32, col : i32) -> vec4<f32> {
+        let kDim = uniforms.xShape.y;
+        let cols = uniforms.outShape.y;
+        if (segId >= 0 && segId < uniforms.wShape.x && k < kDim && col + 3 < cols) {
+          ${
+            this.transposeW
+              ? `let i = (segId * cols + col) * kDim + k;
+          return vec4<f32>(W[i], W[i + kDim], W[i + 2 * kDim], W[i + 3 * kDim]);`
+              : `let i = (segId * kDim + k) * cols + col;
+          return vec4<f32>(W[i], W[i + 1], W[i + 2], W[i + 3]);`
+          }
+        }
+        return vec4<f32>(loadB(k, col), loadB(k, col + 1), loadB(k, col + 2), loadB(k, col + 3));
+      }
       fn main() {
         ${tileCoordinates}
         if (localIndex == 0u) {
@@ -84,7 +106,7 @@ class SegmentMatMulProgram implements WgslProgram {
           segRange = vec2<i32>(segmentOf(row0), segmentOf(last));
         }
         let range = workgroupUniformLoad(&segRange);
-        var acc : array<array<f32, 4>, 4>;
+        var acc : array<vec4<f32>, 4>;
         for (var s = range.x; s <= range.y; s = s + 1) {
           segStart = Offsets[s];
           segEnd = Offsets[s + 1];

@@ -1,48 +1,51 @@
 /**
  * The WGSL of a tiled matrix product, shared by the fused LoRA linear and the SGMV kernels: a workgroup of
- * 8x8 threads computes a 32x32 block of the output, each thread a 4x4 register tile, stepping through the
- * inner dimension 16 at a time with both operand tiles staged in workgroup memory. The caller supplies
- * `loadA(row, k)` and `loadB(k, col)` (returning 0 outside the operands, so no bounds checks in the inner loop).
+ * 8x8 threads computes a 32x32 block of the output, each thread a 4x4 register tile (four vec4 rows), stepping
+ * through the inner dimension 32 at a time with both operand tiles staged in workgroup memory as vec4s (as
+ * tfjs-backend-webgpu's own packed matMul does). The caller supplies `loadA(row, k)` and `loadB(k, col)`
+ * (returning 0 outside the operands, so the inner loop has no bounds checks), and `loadA4`/`loadB4`
+ * (four consecutive k of a row of A, four consecutive columns of a row of B: one bounds check for the four).
  *
  *   out[row0 + i, col0 + j] = sum_k loadA(row0 + i, k) * loadB(k, col0 + j)
  */
 export const TILE_M = 32;
 export const TILE_N = 32;
-export const TILE_K = 16;
+export const TILE_K = 32;
 export const TILE_WORKGROUP: [number, number, number] = [8, 8, 1];
 
-/** Workgroup tiles and the 4x4 accumulator: declared once per shader. */
+/** Workgroup tiles, declared once per shader. */
 export const tileDeclarations = `
-  var<workgroup> tileA : array<array<f32, ${TILE_K}>, ${TILE_M}>; // [row][k]
-  var<workgroup> tileB : array<array<f32, ${TILE_N}>, ${TILE_K}>; // [k][col]
+  var<workgroup> tileA : array<array<vec4<f32>, ${TILE_K / 4}>, ${TILE_M}>; // [row][k / 4]
+  var<workgroup> tileB : array<array<vec4<f32>, ${TILE_N / 4}>, ${TILE_K}>; // [k][col / 4]
 `;
 
 /**
- * Statements that add sum_k loadA·loadB over k in [0, kTotal) into `acc` (a `var acc : array<array<f32, 4>, 4>`
- * declared by the caller), for the block whose corner is (row0, col0). `kTotal` must be uniform (barriers).
+ * Statements that add sum_k loadA·loadB over k in [0, kTotal) into `acc` (a `var acc : array<vec4<f32>, 4>`
+ * declared by the caller: acc[i] holds columns tc..tc+3 of row tr + i), for the block whose corner is
+ * (row0, col0). `kTotal` must be uniform (the loop holds barriers).
  */
 export function accumulateTiles(kTotal: string): string {
-  const loads = (TILE_M * TILE_K) / 64; // elements of each tile loaded per thread
+  const perThread = (TILE_M * TILE_K) / 4 / 64; // vec4s of each tile loaded per thread
   return `
     for (var t = 0; t < ${kTotal}; t = t + ${TILE_K}) {
-      for (var e = 0; e < ${loads}; e = e + 1) {
+      for (var e = 0; e < ${perThread}; e = e + 1) {
         let idx = i32(localIndex) + 64 * e;
-        let ar = idx / ${TILE_K};
-        let ak = idx - ar * ${TILE_K};
-        tileA[ar][ak] = loadA(row0 + ar, t + ak);
-        let bk = idx / ${TILE_N};
-        let bc = idx - bk * ${TILE_N};
-        tileB[bk][bc] = loadB(t + bk, col0 + bc);
+        let ar = idx / ${TILE_K / 4};
+        let ak = idx - ar * ${TILE_K / 4};
+        tileA[ar][ak] = loadA4(row0 + ar, t + 4 * ak);
+        let bk = idx / ${TILE_N / 4};
+        let bc = idx - bk * ${TILE_N / 4};
+        tileB[bk][bc] = loadB4(t + bk, col0 + 4 * bc);
       }
       workgroupBarrier();
-      for (var k = 0; k < ${TILE_K}; k = k + 1) {
-        let b = vec4<f32>(tileB[k][tc], tileB[k][tc + 1], tileB[k][tc + 2], tileB[k][tc + 3]);
+      for (var k4 = 0; k4 < ${TILE_K / 4}; k4 = k4 + 1) {
+        let b0 = tileB[4 * k4][tc4];
+        let b1 = tileB[4 * k4 + 1][tc4];
+        let b2 = tileB[4 * k4 + 2][tc4];
+        let b3 = tileB[4 * k4 + 3][tc4];
         for (var i = 0; i < 4; i = i + 1) {
-          let a = tileA[tr + i][k];
-          acc[i][0] = acc[i][0] + a * b.x;
-          acc[i][1] = acc[i][1] + a * b.y;
-          acc[i][2] = acc[i][2] + a * b.z;
-          acc[i][3] = acc[i][3] + a * b.w;
+          let a = tileA[tr + i][k4];
+          acc[i] = acc[i] + b0 * a.x + b1 * a.y + b2 * a.z + b3 * a.w;
         }
       }
       workgroupBarrier();
@@ -50,23 +53,24 @@ export function accumulateTiles(kTotal: string): string {
   `;
 }
 
-/** The thread's place in its block: `row0`/`col0` (block corner), `tr`/`tc` (its 4x4 tile within the block). */
+/** The thread's place in its block: `row0`/`col0` (block corner), `tr` (first of its 4 rows), `tc4` (its vec4 column). */
 export const tileCoordinates = `
     let row0 = i32(workgroupId.y) * ${TILE_M};
     let col0 = i32(workgroupId.x) * ${TILE_N};
     let tr = i32(localId.y) * 4;
-    let tc = i32(localId.x) * 4;
+    let tc4 = i32(localId.x);
 `;
 
 /** Writes `scale * acc` to result[rows, cols] (row-major), skipping the block's part outside the output. */
 export function storeTile(rows: string, cols: string, scale: string): string {
   return `
     for (var i = 0; i < 4; i = i + 1) {
+      let r = row0 + tr + i;
+      let v = ${scale} * acc[i];
       for (var j = 0; j < 4; j = j + 1) {
-        let r = row0 + tr + i;
-        let c = col0 + tc + j;
+        let c = col0 + 4 * tc4 + j;
         if (r < ${rows} && c < ${cols}) {
-          result[r * ${cols} + c] = ${scale} * acc[i][j];
+          result[r * ${cols} + c] = v[j];
         }
       }
     }

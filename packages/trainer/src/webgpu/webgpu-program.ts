@@ -18,6 +18,8 @@ export interface WgslProgram {
   workgroupSize: [number, number, number];
   uniforms?: string;
   size?: boolean;
+  /** Components per element of each input's binding (4 binds it as `array<vec4<f32>>`). */
+  variableComponents?: number[] | undefined;
   getUserCode(): string;
 }
 
