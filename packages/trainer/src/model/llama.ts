@@ -3,8 +3,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import { embedding } from '../kernels/embedding.js';
 import { frozenLinear } from '../kernels/frozen-linear.js';
 import { causalSoftmax, rmsNorm, rope, swiglu } from '../kernels/fused-ops.js';
+import { activeWasmBackend } from '../kernels/wasm-heap.js';
 import type { PeftModelDims } from '../peft/model-dims.js';
 import type { BaseWeights, LinearAdapter, ModuleContext, ModuleName } from './hooks.js';
+import { kvBuffer, kvCapacity, kvWrite } from './kv-heap.js';
 
 /**
  * A Llama-family decoder in one file, in the spirit of llama2.c and nanoGPT: config, weights, RMSNorm, RoPE,
@@ -196,20 +198,26 @@ interface LayerTensors {
 // KV cache
 
 /**
- * Keys and values of every past position, per layer: k, v [b, kvh, T, hd]. Owned by the caller of
+ * Keys and values of every past position, per layer: k, v [b, kvh, capacity, hd]. Owned by the caller of
  * `forward`; `dispose()` frees it. `length` counts all cached positions, soft-prompt positions included.
+ * On wasm the tensors are buffers that each step writes its positions into (kv-heap.ts: no copy of the whole
+ * cache per step), with room for `capacity` >= `length` positions; elsewhere each step concatenates and
+ * `capacity` = `length`.
  */
 export class KVCache {
   readonly layers: { k: tf.Tensor4D; v: tf.Tensor4D }[] = [];
   length = 0;
   /** Virtual (soft-prompt) positions at the start of the cache. */
   prefixLength = 0;
+  /** Positions the tensors hold (axis 2); positions from `length` on are unused and masked out. */
+  capacity = 0;
 
   dispose(): void {
     for (const l of this.layers) tf.dispose([l.k, l.v]);
     this.layers.length = 0;
     this.length = 0;
     this.prefixLength = 0;
+    this.capacity = 0;
   }
 }
 
@@ -344,7 +352,11 @@ export class LlamaModel implements BaseWeights {
     // Positions and masks are small: build them on the host.
     const maskRows = readMask(opts.attentionMask, b, (cache ? past - cache.prefixLength : 0) + t);
 
+    // On wasm the cache is written in place; the buffers made by this call (new, or grown) are freed on error.
+    const wasm = cache ? activeWasmBackend() : null;
     const newCache: { k: tf.Tensor4D; v: tf.Tensor4D }[] = [];
+    const made: tf.Tensor[] = [];
+    let capacity = 0;
     let prefix = cache && !firstCall ? cache.prefixLength : 0;
     let tNew = t; // p + t on a first call with a soft prompt
     let logits: tf.Tensor3D;
@@ -366,13 +378,15 @@ export class LlamaModel implements BaseWeights {
         const T = past + tNew;
         if (T > c.maxSeqLen)
           throw new OppuError('sequence_too_long', `llama: ${T} positions exceed maxSeqLen ${c.maxSeqLen}`);
-        const { positions, bias } = positionsAndBias(maskRows, b, prefix, past, tNew, c.maxSeqLen);
+        // Keys attended to: the cache's capacity when it is written in place (unused positions masked), else T.
+        capacity = wasm && cache ? Math.max(cache.capacity, kvCapacity(T, c.maxSeqLen)) : T;
+        const { positions, bias } = positionsAndBias(maskRows, b, prefix, past, tNew, c.maxSeqLen, capacity);
         const half = hd / 2;
         const cos = tf.tensor2d(hostRows(this.ropeCos, positions, half), [b * tNew, half]); // [b*tNew, hd/2]
         const sin = tf.tensor2d(hostRows(this.ropeSin, positions, half), [b * tNew, half]); // [b*tNew, hd/2]
         // Padding or a cache: an additive bias, 0 where allowed and -1e9 where not. Neither (training,
         // unpadded prefill): bias is null and attention is plain causal, one fused kernel.
-        const attnBias = bias && tf.tensor4d(bias, [b, 1, tNew, T]);
+        const attnBias = bias && tf.tensor4d(bias, [b, 1, tNew, capacity]);
         const scale = 1 / Math.sqrt(hd);
 
         const lin = (layer: number, module: ModuleName, input: tf.Tensor3D): tf.Tensor3D => {
@@ -390,14 +404,37 @@ export class LlamaModel implements BaseWeights {
           const v = tf.reshape(lin(l, 'v_proj', xn), [b, tNew, c.kvHeads, hd]);
           q = rope(q, cos, sin, c.ropeStyle); // [b*tNew, h, hd]
           k = rope(k, cos, sin, c.ropeStyle); // [b*tNew, kvh, hd]
-          let kh = tf.transpose(tf.reshape(k, [b, tNew, c.kvHeads, hd]), [0, 2, 1, 3]) as tf.Tensor4D; // [b, kvh, tNew, hd]
-          let vh = tf.transpose(v, [0, 2, 1, 3]) as tf.Tensor4D; // [b, kvh, tNew, hd]
+          let kh: tf.Tensor4D; // [b, kvh, capacity, hd]: keys of the cache and of the new positions
+          let vh: tf.Tensor4D;
           const cached = cache?.layers[l];
-          if (cache && cached && past > 0) {
-            kh = tf.concat([cached.k, kh], 2); // [b, kvh, T, hd]
-            vh = tf.concat([cached.v, vh], 2);
+          if (wasm && cache) {
+            // In place: (grow the buffers if needed, then) write the new positions at past .. T - 1.
+            let entry = cached;
+            if (!entry || entry.k.shape[2] !== capacity) {
+              const shape: [number, number, number, number] = [b, c.kvHeads, capacity, hd];
+              entry = {
+                k: kvBuffer(wasm, cached?.k, past, shape),
+                v: kvBuffer(wasm, cached?.v, past, shape),
+              };
+              made.push(entry.k, entry.v);
+            }
+            kvWrite(wasm, entry.k, k, past);
+            kvWrite(wasm, entry.v, v, past);
+            newCache.push(entry);
+            kh = entry.k;
+            vh = entry.v;
+          } else {
+            kh = tf.transpose(tf.reshape(k, [b, tNew, c.kvHeads, hd]), [0, 2, 1, 3]) as tf.Tensor4D; // [b, kvh, tNew, hd]
+            vh = tf.transpose(v, [0, 2, 1, 3]) as tf.Tensor4D; // [b, kvh, tNew, hd]
+            if (cache && cached && past > 0) {
+              kh = tf.concat([cached.k, kh], 2); // [b, kvh, T, hd]
+              vh = tf.concat([cached.v, vh], 2);
+            }
+            if (cache) {
+              newCache.push({ k: tf.keep(kh), v: tf.keep(vh) });
+              made.push(kh, vh);
+            }
           }
-          if (cache) newCache.push({ k: tf.keep(kh), v: tf.keep(vh) });
           // Grouped-query attention without repeating k/v: the g query heads of one kv head form one matrix.
           const qh = tf.reshape(tf.transpose(tf.reshape(q, [b, tNew, c.heads, hd]), [0, 2, 1, 3]), [
             b,
@@ -405,11 +442,11 @@ export class LlamaModel implements BaseWeights {
             (c.heads / c.kvHeads) * tNew,
             hd,
           ]); // [b, kvh, g*tNew, hd]
-          const scores = tf.reshape(tf.matMul(qh, kh, false, true), [b, c.heads, tNew, T]); // [b, h, tNew, T]
+          const scores = tf.reshape(tf.matMul(qh, kh, false, true), [b, c.heads, tNew, capacity]); // [b, h, tNew, capacity]
           const weights = attnBias
             ? tf.softmax(tf.add(tf.mul(scores, scale), attnBias))
             : causalSoftmax(scores, scale); // T = tNew here
-          const probs = tf.reshape(weights, [b, c.kvHeads, (c.heads / c.kvHeads) * tNew, T]);
+          const probs = tf.reshape(weights, [b, c.kvHeads, (c.heads / c.kvHeads) * tNew, capacity]);
           const att = tf.matMul(probs, vh); // [b, kvh, g*tNew, hd]
           const merged = tf.reshape(tf.transpose(tf.reshape(att, [b, c.heads, tNew, hd]), [0, 2, 1, 3]), [
             b,
@@ -429,15 +466,17 @@ export class LlamaModel implements BaseWeights {
         return frozenLinear(xf, this.head); // [b, keep, vocab]
       });
     } catch (error) {
-      tf.dispose(newCache.flatMap((l) => [l.k, l.v])); // kept for the cache before the failure
+      tf.dispose(made); // kept for the cache before the failure
       throw error;
     }
 
     if (cache) {
-      for (const l of cache.layers) tf.dispose([l.k, l.v]);
+      const kept = new Set(newCache.flatMap((l) => [l.k, l.v]));
+      for (const l of cache.layers) for (const t of [l.k, l.v]) if (!kept.has(t)) t.dispose();
       cache.layers.splice(0, cache.layers.length, ...newCache);
       cache.length = past + tNew;
       cache.prefixLength = prefix;
+      cache.capacity = capacity;
     }
     return logits;
   }
@@ -541,10 +580,11 @@ function hostRows(table: Float32Array, ids: Int32Array, w: number): Float32Array
 }
 
 /**
- * Position of each new row and the additive attention bias [b, 1, tNew, T]. Real tokens count positions
+ * Position of each new row and the additive attention bias [b, 1, tNew, width] (width >= T: keys from T on
+ * are unused cache positions, masked). Real tokens count positions
  * from `prefix` (soft-prompt positions come first); pads take the position of the next real token (unused).
  * A query sees a key if the key is not later than itself and is not a pad. With no cache and no pad the
- * mask is plain causal: `bias` is then null (the caller uses `causalSoftmax`).
+ * mask is plain causal (and width = T): `bias` is then null (the caller uses `causalSoftmax`).
  */
 function positionsAndBias(
   mask: Uint8Array[],
@@ -553,11 +593,12 @@ function positionsAndBias(
   past: number,
   tNew: number,
   maxSeqLen: number,
+  width: number,
 ): { positions: Int32Array; bias: Float32Array | null } {
   const T = past + tNew;
   const positions = new Int32Array(b * tNew);
-  const causal = past === 0 && mask.every((row) => row.every((v) => v === 1));
-  const bias = causal ? null : new Float32Array(b * tNew * T);
+  const causal = past === 0 && width === T && mask.every((row) => row.every((v) => v === 1));
+  const bias = causal ? null : new Float32Array(b * tNew * width).fill(MASKED);
   for (let r = 0; r < b; r++) {
     const row = mask[r] as Uint8Array; // over token positions (no prefix)
     // keyOk[j]: may key j (in cache order: prefix, then tokens) be attended to.
@@ -578,7 +619,7 @@ function positionsAndBias(
       const qi = past + i; // the query's index in cache order
       positions[r * tNew + i] = posOf[qi] as number;
       if (!bias) continue;
-      const base = (r * tNew + i) * T;
+      const base = (r * tNew + i) * width;
       for (let j = 0; j < T; j++) bias[base + j] = j <= qi && keyOk[j] ? 0 : MASKED;
     }
   }
