@@ -33,7 +33,6 @@ export default defineConfig({
       project('packages/model-tiny', ['packages/model-tiny/src/**/*.test.ts']),
       project('packages/langchain', ['packages/langchain/src/**/*.test.ts']),
       project('packages/queue', ['packages/queue/src/**/*.test.ts']),
-      project('packages/s3', ['packages/s3/src/**/*.test.ts']),
       project('apps/playground', ['apps/playground/src/**/*.test.ts']),
       project('tests', ['tests/**/*.test.ts']),
     ],

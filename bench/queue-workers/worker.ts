@@ -5,7 +5,8 @@
  * `--events` (if given).
  *
  *   node --conditions source --import tsx bench/queue-workers/worker.ts --port 6379 --home ./.oppu \
- *     [--model DIR] [--max-steps N] [--lock-ms 30000] [--events events.jsonl] [--die-after-store]
+ *     [--model DIR] [--max-steps N] [--epochs N] [--batch-size N] [--lock-ms 30000] [--events events.jsonl] \
+ *     [--die-after-store]
  *
  * `--die-after-store` (tests only): SIGKILLs this process right after it stores its first adapter version, before
  * the job is marked complete: the retried job must find that version instead of training a second one.
@@ -26,6 +27,7 @@ const { values } = parseArgs({
     task: { type: 'string', default: 'LaMP_7' },
     'max-steps': { type: 'string' },
     epochs: { type: 'string' },
+    'batch-size': { type: 'string' },
     'lock-ms': { type: 'string', default: '30000' },
     events: { type: 'string' },
     'die-after-store': { type: 'boolean', default: false },
@@ -50,12 +52,11 @@ if (values['die-after-store']) {
   });
 }
 
+// OPPU's training recipe (OPPU_TRAINING) unless overridden.
 const training = {
-  learningRate: 1e-2,
-  batchSize: 2,
-  seed: 1,
   ...(values['max-steps'] ? { maxSteps: Number(values['max-steps']) } : {}),
   ...(values.epochs ? { epochs: Number(values.epochs) } : {}),
+  ...(values['batch-size'] ? { batchSize: Number(values['batch-size']) } : {}),
 };
 const local = await startLocalTrainingWorker({
   connection: { host: values.host, port: Number(values.port) },
