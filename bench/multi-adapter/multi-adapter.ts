@@ -3,12 +3,14 @@
  *   shared   - one LoRA for every request, one batch
  *   distinct - 32 different LoRAs, one batch (each row gathers its own adapter: BGMV)
  *   swapped  - 32 different LoRAs, request by request (load the user's adapter, generate, next)
- * plus the process's peak RSS after each mode.
+ * plus the process's RSS after each mode and its peak so far, the process CPU time of a run (all threads: on a
+ * shared machine the wall time depends on what else runs, the CPU time less), and the load average at the start.
  *
  *   pnpm bench:multi-adapter [--base DIR] [--requests 32] [--tokens 16] [--repeats 3]
  *
  * Goal (issue 3): distinct <= 1.3 x shared, and distinct >= 8 x faster than swapped.
  */
+import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { OPPU_LORA } from '@oppu/core';
 import { createEngine } from '@oppu/node';
@@ -55,22 +57,29 @@ const options = { maxNewTokens, temperature: 0 };
 async function time(label: string, fn: () => Promise<void>) {
   await fn(); // warm-up (also loads every adapter once)
   const times: number[] = [];
+  const cpu: number[] = [];
   for (let r = 0; r < repeats; r++) {
     const t0 = performance.now();
+    const c0 = process.cpuUsage();
     await fn();
+    const c = process.cpuUsage(c0);
     times.push(performance.now() - t0);
+    cpu.push((c.user + c.system) / 1000);
   }
-  times.sort((a, b) => a - b);
-  const ms = times[Math.floor(times.length / 2)]!;
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const ms = median(times);
   const rss = process.memoryUsage().rss / 2 ** 20;
+  const peak = process.resourceUsage().maxRSS / 1024;
   console.log(
-    `${label.padEnd(9)} median ${ms.toFixed(0).padStart(6)} ms for ${n} requests x ${maxNewTokens} tokens = ${((n * maxNewTokens) / (ms / 1000)).toFixed(0)} tokens/s, rss ${rss.toFixed(0)} MiB`,
+    `${label.padEnd(9)} median ${ms.toFixed(0).padStart(6)} ms (cpu ${median(cpu).toFixed(0).padStart(6)} ms) for ${n} requests x ${maxNewTokens} tokens = ${((n * maxNewTokens) / (ms / 1000)).toFixed(0).padStart(5)} tokens/s, rss ${rss.toFixed(0)} MiB (peak so far ${peak.toFixed(0)} MiB)`,
   );
   return ms;
 }
 
 console.log(
-  `base ${model.info.name}: ${(model.info.parameters / 1e6).toFixed(2)}M parameters, backend ${engine.backend}`,
+  `base ${model.info.name}: ${(model.info.parameters / 1e6).toFixed(2)}M parameters, backend ${engine.backend}; load average ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')} at the start`,
 );
 const shared = await time('shared', async () => {
   await model.generate(

@@ -123,22 +123,32 @@ export class TfPeftEngine implements PeftEngine {
   private resolveBatch(rows: readonly (AdapterWeights | undefined)[]): ResolvedAdapter | undefined {
     const distinct = [...new Set(rows.filter((r): r is AdapterWeights => r !== undefined))];
     if (distinct.length === 0) return undefined;
-    const methods = distinct.map((w) => this.method(w));
+    // Each method is marked in use as soon as it is loaded: loading the next may evict it from the LRU.
+    const methods: PeftMethod[] = [];
     let hooks: ResolvedAdapter;
-    if (methods.every((m) => m instanceof LoraModel)) {
-      hooks = loraBatchAdapter(
-        methods as LoraModel[],
-        rows.map((r) => (r === undefined ? -1 : distinct.indexOf(r))),
-      );
-    } else if (distinct.length === 1 && rows.every((r) => r === distinct[0])) {
-      hooks = methods[0]!.asLinearAdapter();
-    } else {
-      throw new OppuError(
-        'mixed_adapters',
-        'generate: IA3 and prompt-tuning adapters cannot share a batch with other adapters; send them in separate calls',
-      );
+    try {
+      for (const w of distinct) {
+        const m = this.method(w);
+        this.inUse.set(m, (this.inUse.get(m) ?? 0) + 1);
+        methods.push(m);
+      }
+      if (methods.every((m) => m instanceof LoraModel)) {
+        hooks = loraBatchAdapter(
+          methods as LoraModel[],
+          rows.map((r) => (r === undefined ? -1 : distinct.indexOf(r))),
+        );
+      } else if (distinct.length === 1 && rows.every((r) => r === distinct[0])) {
+        hooks = methods[0]!.asLinearAdapter();
+      } else {
+        throw new OppuError(
+          'mixed_adapters',
+          'generate: IA3 and prompt-tuning adapters cannot share a batch with other adapters; send them in separate calls',
+        );
+      }
+    } catch (error) {
+      for (const m of methods) this.release(m);
+      throw error;
     }
-    for (const m of methods) this.inUse.set(m, (this.inUse.get(m) ?? 0) + 1);
     let released = false;
     return {
       linear: (ctx, x, base) => hooks.linear(ctx, x, base),
