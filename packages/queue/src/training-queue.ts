@@ -56,6 +56,9 @@ export class TrainingQueue {
       connection: options.connection,
       prefix: options.prefix ?? DEFAULT_PREFIX,
     });
+    // Every pending `result()` adds a 'closing' listener to the queue (BullMQ's waitUntilFinished), and a bot
+    // waits on many jobs at once: that is not a leak.
+    this.queue.setMaxListeners(0);
   }
 
   /** BullMQ's event stream of this queue (progress, completed, failed), opened on first use. */
