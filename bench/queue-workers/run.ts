@@ -24,7 +24,13 @@ const { values } = parseArgs({
 });
 const userCount = Number(values.users);
 const rounds = values.workers.split(',').map(Number);
-const data = synthesize({ task: 'LaMP_7', users: userCount, items: Number(values.items), queries: 1, seed: 11 });
+const data = synthesize({
+  task: 'LaMP_7',
+  users: userCount,
+  items: Number(values.items),
+  queries: 1,
+  seed: 11,
+});
 const WORKER = join(import.meta.dirname, 'worker.ts');
 
 console.log(
@@ -57,7 +63,9 @@ for (const n of rounds) {
   const home = join(root, 'home');
   const redis = await startLocalRedis();
   const producer = await createLocalOppu({ home, summarizer: 'none', onLog: () => {} });
-  const users = data.questions.map((q) => userId(`user-${q.user_id ?? q.id}`.replace(/[^A-Za-z0-9_-]/g, '-')));
+  const users = data.questions.map((q) =>
+    userId(`user-${q.user_id ?? q.id}`.replace(/[^A-Za-z0-9_-]/g, '-')),
+  );
   for (const [i, q] of data.questions.entries()) await producer.service.addItems(users[i]!, q.profile);
 
   let t = performance.now();
