@@ -323,8 +323,9 @@ export class LlamaModel implements BaseWeights {
 
   /**
    * ids [b, t] (int32) -> logits [b, p + t, vocab], p = the adapter's soft-prompt length on a first call
-   * (0 otherwise); [b, n, vocab] for the last n positions with `logitsToKeep: n`. The second argument is the options, or an adapter alone (the trainer's `forward(ids,
-   * adapter)`). Returns a new tensor (the caller disposes it); everything else is freed here.
+   * (0 otherwise); [b, n, vocab] for the last n positions with `logitsToKeep: n`. The second argument is
+   * the options, or an adapter alone (the trainer's `forward(ids, adapter)`). Returns a new tensor (the
+   * caller disposes it); everything else is freed here.
    */
   forward(ids: tf.Tensor2D, options: ForwardOptions | LinearAdapter = {}): tf.Tensor3D {
     this.checkAlive();
@@ -436,23 +437,17 @@ export class LlamaModel implements BaseWeights {
             }
           }
           // Grouped-query attention without repeating k/v: the g query heads of one kv head form one matrix.
-          const qh = tf.reshape(tf.transpose(tf.reshape(q, [b, tNew, c.heads, hd]), [0, 2, 1, 3]), [
-            b,
-            c.kvHeads,
-            (c.heads / c.kvHeads) * tNew,
-            hd,
-          ]); // [b, kvh, g*tNew, hd]
+          // (One new token, as when decoding: [b, 1, h, hd] and [b, h, 1, hd] are the same layout, no transpose.)
+          const qt = tNew === 1 ? q : tf.transpose(tf.reshape(q, [b, tNew, c.heads, hd]), [0, 2, 1, 3]);
+          const qh = tf.reshape(qt, [b, c.kvHeads, (c.heads / c.kvHeads) * tNew, hd]); // [b, kvh, g*tNew, hd]
           const scores = tf.reshape(tf.matMul(qh, kh, false, true), [b, c.heads, tNew, capacity]); // [b, h, tNew, capacity]
           const weights = attnBias
             ? tf.softmax(tf.add(tf.mul(scores, scale), attnBias))
             : causalSoftmax(scores, scale); // T = tNew here
           const probs = tf.reshape(weights, [b, c.kvHeads, (c.heads / c.kvHeads) * tNew, capacity]);
           const att = tf.matMul(probs, vh); // [b, kvh, g*tNew, hd]
-          const merged = tf.reshape(tf.transpose(tf.reshape(att, [b, c.heads, tNew, hd]), [0, 2, 1, 3]), [
-            b,
-            tNew,
-            c.dim,
-          ]) as tf.Tensor3D; // [b, tNew, h*hd]
+          const attT = tNew === 1 ? att : tf.transpose(tf.reshape(att, [b, c.heads, tNew, hd]), [0, 2, 1, 3]);
+          const merged = tf.reshape(attT, [b, tNew, c.dim]) as tf.Tensor3D; // [b, tNew, h*hd]
           x = tf.add(x, lin(l, 'o_proj', merged));
           // ---- SwiGLU feed-forward: down(silu(gate(x)) * up(x))
           const hn = rmsNorm(x, blk.ffnNorm, c.normEps);
