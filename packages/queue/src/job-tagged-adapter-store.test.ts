@@ -43,6 +43,16 @@ describe('JobTaggedAdapterStore', () => {
     expect(await fresh.findJob(ada, 'train.ada.2')).toBeUndefined();
     expect(await fresh.findJob(bo, 'train.ada.1')).toBeUndefined();
   });
+
+  it('stores nothing when the check before the write refuses (the worker lost the user)', async () => {
+    root = await mkdtemp(join(tmpdir(), 'oppu-tagged-'));
+    const store = new JobTaggedAdapterStore(new FsAdapterStore({ root }));
+    store.tag(ada, 'train.ada.1', async () => {
+      throw new Error('lock lost');
+    });
+    await expect(store.put(ada, weights, meta)).rejects.toThrow('lock lost');
+    expect(await store.list(ada)).toEqual([]);
+  });
 });
 
 describe('trainingJobId', () => {

@@ -7,13 +7,16 @@ import type { AdapterMetadata, AdapterStore, AdapterWeights, StoredAdapter, User
  * nothing is trained twice. Everything else goes straight to the wrapped store.
  */
 export class JobTaggedAdapterStore implements AdapterStore {
-  private readonly jobs = new Map<string, string>();
+  private readonly jobs = new Map<string, { job: string; check?: () => Promise<void> }>();
 
   constructor(readonly inner: AdapterStore) {}
 
-  /** Versions stored for `user` from now on carry `job` (until `untag`). */
-  tag(user: UserId, job: string): void {
-    this.jobs.set(user, job);
+  /**
+   * Versions stored for `user` from now on carry `job` (until `untag`). `check`, if given, runs just before each
+   * such write and may throw to refuse it (the worker checks it still holds the user's lock).
+   */
+  tag(user: UserId, job: string, check?: () => Promise<void>): void {
+    this.jobs.set(user, { job, ...(check ? { check } : {}) });
   }
 
   untag(user: UserId): void {
@@ -25,17 +28,15 @@ export class JobTaggedAdapterStore implements AdapterStore {
     return (await this.inner.list(user)).find((m) => m.training?.job === job);
   }
 
-  put(
+  async put(
     user: UserId,
     weights: AdapterWeights,
     meta: Omit<AdapterMetadata, 'version' | 'sha256' | 'userId'>,
   ): Promise<AdapterMetadata> {
-    const job = this.jobs.get(user);
-    return this.inner.put(
-      user,
-      weights,
-      job ? { ...meta, training: { ...(meta.training ?? {}), job } } : meta,
-    );
+    const tag = this.jobs.get(user);
+    if (!tag) return this.inner.put(user, weights, meta);
+    await tag.check?.();
+    return this.inner.put(user, weights, { ...meta, training: { ...(meta.training ?? {}), job: tag.job } });
   }
 
   list(user: UserId): Promise<AdapterMetadata[]> {

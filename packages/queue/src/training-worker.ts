@@ -126,7 +126,7 @@ export class TrainingWorker {
         return this.result(id, user, done.version, true, started);
       }
       this.emit({ type: 'start', job: id, user });
-      adapters.tag(user, id);
+      adapters.tag(user, id, () => lock.check()); // refuse to store if another worker has the user now
       try {
         const meta = await this.options.service.train(user, {
           ...(job.data.mode ? { mode: job.data.mode } : {}),

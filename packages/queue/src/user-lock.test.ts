@@ -45,6 +45,8 @@ describe.skipIf(!hasRedis)('UserLocks', () => {
     await redis!.del(locks.key(ada));
     const thief = await locks.acquire(ada, 'w2');
     expect(thief).toBeDefined();
+    await expect(held!.check()).rejects.toThrow(/no longer holds the lock of user ada/);
+    await thief!.check(); // the new holder does
     await sleep(250);
     expect(held!.lost.aborted).toBe(true);
     await held!.release(); // does not remove the new holder's lock

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { UserId } from '@oppu/core';
+import { OppuError, type UserId } from '@oppu/core';
 import type { Redis } from 'ioredis';
 
 // Delete / extend the key only while it still holds our token (another holder's lock is never touched).
@@ -11,6 +11,8 @@ export interface HeldLock {
   readonly token: string;
   /** Aborts when the lock could not be extended (the holder must stop: someone else may take the user now). */
   readonly lost: AbortSignal;
+  /** Throws (`lock_lost`) unless this holder still has the lock now: asked of Redis, not of the last renewal. */
+  check(): Promise<void>;
   release(): Promise<void>;
 }
 
@@ -54,6 +56,15 @@ export class UserLocks {
       key,
       token,
       lost: lost.signal,
+      check: async () => {
+        if ((await this.redis.get(key)) !== token) {
+          lost.abort(new Error(`lock ${key} was lost`));
+          throw new OppuError(
+            'lock_lost',
+            `${key}: this worker no longer holds the lock of user ${user} (it stalled past ${this.ttlMs} ms); the job is left to the worker that holds it`,
+          );
+        }
+      },
       release: async () => {
         clearInterval(timer);
         await this.redis.eval(RELEASE, 1, key, token);
