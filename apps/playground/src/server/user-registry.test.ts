@@ -51,6 +51,22 @@ describe('UserRegistry', () => {
     expect(file.users.map((u: { id: string }) => u.id)).toEqual(['a', 'b', 'c', 'd', 'e']);
   });
 
+  it('many users created at once share writes, and each add resolves only once its user is on disk', async () => {
+    const path = join(dir, 'users.json');
+    const registry = await UserRegistry.open(path);
+    const ids = Array.from({ length: 50 }, (_, i) => `u${i}`);
+    const onDisk = await Promise.all(
+      ids.map((id) =>
+        registry.add(user(id)).then(async () => {
+          const file = JSON.parse(await readFile(path, 'utf8'));
+          return file.users.some((u: { id: string }) => u.id === id);
+        }),
+      ),
+    );
+    expect(onDisk.every(Boolean)).toBe(true);
+    expect((await UserRegistry.open(path)).list()).toHaveLength(50);
+  });
+
   it('names the file and the entry when the file is broken', async () => {
     const path = join(dir, 'users.json');
     await writeFile(path, JSON.stringify({ version: 1, users: [{ id: '../etc', task: 'LaMP_2M' }] }));
