@@ -55,3 +55,4 @@ export function uninstallKernels(): void {
 export function kernelsInfo(): KernelsInfo {
   return { matMul: matMulMode(), native: nativeStatus().detail };
 }
+export { type BgmvAdapter, bgmvAdd, bgmvAvailable } from './bgmv.js';

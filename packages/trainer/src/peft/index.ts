@@ -3,6 +3,7 @@ export * from './format/adapter-files.js';
 export * from './ia3/config.js';
 export * from './ia3/layer.js';
 export * from './ia3/model.js';
+export * from './lora/batch.js';
 export * from './lora/combine.js';
 export * from './lora/config.js';
 export * from './lora/layer.js';
