@@ -13,12 +13,17 @@ const user = userId('crash');
 
 function weights(seed: number) {
   const data = Float32Array.from({ length: 16 * 1024 }, (_, i) => Math.sin(seed * 7919 + i));
+  // A LoRA pair of rank 8 (imports check PEFT names, rank and A/B pairs).
   return {
     config: { peft_type: 'LORA', r: 8, lora_alpha: 8, target_modules: ['q_proj', 'v_proj'] },
     tensors: new Map([
       [
         'base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight',
-        { dtype: 'float32' as const, shape: [16, 1024], data },
+        { dtype: 'float32' as const, shape: [8, 1024], data: data.slice(0, 8 * 1024) },
+      ],
+      [
+        'base_model.model.model.layers.0.self_attn.q_proj.lora_B.weight',
+        { dtype: 'float32' as const, shape: [1024, 8], data: data.slice(8 * 1024) },
       ],
     ]),
   };

@@ -6,7 +6,7 @@
  * between actions. Reported: errors (any unexpected status, network error or failed job; the goal is 0),
  * p50/p99 latency per route, and RSS and heap (after a GC) at the end of warm-up and at the end.
  *
- *     pnpm bench:playground-load [--seconds 180] [--users 50] [--warmup 0.25] [--steps 4] [--seed 1]
+ *     pnpm bench:playground-load [--seconds 180] [--users 50] [--warmup 0.5] [--steps 4] [--seed 1]
  *
  * The last line is `RESULT {json}` for tests/playground-load.test.ts. Run with --expose-gc for heap figures
  * after a full collection (the root script does).
@@ -24,7 +24,7 @@ const { values: args } = parseArgs({
   options: {
     seconds: { type: 'string', default: '180' },
     users: { type: 'string', default: '50' },
-    warmup: { type: 'string', default: '0.25' },
+    warmup: { type: 'string', default: '0.5' },
     steps: { type: 'string', default: '4' },
     seed: { type: 'string', default: '1' },
   },
@@ -216,6 +216,13 @@ console.log(
   `memory after warm-up: RSS ${w.rssMiB.toFixed(0)} MiB, heap ${w.heapMiB.toFixed(1)} MiB; at the end: ` +
     `RSS ${end.rssMiB.toFixed(0)} MiB, heap ${end.heapMiB.toFixed(1)} MiB ` +
     `(heap ${end.heapMiB >= w.heapMiB ? '+' : ''}${(end.heapMiB - w.heapMiB).toFixed(1)} MiB${gc ? ', after a full GC' : ', no --expose-gc'})`,
+);
+// RSS over the run: it climbs while the model's buffers grow to their working size, then should stay flat.
+const rssAt = (fraction: number) =>
+  rssSamples.filter((x) => x.t <= SECONDS * fraction).at(-1)?.rss ?? Number.NaN;
+console.log(
+  `RSS at 25/50/75/100% of the ${SECONDS} s: ${[0.25, 0.5, 0.75, 1].map((q) => rssAt(q).toFixed(0)).join(' / ')} MiB; ` +
+    `peak ${Math.max(...rssSamples.map((x) => x.rss)).toFixed(0)} MiB`,
 );
 console.log(
   `this process used ${cpuSeconds.toFixed(0)} s of CPU in ${wallSeconds.toFixed(0)} s (${(cpuSeconds / wallSeconds).toFixed(2)} cores); ` +
