@@ -194,7 +194,9 @@ describe('adapter archives: hostile entries are refused and the store is untouch
         fc.constantFrom(...Object.keys(goodFiles), '../link', 'v0001/link'),
         targets,
         async (name, target) => {
-          const entries = goodEntries().filter((e) => e.name !== name);
+          const entries: { name: string; data: Uint8Array; attrs?: number }[] = goodEntries().filter(
+            (e) => e.name !== name,
+          );
           entries.push({ name, data: strToU8(target), attrs: (0o120777 << 16) >>> 0 });
           const e = await refused(rawZip(entries), /^(adapter archive|archive: v\d{4})/);
           count.hit(VALID_NAME.test(name) ? 'link-as-valid-name' : 'link-other-name');
