@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type BgmvAdapter, bgmvAdd, bgmvAvailable } from './bgmv.js';
+import { type BgmvAdapter, bgmvAdd, bgmvAvailable, bgmvGather } from './bgmv.js';
 import { rand, relErr, useWasm } from './kernel-testing.js';
 import { nativeKernels, useNative } from './native.js';
 
@@ -64,6 +64,36 @@ describe('bgmvAdd (serving multi-LoRA on the wasm heap)', () => {
       useNative(true);
     });
   }
+
+  it.skipIf(!nativeKernels())(
+    'gathered once per batch: the same values, bit-identical alone and in any batch',
+    () => {
+      const x = rand([5, 3, inDim], 21) as tf.Tensor3D;
+      const y = rand([5, 3, outDim], 22) as tf.Tensor3D;
+      const before = tf.memory().numTensors;
+      const gathered = bgmvGather(rows);
+      expect(gathered?.a.shape).toEqual([5, inDim, 5]); // ranks 3, 5, 1 padded to 5
+      const whole = bgmvAdd(y, x, rows, gathered);
+      const perRow = bgmvAdd(y, x, rows);
+      expect(relErr(whole, perRow)).toBeLessThan(1e-5);
+      const batched = whole.dataSync();
+      rows.forEach((ad, i) => {
+        const xi = tf.slice(x, [i, 0, 0], [1, -1, -1]) as tf.Tensor3D;
+        const yi = tf.slice(y, [i, 0, 0], [1, -1, -1]) as tf.Tensor3D;
+        const one = bgmvGather([ad]);
+        const alone = bgmvAdd(yi, xi, [ad], one);
+        expect([...alone.dataSync()], `row ${i}`).toEqual([
+          ...batched.subarray(i * 3 * outDim, (i + 1) * 3 * outDim),
+        ]);
+        one?.dispose();
+        tf.dispose([xi, yi, alone]);
+      });
+      gathered?.dispose();
+      tf.dispose([whole, perRow]);
+      expect(tf.memory().numTensors).toBe(before);
+      tf.dispose([x, y]);
+    },
+  );
 
   it('says what does not fit', () => {
     const x = rand([2, 1, inDim], 1) as tf.Tensor3D;

@@ -1,4 +1,4 @@
-import type * as tf from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs-core';
 import { type NativeKernels, nativeKernels } from './native.js';
 import { activeWasmBackend, allocate, floatOffset, heapView, type WasmBackend } from './wasm-heap.js';
 
@@ -25,10 +25,20 @@ export function bgmvAvailable(): boolean {
  * whatever the rest of the batch holds, so a request gets bit-identical values alone or in any batch.
  * The products are small (r is 8-64): two native SGEMM calls per row with the addon, else JS loops on the
  * wasm heap (float64 accumulators); either is far cheaper than tfjs-backend-wasm's GatherV2 of the
- * [batch, in, r] stacks that multiLoraDelta needs (about 3 ms per call for 32 rows of r 8 at d 256). No gradient: for inference (training uses
- * multiLoraDelta). Only on the wasm backend (`bgmvAvailable()`); elsewhere use multiLoraDelta.
+ * [batch, in, r] stacks that multiLoraDelta needs (about 3 ms per call for 32 rows of r 8 at d 256). No
+ * gradient: for inference (training uses multiLoraDelta). Only on the wasm backend (`bgmvAvailable()`);
+ * elsewhere use multiLoraDelta.
+ *
+ * `gathered` (from `bgmvGather(rows)`, made once per batch): the same products as two batched SGEMM calls
+ * over a per-batch copy of the rows' adapters instead of two calls per row (each row's matrices are still
+ * multiplied on their own, by the same serial kernel).
  */
-export function bgmvAdd(y: tf.Tensor3D, x: tf.Tensor3D, rows: readonly (BgmvAdapter | null)[]): tf.Tensor3D {
+export function bgmvAdd(
+  y: tf.Tensor3D,
+  x: tf.Tensor3D,
+  rows: readonly (BgmvAdapter | null)[],
+  gathered?: BgmvGathered | null,
+): tf.Tensor3D {
   const backend = activeWasmBackend();
   if (!backend) throw new Error('bgmvAdd: needs the wasm backend (see bgmvAvailable())');
   const [batch, seq, inDim] = x.shape;
@@ -48,6 +58,7 @@ export function bgmvAdd(y: tf.Tensor3D, x: tf.Tensor3D, rows: readonly (BgmvAdap
   });
   const maxR = Math.max(0, ...rows.map((ad) => (ad ? ad.a.shape[1] : 0)));
   const native = nativeKernels();
+  if (native && gathered) return gatheredAdd(native, backend, y, x, gathered);
   const out = allocate(backend, [batch, seq, outDim]) as tf.Tensor3D;
   const scratch = native ? allocate(backend, [seq, maxR]) : null;
   try {
@@ -76,6 +87,87 @@ export function bgmvAdd(y: tf.Tensor3D, x: tf.Tensor3D, rows: readonly (BgmvAdap
 }
 
 const gemmParams = new Float64Array(17);
+
+/** Every row's A [in, R] and scale·B [R, out] copied side by side (R = the largest rank, zero-padded). */
+export interface BgmvGathered {
+  readonly a: tf.Tensor3D; // [batch, in, R]
+  readonly b: tf.Tensor3D; // [batch, R, out]
+  dispose(): void;
+}
+
+/**
+ * The rows' adapters gathered once (for a whole generate call), for `bgmvAdd(..., gathered)`; null without the
+ * addon. A row without an adapter gets zeros (adds exactly nothing). The caller disposes it.
+ */
+export function bgmvGather(rows: readonly (BgmvAdapter | null)[]): BgmvGathered | null {
+  const backend = activeWasmBackend();
+  const native = nativeKernels();
+  const first = rows.find((ad) => ad !== null);
+  if (!backend || !native || !first) return null;
+  const [inDim] = first.a.shape;
+  const outDim = first.b.shape[1];
+  const R = Math.max(...rows.map((ad) => (ad ? ad.a.shape[1] : 0)));
+  const batch = rows.length;
+  const a = tf.keep(allocate(backend, [batch, inDim, R])) as tf.Tensor3D;
+  const b = tf.keep(allocate(backend, [batch, R, outDim])) as tf.Tensor3D;
+  const heap = heapView(backend);
+  const aOff = floatOffset(backend, a);
+  const bOff = floatOffset(backend, b);
+  heap.fill(0, aOff, aOff + batch * inDim * R);
+  heap.fill(0, bOff, bOff + batch * R * outDim);
+  rows.forEach((ad, row) => {
+    if (!ad) return;
+    const r = ad.a.shape[1];
+    const src = floatOffset(backend, ad.a);
+    for (let k = 0; k < inDim; k++)
+      heap.copyWithin(aOff + (row * inDim + k) * R, src + k * r, src + (k + 1) * r);
+    const srcB = floatOffset(backend, ad.b);
+    const dst = bOff + row * R * outDim;
+    for (let i = 0; i < r * outDim; i++) heap[dst + i] = (heap[srcB + i] as number) * ad.scale;
+  });
+  return { a, b, dispose: () => tf.dispose([a, b]) };
+}
+
+/** out = y + (x · A_g) · B_g, batched over rows: two SGEMM calls in all. */
+function gatheredAdd(
+  native: NativeKernels,
+  backend: WasmBackend,
+  y: tf.Tensor3D,
+  x: tf.Tensor3D,
+  g: BgmvGathered,
+): tf.Tensor3D {
+  const [batch, seq, inDim] = x.shape;
+  const outDim = y.shape[2];
+  const R = g.a.shape[2];
+  if (g.a.shape[0] !== batch || g.a.shape[1] !== inDim || g.b.shape[2] !== outDim)
+    throw new Error(
+      `bgmvAdd: gathered A [${g.a.shape}], B [${g.b.shape}] do not fit x [${x.shape}] -> y [${y.shape}]`,
+    );
+  const out = allocate(backend, [batch, seq, outDim]) as tf.Tensor3D;
+  const h = allocate(backend, [batch, seq, R]);
+  try {
+    const heap = heapView(backend);
+    const yOff = floatOffset(backend, y);
+    const oOff = floatOffset(backend, out);
+    const hOff = floatOffset(backend, h);
+    heap.copyWithin(oOff, yOff, yOff + batch * seq * outDim);
+    const p = gemmParams;
+    // h[b] = x[b] · A_g[b]   [seq, R]
+    p.set([batch, seq, R, inDim, floatOffset(backend, x), inDim, 1, seq * inDim]);
+    p.set([floatOffset(backend, g.a), R, 1, inDim * R, hOff, R, seq * R, 1, 0], 8);
+    native.gemm(heap, heap, heap, p);
+    // out[b] += h[b] · B_g[b]   [seq, out]
+    p.set([batch, seq, outDim, R, hOff, R, 1, seq * R]);
+    p.set([floatOffset(backend, g.b), outDim, 1, R * outDim, oOff, outDim, seq * outDim, 1, 1], 8);
+    native.gemm(heap, heap, heap, p);
+  } catch (error) {
+    out.dispose();
+    throw error;
+  } finally {
+    h.dispose();
+  }
+  return out;
+}
 
 /**
  * The same with the native addon's SGEMM, two calls per row: h [seq, r] = x · A, then out += scale · h · B
