@@ -161,11 +161,12 @@ async function startNative(): Promise<Omit<BackendInfo, 'skipped'>> {
 
 /**
  * WebGPU through tfjs-backend-webgpu, on the adapter `findWebgpuAdapter` picks (Dawn under Node). Chosen
- * automatically only on a hardware adapter: a software one (llvmpipe via OpenGL ES) is correct but slower than
- * wasm, so it runs only when forced (`OPPU_BACKEND=webgpu`, as the WGSL kernel tests do).
+ * automatically only on a hardware adapter (a core adapter on Vulkan/Metal/D3D12; on Linux only where a Vulkan
+ * loader is installed): a software one (llvmpipe via OpenGL ES) is correct but slower than wasm, so it runs only
+ * when forced (`OPPU_BACKEND=webgpu`, as the WGSL kernel tests do).
  */
 async function startWebgpu(auto: boolean): Promise<Omit<BackendInfo, 'skipped'>> {
-  const found = await findWebgpuAdapter();
+  const found = await findWebgpuAdapter({ coreOnly: auto });
   if (auto && found.report.software) {
     throw new Error(
       `only a software adapter: ${found.report.summary} (slower than wasm; OPPU_BACKEND=webgpu uses it anyway)`,

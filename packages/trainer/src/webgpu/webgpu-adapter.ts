@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 
 /**
@@ -98,50 +100,80 @@ async function loadDawn(): Promise<DawnModule> {
   return dawn;
 }
 
-let found: Promise<WebgpuAdapter> | undefined;
+const found = new Map<boolean, Promise<WebgpuAdapter>>();
 
 /**
  * Finds a WebGPU adapter: `navigator.gpu` when the runtime has one, else Dawn (the `webgpu` package): first a
  * core adapter on Vulkan/Metal/D3D12, then Dawn's OpenGL ES backend in compatibility mode (Mesa's EGL without a
  * display: `EGL_PLATFORM=surfaceless` is set when neither it nor DISPLAY/WAYLAND_DISPLAY is). `OPPU_DAWN_FLAGS`
  * (comma-separated, e.g. `backend=vulkan,adapter=NVIDIA`) replaces the search with one Dawn instance made with
- * those flags. The result is cached; a failure is not.
+ * those flags. `coreOnly` (the automatic backend choice) stops after the core adapter: a GPU worth using is
+ * reached through Vulkan/Metal/D3D12, and on Linux without a Vulkan loader Dawn is not even loaded (it would
+ * only print its warnings). The result is cached; a failure is not.
  */
-export function findWebgpuAdapter(): Promise<WebgpuAdapter> {
-  found ??= search().catch((error: unknown) => {
-    found = undefined;
-    throw error;
-  });
-  return found;
+export function findWebgpuAdapter(options: { coreOnly?: boolean } = {}): Promise<WebgpuAdapter> {
+  const coreOnly = options.coreOnly ?? false;
+  let pending = found.get(coreOnly);
+  if (!pending) {
+    pending = search(coreOnly).catch((error: unknown) => {
+      found.delete(coreOnly);
+      throw error;
+    });
+    found.set(coreOnly, pending);
+  }
+  return pending;
 }
 
-async function search(): Promise<WebgpuAdapter> {
+/** Linux: whether a Vulkan loader (libvulkan.so.1) is where the dynamic linker looks; elsewhere true. */
+export function hasVulkanLoader(): boolean {
+  if (process.platform !== 'linux') return true;
+  const dirs = [
+    ...(process.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean),
+    '/usr/lib/x86_64-linux-gnu',
+    '/usr/lib/aarch64-linux-gnu',
+    '/usr/lib64',
+    '/usr/lib',
+    '/lib/x86_64-linux-gnu',
+    '/lib64',
+    '/usr/local/lib',
+  ];
+  return dirs.some((d) => existsSync(join(d, 'libvulkan.so.1')));
+}
+
+async function search(coreOnly: boolean): Promise<WebgpuAdapter> {
   const nav = (globalThis as { navigator?: { gpu?: GpuLike } }).navigator;
   const tries: Array<{ gpu: () => Promise<GpuLike>; level: 'core' | 'compatibility'; what: string }> = [];
   if (nav?.gpu) {
     const gpu = nav.gpu;
     tries.push({ gpu: async () => gpu, level: 'core', what: 'navigator.gpu' });
-    tries.push({ gpu: async () => gpu, level: 'compatibility', what: 'navigator.gpu (compatibility)' });
+    if (!coreOnly) {
+      tries.push({ gpu: async () => gpu, level: 'compatibility', what: 'navigator.gpu (compatibility)' });
+    }
   } else {
     const flags = process.env.OPPU_DAWN_FLAGS;
     if (flags) {
       const list = flags.split(',').filter(Boolean);
       const make = async () => (await loadDawn()).create(list);
       tries.push({ gpu: make, level: 'core', what: `Dawn [${list}]` });
-      tries.push({ gpu: make, level: 'compatibility', what: `Dawn [${list}] (compatibility)` });
+      if (!coreOnly)
+        tries.push({ gpu: make, level: 'compatibility', what: `Dawn [${list}] (compatibility)` });
     } else {
+      if (coreOnly && !hasVulkanLoader()) {
+        throw new Error('no Vulkan loader (libvulkan.so.1) for a hardware WebGPU adapter');
+      }
       tries.push({ gpu: async () => (await loadDawn()).create([]), level: 'core', what: 'Dawn (Vulkan)' });
-      tries.push({
-        gpu: async () => {
-          const d = await loadDawn();
-          if (!process.env.EGL_PLATFORM && !process.env.DISPLAY && !process.env.WAYLAND_DISPLAY) {
-            process.env.EGL_PLATFORM = 'surfaceless';
-          }
-          return d.create(['backend=opengles']);
-        },
-        level: 'compatibility',
-        what: 'Dawn (OpenGL ES, compatibility)',
-      });
+      if (!coreOnly)
+        tries.push({
+          gpu: async () => {
+            const d = await loadDawn();
+            if (!process.env.EGL_PLATFORM && !process.env.DISPLAY && !process.env.WAYLAND_DISPLAY) {
+              process.env.EGL_PLATFORM = 'surfaceless';
+            }
+            return d.create(['backend=opengles']);
+          },
+          level: 'compatibility',
+          what: 'Dawn (OpenGL ES, compatibility)',
+        });
     }
   }
   const missed: string[] = [];
