@@ -102,8 +102,130 @@ try {
     content: message.content,
     method: message.response_metadata?.method,
   });
+
+  // @oppu/s3: bob's adapter copied into a bucket of a local S3-compatible server (@20minutes/s3rver, installed
+  // into this project beside the tarballs), listed and read back with its sha256 checked.
+  const { default: S3rver } = await import('@20minutes/s3rver');
+  const { S3AdapterStore } = await import('@oppu/s3');
+  const s3rver = new S3rver({
+    port: 0,
+    address: '127.0.0.1',
+    silent: true,
+    directory: join(work, 's3'),
+    configureBuckets: [{ name: 'oppu', configs: [] }],
+  });
+  const { port } = await s3rver.run();
+  const s3 = new S3AdapterStore({
+    bucket: 'oppu',
+    prefix: 'smoke',
+    clientConfig: {
+      endpoint: `http://127.0.0.1:${port}`,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+    },
+  });
+  // s3rver checks the signature of bucket-level requests (ListObjectsV2) against `/bucket`, while the SDK signs
+  // `/bucket/`; S3 accepts both (a quirk of the test server only, as in tests/adapter-store-contract.test.ts).
+  s3.client.middlewareStack.add(
+    (next) => async (args) => {
+      if (args.request.path && /^\/[^/]+\/$/.test(args.request.path))
+        args.request.path = args.request.path.slice(0, -1);
+      return next(args);
+    },
+    { step: 'build', name: 's3rverBucketPath' },
+  );
+  try {
+    const local = await oppu.adapters.get(bob);
+    const { version: _v, sha256: _s, userId: _u, ...meta } = local.meta;
+    const put = await s3.put(bob, local.weights, meta);
+    const listed = (await s3.list(bob)).map((m) => [m.userId, m.version]);
+    const back = await s3.get(bob);
+    const same = [...local.weights.tensors].every(([name, t]) => {
+      const b = back.weights.tensors.get(name);
+      return (
+        b &&
+        Buffer.compare(
+          Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength),
+          Buffer.from(b.data.buffer, b.data.byteOffset, b.data.byteLength),
+        ) === 0
+      );
+    });
+    report('s3', {
+      from: from('@oppu/s3'),
+      put: { version: put.version, sha256: put.sha256 },
+      listed,
+      got: { version: back.meta.version, sha256: back.meta.sha256 },
+      localSha256: local.meta.sha256,
+      tensors: back.weights.tensors.size,
+      sameTensors: same && back.weights.tensors.size === local.weights.tensors.size,
+    });
+  } finally {
+    s3.client.destroy();
+    await s3rver.close();
+  }
 } finally {
   await oppu.close();
+}
+
+// @oppu/queue: a throw-away redis-server, one local training worker over createLocalOppu on a tiny test checkpoint,
+// one job enqueued for carol and waited for. Skipped (with the reason) where redis-server is not installed.
+{
+  const queueLib = await import('@oppu/queue');
+  const { writeTestCheckpoint } = await import('@oppu/node');
+  if (!queueLib.findRedisServer()) {
+    report('queue', {
+      from: from('@oppu/queue'),
+      skipped: 'redis-server is not on PATH (apt-get install -y redis-server, or set REDIS_SERVER)',
+    });
+  } else {
+    const redis = await queueLib.startLocalRedis();
+    const connection = { host: redis.host, port: redis.port };
+    const model = join(work, 'queue', 'model');
+    await writeTestCheckpoint(model);
+    let local;
+    let queue;
+    try {
+      local = await queueLib.startLocalTrainingWorker({
+        connection,
+        oppu: {
+          home: join(work, 'queue', 'home'),
+          baseModelDir: model,
+          training: { maxSteps: 2, batchSize: 2, seed: 1 },
+          summarizer: 'none',
+          onLog: () => {},
+        },
+      });
+      const carol = userId('carol');
+      // The history a bot would have recorded in the shared home.
+      await local.oppu.service.addItems(carol, [
+        { id: '1', text: 'the cat sat on the mat' },
+        { id: '2', text: 'a dog ran in the park' },
+      ]);
+      queue = new queueLib.TrainingQueue({ connection, attempts: 1 });
+      await queue.listen();
+      const progress = [];
+      queue.onProgress((p) => progress.push(p.done));
+      const enqueued = await queue.enqueueTraining(carol, { request: 'smoke-1' });
+      const again = await queue.enqueueTraining(carol, { request: 'smoke-1' });
+      const result = await queue.result(enqueued.job, 120_000);
+      const stored = await local.oppu.adapters.list(carol);
+      report('queue', {
+        from: from('@oppu/queue'),
+        job: enqueued.job,
+        added: [enqueued.added, again.added],
+        result: { user: result.user, job: result.job, version: result.version, reused: result.reused },
+        stored: stored.map((m) => ({ version: m.version, job: m.training?.job, steps: m.training?.steps })),
+        progressEvents: progress.length,
+      });
+    } finally {
+      await queue?.close();
+      await local?.close();
+      await redis.stop();
+    }
+  }
 }
 
 // @oppu/bot-discord: the slash commands registered through discord.js against the shipped fake Discord API.
