@@ -20,6 +20,7 @@ describe('HfTokenizer', () => {
     expect(tok.decode([...ids, 2], { skipSpecialTokens: false })).toBe('<s> hello world</s>');
     // Unknown words fall back to letters.
     expect(tok.decode(tok.encode('the cab sat'))).toBe('the cab sat');
+    expect(tok.decode([])).toBe('');
     expect(tok.vocabSize).toBeGreaterThan(40);
   });
 

@@ -121,6 +121,9 @@ export class HfTokenizer implements TextTokenizer {
   }
 
   decode(ids: readonly number[], options: { skipSpecialTokens?: boolean } = {}): string {
+    // @huggingface/tokenizers throws on an empty id list ("token_ids must be a non-empty array"); a generation
+    // that stops at once (end-of-sequence first) decodes to the empty string.
+    if (ids.length === 0) return '';
     return this.tokenizer.decode([...ids], { skip_special_tokens: options.skipSpecialTokens ?? true });
   }
 
