@@ -151,7 +151,7 @@ export class TfPeftEngine implements PeftEngine {
     }
     let released = false;
     return {
-      linear: (ctx, x, base) => hooks.linear(ctx, x, base),
+      linear: (ctx, x, base, weight) => hooks.linear(ctx, x, base, weight),
       ...(hooks.prefixEmbeddings ? { prefixEmbeddings: (b: number) => hooks.prefixEmbeddings!(b) } : {}),
       dispose: () => {
         if (released) return;

@@ -37,6 +37,39 @@ describe('loraLinear (fused x·W + s·(x·A)·B)', () => {
     });
   }
 
+  for (const native of [true, false]) {
+    it(`with a separate LoRA-branch input (dropout), matches plain tf in value and in every gradient (${native ? 'native' : 'wasm'} matMul)`, () => {
+      installMatMul({ native });
+      const x = rand([2, 7, 32], 11);
+      const w = rand([32, 48], 12);
+      const a = rand([32, 4], 13);
+      const b = rand([4, 48], 14);
+      const probe = rand([2, 7, 48], 15);
+      const s = 2;
+      // The branch's input is a function of x (as dropout is): gradients must reach x through both paths.
+      const mask = tf.cast(tf.greater(rand([2, 7, 32], 16), 0), 'float32');
+      type Lin = typeof loraLinear;
+      const loss = (lin: Lin) => (xi: tf.Tensor, ai: tf.Tensor, bi: tf.Tensor) => {
+        const xl = tf.mul(xi, tf.mul(mask, 1 / 0.9)) as tf.Tensor3D;
+        return tf.sum(
+          tf.mul(lin(xi as tf.Tensor3D, w, ai as tf.Tensor2D, bi as tf.Tensor2D, s, xl), probe),
+        ) as tf.Scalar;
+      };
+      const xl = tf.mul(x, mask) as tf.Tensor3D;
+      expect(relErr(loraLinear(x, w, a, b, s, xl), loraLinearReference(x, w, a, b, s, xl))).toBeLessThan(
+        1e-5,
+      );
+      // The branch really reads xLora: a different xLora changes y.
+      expect(relErr(loraLinear(x, w, a, b, s, xl), loraLinear(x, w, a, b, s))).toBeGreaterThan(1e-3);
+      const got = tf.grads(loss(loraLinear))([x, a, b]);
+      const ref = tf.grads(loss(loraLinearReference))([x, a, b]);
+      for (const [i, g] of got.entries()) expect(relErr(g, ref[i]!), `input ${i}`).toBeLessThan(1e-5);
+      const fd = finiteDifferences((v) => loss(loraLinear)(v, a, b), x, got[0]!, [0, 50, 447]);
+      for (const [an, nu] of fd) expect(Math.abs(an - nu)).toBeLessThan(2e-3 * Math.max(1, Math.abs(nu)));
+      tf.dispose([x, w, a, b, probe, mask, xl, ...got, ...ref]);
+    });
+  }
+
   it('rejects mismatched shapes with a message naming them', () => {
     const x = tf.zeros([1, 2, 8]);
     expect(() => loraLinear(x, tf.zeros([8, 6]), tf.zeros([8, 2]), tf.zeros([3, 6]), 1)).toThrow(/B \[3,6\]/);

@@ -14,9 +14,16 @@ export interface ModuleContext {
 /**
  * `base(x)` applies the frozen weight (no weight gradient is computed for it). An adapter returns
  * `base(x)` plus its delta (LoRA), or rescales input/output (IA3). Shapes: x [batch, seq, in] -> [batch, seq, out].
+ * `weight`, when the decoder passes it, is the frozen [in, out] weight that `base` multiplies by, so an adapter
+ * can fuse its delta with the base product (LoRA's `loraLinear` kernel); `base` stays the reference.
  */
 export interface LinearAdapter {
-  linear(ctx: ModuleContext, x: tf.Tensor3D, base: (x: tf.Tensor3D) => tf.Tensor3D): tf.Tensor3D;
+  linear(
+    ctx: ModuleContext,
+    x: tf.Tensor3D,
+    base: (x: tf.Tensor3D) => tf.Tensor3D,
+    weight?: tf.Tensor2D,
+  ): tf.Tensor3D;
   /** Soft prompt to prepend to the token embeddings: [batch, numVirtualTokens, hidden], or undefined. */
   prefixEmbeddings?(batch: number): tf.Tensor3D | undefined;
 }

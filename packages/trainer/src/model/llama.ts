@@ -393,7 +393,7 @@ export class LlamaModel implements BaseWeights {
         const lin = (layer: number, module: ModuleName, input: tf.Tensor3D): tf.Tensor3D => {
           const w = (this.blocks[layer] as LayerTensors).proj[module];
           const base = (xi: tf.Tensor3D) => frozenLinear(xi, w);
-          return adapter ? adapter.linear({ layer, module }, input, base) : base(input);
+          return adapter ? adapter.linear({ layer, module }, input, base, w) : base(input);
         };
 
         for (let l = 0; l < c.layers; l++) {

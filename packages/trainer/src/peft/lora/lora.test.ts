@@ -7,6 +7,9 @@ import { maxAbsDiff, TINY_DIMS, VariableBaseWeights } from '../test-helpers.js';
 import { loraScaling } from './config.js';
 import { LoraModel } from './model.js';
 
+// Before collection: describe bodies build tensors, and importing the LoRA layer registers the wasm backend too
+// (its fused kernel), which would otherwise be the default.
+await tf.setBackend('cpu');
 beforeAll(async () => {
   await tf.setBackend('cpu');
 });

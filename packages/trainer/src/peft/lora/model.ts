@@ -1,6 +1,7 @@
 import type { AdapterWeights, HostTensor, LoraConfig } from '@oppu/core';
 import { OppuError } from '@oppu/core';
 import * as tf from '@tensorflow/tfjs-core';
+import { loraLinear } from '../../kernels/lora-linear.js';
 import type { BaseWeights, LinearAdapter, ModuleContext, ModuleName } from '../../model/hooks.js';
 import { createRng, deriveSeed, type Rng } from '../../train/rng.js';
 import { checkDims, moduleShape, type PeftModelDims, peftModulePath } from '../model-dims.js';
@@ -90,7 +91,12 @@ export class LoraModel implements PeftMethod {
 
   asLinearAdapter(): LinearAdapter {
     return {
-      linear: (ctx: ModuleContext, x: tf.Tensor3D, base: (x: tf.Tensor3D) => tf.Tensor3D): tf.Tensor3D => {
+      linear: (
+        ctx: ModuleContext,
+        x: tf.Tensor3D,
+        base: (x: tf.Tensor3D) => tf.Tensor3D,
+        weight?: tf.Tensor2D,
+      ): tf.Tensor3D => {
         this.checkAlive();
         const p = this.pairs.get(key(ctx.layer, ctx.module));
         if (!p || !this.enabled || this.merged) return base(x);
@@ -98,6 +104,15 @@ export class LoraModel implements PeftMethod {
           this.training && this.config.dropout > 0
             ? { rate: this.config.dropout, seed: this.dropoutRng.seed() }
             : undefined;
+        if (weight) {
+          // One fused kernel for x·W + s·(dropout(x)·A)·B and its gradient (src/kernels/lora-linear.ts).
+          return tf.tidy(() => {
+            const xl = dropout
+              ? (tf.dropout(x, dropout.rate, undefined, dropout.seed) as tf.Tensor3D)
+              : undefined;
+            return loraLinear(x, weight, p.a, p.b, this.scaling, xl);
+          });
+        }
         return tf.tidy(() => tf.add(base(x), loraDelta(x, p.a, p.b, this.scaling, dropout)) as tf.Tensor3D);
       },
     };
