@@ -27,6 +27,13 @@ describe('parseOptions', () => {
     ).toMatchObject({ home: '/w/x', tasks: ['LaMP_7'], steps: 5, learningRate: 0.01, demo: false });
     expect(parseOptions(['--help'])).toBe('help');
     expect(parseOptions(['--', '--port', '8080'], {})).toMatchObject({ port: 8080 });
+    expect(parseOptions([], {})).not.toHaveProperty('redisUrl');
+    expect(parseOptions([], { OPPU_REDIS_URL: 'redis://q:6379' })).toMatchObject({
+      redisUrl: 'redis://q:6379',
+    });
+    expect(parseOptions(['--redis', 'redis://r:1'], { OPPU_REDIS_URL: 'redis://q:6379' })).toMatchObject({
+      redisUrl: 'redis://r:1',
+    });
   });
 
   it('explains bad values', () => {

@@ -24,6 +24,8 @@ export interface PlaygroundCliOptions {
   readonly logger: boolean;
   /** A base model folder in HF layout; default the embedded tiny model. */
   readonly baseModelDir?: string;
+  /** Redis URL (OPPU_REDIS_URL or --redis): trainings go to `@oppu/queue` workers instead of this process. */
+  readonly redisUrl?: string;
 }
 
 export const USAGE = `oppu playground: a web page to see personalization happen
@@ -41,6 +43,7 @@ usage: pnpm start [-- options]
   --demo-users N   demo users of the default task (default 3)
   --demo-items N   typical history size of a demo user (default 16)
   --base-model DIR a base model folder in HF layout (default: the embedded tiny model)
+  --redis URL      train through @oppu/queue workers on this Redis (default: OPPU_REDIS_URL; none: train here)
   --log            log every request
   --help           this text
 `;
@@ -78,6 +81,7 @@ export function parseOptions(
       'demo-items': { type: 'string' },
       log: { type: 'boolean' },
       'base-model': { type: 'string' },
+      redis: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -109,5 +113,6 @@ export function parseOptions(
     demoItems: int(values['demo-items'], 16, '--demo-items', 2, 500),
     logger: values.log ?? false,
     ...(values['base-model'] ? { baseModelDir: resolve(cwd, values['base-model']) } : {}),
+    ...((values.redis ?? env.OPPU_REDIS_URL) ? { redisUrl: values.redis ?? env.OPPU_REDIS_URL } : {}),
   };
 }

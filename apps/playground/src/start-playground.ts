@@ -97,7 +97,12 @@ export async function startPlayground(
     uiDir,
     logger: options.logger,
     learningRate: options.learningRate,
+    ...(options.redisUrl ? { redisUrl: options.redisUrl } : {}),
   });
+  if (options.redisUrl)
+    log(
+      `trainings go to @oppu/queue workers on ${options.redisUrl} (queue oppu-playground-<task>, home ${dataDir}/<task>)`,
+    );
   const address = await app.listen({ host: options.host, port: options.port });
   const url = address.replace('[::1]', 'localhost');
 

@@ -39,6 +39,11 @@ export interface ServerOptions {
   readonly learningRate?: number;
   /** Seconds between keep-alive comments on event streams (default 15). */
   readonly heartbeatSeconds?: number;
+  /**
+   * Redis (`redis://host:port`): trainings become `@oppu/queue` jobs that workers over the same task homes take
+   * (see `playgroundQueueName`); without it the playground trains in this process.
+   */
+  readonly redisUrl?: string;
 }
 
 const DEFAULT_METHODS: readonly MethodName[] = ['base', 'rag', 'pag', 'oppu'];
@@ -56,6 +61,7 @@ export async function createServer(
   playground: Playground,
   options: ServerOptions = {},
 ): Promise<FastifyInstance> {
+  if (options.redisUrl && !playground.queuesTraining) await playground.trainThroughQueue(options.redisUrl);
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: JSON_LIMIT,
@@ -235,6 +241,8 @@ export async function createServer(
       connection: 'keep-alive',
       'x-content-type-options': 'nosniff',
     });
+    // Send the headers now: with no job to replay, the client would otherwise wait for the first heartbeat.
+    res.flushHeaders();
     const send = (event: HubEvent) => {
       res.write(`event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
     };

@@ -13,6 +13,7 @@ import {
 } from '@oppu/core';
 import { type EvaluationBackend, Evaluations } from './evaluations.js';
 import { EventHub } from './event-hub.js';
+import { QueuedTraining } from './queued-training.js';
 import { PLAYGROUND_TASKS, type PlaygroundTaskId, playgroundTask, QUESTION_FIELD } from './task-info.js';
 import { type TrainingJob, TrainingJobs } from './training-jobs.js';
 import { type PlaygroundUser, UserRegistry } from './user-registry.js';
@@ -66,6 +67,8 @@ export class Playground {
    */
   private readonly versionCache = new Map<UserId, Promise<AdapterMetadata[]>>();
   private readonly sizeCache = new Map<string, { parameters: number; bytes: number }>();
+  /** Set by `trainThroughQueue`: trainings go to `@oppu/queue` workers instead of this process. */
+  private queued: QueuedTraining | undefined;
 
   private constructor(
     readonly registry: UserRegistry,
@@ -240,9 +243,24 @@ export class Playground {
     );
   }
 
+  /**
+   * From now on, trainings are jobs on Redis (`@oppu/queue`, one queue per task: `playgroundQueueName(task)`),
+   * trained by workers over the same task homes; their progress reaches the event hub as in-process training does.
+   */
+  async trainThroughQueue(redisUrl: string): Promise<void> {
+    if (this.queued) throw new OppuError('invalid_option', 'the playground already trains through a queue');
+    this.queued = await QueuedTraining.open(redisUrl, this.taskIds);
+  }
+
+  /** True when trainings go to queue workers (`trainThroughQueue`). */
+  get queuesTraining(): boolean {
+    return this.queued !== undefined;
+  }
+
   startTraining(id: UserId, mode: 'incremental' | 'fresh' = 'incremental'): TrainingJob {
-    const { backend } = this.user(id);
-    return this.jobs.start(backend.service, id, mode);
+    const { user, backend } = this.user(id);
+    const runner = this.queued?.runner(user.task as PlaygroundTaskId, backend.service);
+    return this.jobs.start(runner ?? backend.service, id, mode);
   }
 
   /**
@@ -290,5 +308,7 @@ export class Playground {
     await this.jobs.close();
     await this.evaluations.idle();
     for (const task of this.taskIds) await this.backend(task).service.idle();
+    await this.queued?.close();
+    this.queued = undefined;
   }
 }

@@ -1,6 +1,7 @@
-import type { AdapterMetadata, OppuService, ProgressEvent, UserId } from '@oppu/core';
+import type { OppuService, ProgressEvent, UserId } from '@oppu/core';
 import { OppuError } from '@oppu/core';
 import type { EventHub } from './event-hub.js';
+import { inProcessRunner, type TrainingOutcome, type TrainingRunner } from './queued-training.js';
 
 export type JobState = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
 
@@ -29,6 +30,8 @@ export interface TrainingJob {
   /** The adapter version the job stored. */
   version?: number;
   finalLoss?: number;
+  /** The queue worker training it (`host:pid`), when the playground trains through `@oppu/queue`. */
+  worker?: string;
   error?: { readonly code: string; readonly message: string };
 }
 
@@ -60,8 +63,16 @@ export class TrainingJobs {
     return job !== undefined && (job.state === 'queued' || job.state === 'running');
   }
 
-  /** Queues training of the user's adapter; refuses when the user already has a job queued or running. */
-  start(service: OppuService, user: UserId, mode: 'incremental' | 'fresh' = 'incremental'): TrainingJob {
+  /**
+   * Queues training of the user's adapter; refuses when the user already has a job queued or running. `service`
+   * trains it in this process, or a `TrainingRunner` runs it elsewhere (a queue worker).
+   */
+  start(
+    service: OppuService | TrainingRunner,
+    user: UserId,
+    mode: 'incremental' | 'fresh' = 'incremental',
+  ): TrainingJob {
+    const run = typeof service === 'function' ? service : inProcessRunner(service);
     if (this.isActive(user)) {
       throw new OppuError(
         'training_running',
@@ -74,7 +85,8 @@ export class TrainingJobs {
     this.controllers.set(job.id, controller);
     this.publish(job);
 
-    const onProgress = (e: ProgressEvent) => {
+    const onProgress = (e: ProgressEvent & { readonly worker?: string }) => {
+      if (e.worker !== undefined) job.worker = e.worker;
       if (job.state === 'queued') {
         job.state = 'running';
         job.startedAt = now();
@@ -96,12 +108,12 @@ export class TrainingJobs {
       this.hub.publish({ type: 'progress', user, jobId: job.id, point });
     };
 
-    const done = service
-      .train(user, { mode, signal: controller.signal, onProgress })
-      .then((meta: AdapterMetadata) => {
+    const done = run(user, { mode, signal: controller.signal, onProgress })
+      .then((outcome: TrainingOutcome) => {
         job.state = 'done';
-        job.version = meta.version;
-        if (meta.training?.finalLoss !== undefined) job.finalLoss = meta.training.finalLoss;
+        job.version = outcome.version;
+        if (outcome.finalLoss !== undefined) job.finalLoss = outcome.finalLoss;
+        if (outcome.worker !== undefined) job.worker = outcome.worker;
       })
       .catch((error: unknown) => {
         const code = error instanceof OppuError ? error.code : 'internal';
@@ -124,6 +136,12 @@ export class TrainingJobs {
     const controller = job ? this.controllers.get(job.id) : undefined;
     if (!job || !controller) {
       throw new OppuError('no_training', `user "${user}" has no training queued or running`);
+    }
+    if (job.worker !== undefined && job.state === 'running') {
+      throw new OppuError(
+        'training_on_worker',
+        `user "${user}"'s training (job ${job.id}) is running on queue worker ${job.worker} and cannot be cancelled from here; wait for it to finish`,
+      );
     }
     controller.abort();
     return job;
