@@ -1,6 +1,7 @@
 import { OppuError, type OppuService, type UserId } from '@oppu/core';
 import type { ChatInputCommandInteraction } from 'discord.js';
 import type { BotTask } from './bot-task.js';
+import type { QueuedTraining } from './queued-training.js';
 import type { RateLimiter } from './rate-limiter.js';
 
 type MaybePromise<T> = T | Promise<T>;
@@ -35,6 +36,8 @@ export interface BotContext {
   /** Cached `/collect` opt-ins, so a message does not cost a settings read. */
   readonly collecting: Map<UserId, boolean>;
   readonly limiter: RateLimiter;
+  /** With a Redis URL: `/train` becomes an `@oppu/queue` job a worker trains. */
+  readonly queued?: QueuedTraining;
   readonly log: BotLogger;
 }
 

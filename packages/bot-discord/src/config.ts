@@ -1,4 +1,5 @@
 import { OppuError } from '@oppu/core';
+import { redisConnection } from './queued-training.js';
 
 /** Everything the bot reads from the environment. */
 export interface BotConfig {
@@ -18,6 +19,8 @@ export interface BotConfig {
   readonly maxAttachmentBytes: number;
   /** `OPPU_TRAIN_MAX_STEPS`: optimizer steps per training job (default: the epochs of OPPU_TRAINING). */
   readonly trainMaxSteps?: number;
+  /** `OPPU_REDIS_URL` (`redis://host:port`): `/train` goes to `@oppu/queue` workers instead of this process. */
+  readonly redisUrl?: string;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -96,6 +99,8 @@ export function readBotConfig(env: Env = process.env, need: 'start' | 'deploy' =
   const home = value(env, 'OPPU_HOME');
   const baseModelDir = value(env, 'OPPU_BASE_MODEL_DIR');
   const trainMaxSteps = positive(env, 'OPPU_TRAIN_MAX_STEPS', true);
+  const redisUrl = value(env, 'OPPU_REDIS_URL');
+  if (redisUrl !== undefined) redisConnection(redisUrl); // refuse a bad URL at start, not at the first /train
   return {
     token,
     collect: ['on', 'true', '1'].includes(collectRaw),
@@ -105,5 +110,6 @@ export function readBotConfig(env: Env = process.env, need: 'start' | 'deploy' =
     ...(home !== undefined ? { home } : {}),
     ...(baseModelDir !== undefined ? { baseModelDir } : {}),
     ...(trainMaxSteps !== undefined ? { trainMaxSteps } : {}),
+    ...(redisUrl !== undefined ? { redisUrl } : {}),
   };
 }

@@ -12,5 +12,6 @@ export { type DeployResult, deployCommands } from './deploy-commands.js';
 export { memberUserId } from './member-user-id.js';
 export { DEFAULT_RATE_LIMITS, OppuBot, type OppuBotOptions } from './oppu-bot.js';
 export { progressBar, progressLine } from './progress-bar.js';
+export { BOT_QUEUE_NAME, QueuedTraining, redisConnection } from './queued-training.js';
 export { type RateCheck, RateLimiter, type RateRule } from './rate-limiter.js';
 export { type RunningBot, type StartBotOptions, startBot } from './start-bot.js';

@@ -26,6 +26,7 @@ import { profile } from './commands/profile.js';
 import { remember } from './commands/remember.js';
 import { train } from './commands/train.js';
 import { memberUserId } from './member-user-id.js';
+import { QueuedTraining } from './queued-training.js';
 import { RateLimiter, type RateRule } from './rate-limiter.js';
 import { respondPrivately } from './replies.js';
 
@@ -71,6 +72,13 @@ export interface OppuBotOptions {
   readonly forgetConfirmSeconds?: number;
   /** Used to download attachments (default: global fetch). */
   readonly fetch?: typeof globalThis.fetch;
+  /**
+   * `redis://host:port`: `/train` enqueues an `@oppu/queue` job for the member instead of training in this
+   * process; workers sharing the bot's OPPU home train it (default: train in process).
+   */
+  readonly redisUrl?: string;
+  /** The queue's name with `redisUrl` (default `oppu-discord`; the workers must use the same). */
+  readonly queueName?: string;
   readonly log?: BotLogger;
 }
 
@@ -113,6 +121,9 @@ export class OppuBot {
       trainings: new Map(),
       collecting: new Map(),
       limiter: new RateLimiter({ ...DEFAULT_RATE_LIMITS, ...(options.rateLimits ?? {}) }),
+      ...(options.redisUrl !== undefined
+        ? { queued: new QueuedTraining(options.redisUrl, options.queueName) }
+        : {}),
       log: options.log ?? consoleLog,
     };
   }
@@ -232,5 +243,6 @@ export class OppuBot {
     this.abort.abort(new OppuError('shutting_down', 'the bot is shutting down'));
     await this.ctx.service.idle();
     await this.settled();
+    await this.ctx.queued?.close();
   }
 }

@@ -42,6 +42,7 @@ export async function startBot(config: BotConfig, options: StartBotOptions = {})
     settings: oppu.history,
     collect: config.collect,
     maxAttachmentBytes: config.maxAttachmentBytes,
+    ...(config.redisUrl !== undefined ? { redisUrl: config.redisUrl } : {}),
   }).attach(client);
   let stopping: Promise<void> | undefined;
   const stop = () => {

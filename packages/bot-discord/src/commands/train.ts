@@ -1,4 +1,4 @@
-import { type AdapterMetadata, OppuError } from '@oppu/core';
+import { type AdapterMetadata, OppuError, type ProgressEvent } from '@oppu/core';
 import { MessageFlags } from 'discord.js';
 import { type CommandHandler, takeRate } from '../bot-context.js';
 import { LiveReply } from '../live-reply.js';
@@ -54,11 +54,14 @@ export const train: CommandHandler = async (ctx, interaction, user) => {
     );
     live.update(`Queued: training on your ${items.length} item${items.length === 1 ? '' : 's'}…`);
     try {
-      const meta = await ctx.service.train(user, {
-        mode: fresh ? 'fresh' : 'incremental',
+      const run = {
+        mode: fresh ? ('fresh' as const) : ('incremental' as const),
         signal: AbortSignal.any([controller.signal, ctx.shutdown]),
-        onProgress: (event) => live.update(`Training your adapter…\n${progressLine(event)}`),
-      });
+        onProgress: (event: ProgressEvent) => live.update(`Training your adapter…\n${progressLine(event)}`),
+      };
+      const meta = ctx.queued
+        ? await ctx.queued.train(ctx.service, user, run)
+        : await ctx.service.train(user, run);
       await live.finish(changed(meta, previous, fresh));
     } catch (error) {
       const why =
