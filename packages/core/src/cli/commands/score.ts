@@ -25,7 +25,12 @@ const score: CliCommand = {
   async run(values, context) {
     const goldsPath = context.path(stringOption(values, 'golds')!);
     const predsPath = context.path(stringOption(values, 'preds')!);
-    const [golds, preds] = await Promise.all([readOutputs(goldsPath), readOutputs(predsPath)]);
+    // Read together; when both are bad, the error about --golds wins every time (not whichever failed first).
+    const [goldsRead, predsRead] = await Promise.allSettled([readOutputs(goldsPath), readOutputs(predsPath)]);
+    if (goldsRead.status === 'rejected') throw goldsRead.reason;
+    if (predsRead.status === 'rejected') throw predsRead.reason;
+    const golds = goldsRead.value;
+    const preds = predsRead.value;
     const override = stringOption(values, 'task');
     const task = override ? lampTaskId(override, '--task') : outputsTask(golds, basename(goldsPath));
     if (!override && preds.task !== golds.task && lampTaskId(preds.task, basename(predsPath)) !== task) {

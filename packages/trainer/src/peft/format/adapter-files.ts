@@ -77,6 +77,10 @@ export async function loadAdapter(dir: string): Promise<AdapterWeights> {
       );
     }
   };
-  const [config, st] = await Promise.all([read(ADAPTER_CONFIG_FILE), read(ADAPTER_WEIGHTS_FILE)]);
-  return decodeAdapter(config.toString('utf8'), st, dir);
+  // Both reads run at once, but the error is chosen in a fixed order (config first), not by whichever
+  // read happens to fail first: the same broken folder always gets the same message.
+  const [config, st] = await Promise.allSettled([read(ADAPTER_CONFIG_FILE), read(ADAPTER_WEIGHTS_FILE)]);
+  if (config.status === 'rejected') throw config.reason;
+  if (st.status === 'rejected') throw st.reason;
+  return decodeAdapter(config.value.toString('utf8'), st.value, dir);
 }
