@@ -171,6 +171,8 @@ napi_value SoftmaxXent(napi_env env, napi_callback_info info) {
 //   2 swiglu_forward   [a, b, y, n]                 3 swiglu_backward  [a, b, dy, da, db, n]
 //   4 rope             [x, cos, sin, y, rows, heads, hd, interleaved, inverse]
 //   5 causal softmax forward [x, y, n, t, scale]    6 causal softmax backward [y, dy, dx, n, t, scale]
+//   7 causal attention forward  [q, k, v, out, probs, b, t, h, kvh, hd, scale]
+//   8 causal attention backward [q, k, v, probs, dout, dq, dk, dv, b, t, h, kvh, hd, scale]
 napi_value RowOp(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3];
@@ -239,6 +241,31 @@ napi_value RowOp(napi_env env, napi_callback_info info) {
       const long n = long(p[3]), t = long(p[4]);
       if (t <= 0 || !ok(p[0], n * t * t) || !ok(p[1], n * t * t) || !ok(p[2], n * t * t)) break;
       oppu::causal_softmax_backward(h + long(p[0]), h + long(p[1]), n, t, float(p[5]), h + long(p[2]), pool);
+      return nullptr;
+    }
+    case 7:
+    case 8: {
+      const size_t base = op == 7 ? 5 : 8;
+      if (!need(base + 6)) break;
+      const long b = long(p[base]), t = long(p[base + 1]), hh = long(p[base + 2]), kvh = long(p[base + 3]),
+                 hd = long(p[base + 4]);
+      if (b < 0 || t <= 0 || hh <= 0 || kvh <= 0 || hd <= 0 || hh % kvh != 0) break;
+      const double nq = double(b) * t * hh * hd, nkv = double(b) * t * kvh * hd, np = double(b) * hh * t * t;
+      const float scale = float(p[base + 5]);
+      if (op == 7) {
+        if (!ok(p[0], nq) || !ok(p[1], nkv) || !ok(p[2], nkv) || !ok(p[3], nq) || !ok(p[4], np)) break;
+        oppu::causal_attention_forward({h + long(p[0]), h + long(p[1]), h + long(p[2]), h + long(p[3]), h + long(p[4]),
+                                        b, t, hh, kvh, hd, scale},
+                                       pool);
+      } else {
+        if (!ok(p[0], nq) || !ok(p[1], nkv) || !ok(p[2], nkv) || !ok(p[3], np) || !ok(p[4], nq) || !ok(p[5], nq) ||
+            !ok(p[6], nkv) || !ok(p[7], nkv))
+          break;
+        oppu::causal_attention_backward({h + long(p[0]), h + long(p[1]), h + long(p[2]), h + long(p[3]),
+                                         h + long(p[4]), h + long(p[5]), h + long(p[6]), h + long(p[7]), b, t, hh, kvh,
+                                         hd, scale},
+                                        pool);
+      }
       return nullptr;
     }
     default:

@@ -20,10 +20,23 @@
 namespace oppu {
 namespace {
 
-constexpr long kKc = 256;   // depth of a packed panel
-constexpr long kMc = 96;    // rows of A packed at once (multiple of every MR)
-constexpr long kNc = 2048;  // columns of B packed at once (multiple of every NR)
 constexpr long kMaxMr = 8, kMaxNr = 32;
+
+// Blocking. Defaults are tuned on the 2-core AVX-512 machine of docs/benchmarks.md; OPPU_GEMM_KC / _MC / _NC
+// override them (read once at load) for tuning on other CPUs.
+long env_long(const char* name, long fallback, long lo, long hi, long multiple) {
+  const char* v = std::getenv(name);
+  if (!v || !*v) return fallback;
+  char* end = nullptr;
+  const long x = std::strtol(v, &end, 10);
+  if (*end || x < lo || x > hi || x % multiple) return fallback;
+  return x;
+}
+const long kKc = env_long("OPPU_GEMM_KC", 256, 16, 4096, 1);   // depth of a packed panel
+const long kMc = env_long("OPPU_GEMM_MC", 96, 24, 1536, 24);   // rows per task (multiple of every MR)
+const long kNc = env_long("OPPU_GEMM_NC", 2048, 32, 16384, 32);  // columns of B packed at once
+// A tall product whose packed B (all of its depth) is at most this many floats packs it in one go.
+constexpr long kWholeB = 64 * 1024;
 
 // A micro-kernel reads A in place (rows `rows` of A from `a`, element (i, p) at a[i * rs + p * cs]: no packing
 // of A, which for the narrow products of a transformer costs as much as the arithmetic) and a packed B panel.
@@ -180,8 +193,14 @@ const Kernel* g_kernel = best_kernel();
 // Per-thread buffer for packed panels of B, 64-byte aligned.
 struct PackBuffers {
   float* b = nullptr;
-  PackBuffers() { b = static_cast<float*>(std::aligned_alloc(64, sizeof(float) * (kNc + kMaxNr) * kKc)); }
-  ~PackBuffers() { std::free(b); }
+  PackBuffers() {
+    // aligned_alloc wants a size that is a multiple of the alignment.
+    auto floats64 = [](long n) { return static_cast<float*>(std::aligned_alloc(64, ((sizeof(float) * n + 63) / 64) * 64)); };
+    b = floats64((kNc + kMaxNr) * kKc);
+  }
+  ~PackBuffers() {
+    std::free(b);
+  }
 };
 
 // Packs depth [0, kc) x columns [0, nc) of B into NR-column panels: panel j holds, for each p, NR values.
@@ -196,6 +215,17 @@ void pack_b(const float* b, long rs, long cs, long kc, long nc, long nr, float* 
         for (long j = cols; j < nr; ++j) out[j] = 0.f;
         out += nr;
       }
+    } else if (rs == 1) {
+      // Transposed B (a weight read as W^T): each column is contiguous in memory, so read it along its
+      // length and scatter into the panel (which sits in L1). Reading row by row instead would touch NR
+      // lines cs floats apart per value, and for power-of-two cs those all map to one L1 set.
+      for (long j = 0; j < cols; ++j) {
+        const float* col = src + j * cs;
+        for (long p = 0; p < kc; ++p) out[p * nr + j] = col[p];
+      }
+      for (long j = cols; j < nr; ++j)
+        for (long p = 0; p < kc; ++p) out[p * nr + j] = 0.f;
+      out += kc * nr;
     } else {
       for (long p = 0; p < kc; ++p) {
         const float* row = src + p * rs;
@@ -207,6 +237,7 @@ void pack_b(const float* b, long rs, long cs, long kc, long nc, long nr, float* 
     }
   }
 }
+
 
 // One matrix (no batch): C[m x n] = alpha * A[m x k] * B[k x n] + beta * C.
 void gemm_serial(const Kernel& kern, long m, long n, long k, float alpha, const float* a, long a_rs, long a_cs,
@@ -263,6 +294,11 @@ PackBuffers& thread_buffers() {
 }  // namespace
 
 const char* gemm_isa() { return g_kernel->name; }
+
+void gemm_one_thread(long m, long n, long k, float alpha, const float* a, long a_rs, long a_cs, const float* b,
+                     long b_rs, long b_cs, float beta, float* c, long c_rs) {
+  gemm_serial(*g_kernel, m, n, k, alpha, a, a_rs, a_cs, b, b_rs, b_cs, beta, c, c_rs, thread_buffers());
+}
 
 bool gemm_set_isa(const std::string& isa) {
   const Kernel* best = best_kernel();
@@ -325,47 +361,39 @@ void gemm_parallel(const Kernel& kern, const GemmArgs& g, ThreadPool& pool) {
   const long m = g.m, n = g.n, k = g.k, mr = kern.mr, nr = kern.nr;
   const long threads = pool.size();
   const bool split_rows = m >= 4 * mr * threads;
+  // Rows [ic, ic + mc) x the columns of one packed block (bp: panels of depth kc for columns jc .. jc + nc).
+  auto rows_times_panels = [&](const float* bp, long jc, long nc, long pc, long kc, float beta, long ic, long mc) {
+    alignas(64) float tile[kMaxMr * kMaxNr];
+    for (long jr = 0; jr < nc; jr += nr) {
+      const long cols = std::min(nr, nc - jr);
+      for (long ir = 0; ir < mc; ir += mr) {
+        const long rows = std::min(mr, mc - ir);
+        float* cp = g.c + (ic + ir) * g.c_rs + jc + jr;
+        const TileOut direct{cp, g.c_rs, g.alpha, beta};
+        if (!kern.run(kc, g.a + (ic + ir) * g.a_rs + pc * g.a_cs, g.a_rs, g.a_cs, rows, bp + jr * kc, tile,
+                      rows == mr && cols == nr ? &direct : nullptr))
+          store_tile(tile, nr, rows, cols, g.alpha, beta, cp, g.c_rs);
+      }
+    }
+  };
+  const long kblocks = (k + kKc - 1) / kKc;
   for (long jc = 0; jc < n; jc += kNc) {
     const long nc = std::min(kNc, n - jc);
     const long panels = (nc + nr - 1) / nr;
-    for (long pc = 0; pc < k; pc += kKc) {
-      const long kc = std::min(kKc, k - pc);
-      const float beta = pc == 0 ? g.beta : 1.f;
-      if (split_rows) {
-        float* bp = shared_buffer(size_t(panels) * nr * kc);
-        const long pack_tasks = std::min(panels, threads * 2);
-        pool.run(int(pack_tasks), [&](int t) {
-          const long p0 = panels * t / pack_tasks, p1 = panels * (t + 1) / pack_tasks;
-          const long j0 = p0 * nr, j1 = std::min(nc, p1 * nr);
-          pack_b(g.b + pc * g.b_rs + (jc + j0) * g.b_cs, g.b_rs, g.b_cs, kc, j1 - j0, nr, bp + p0 * nr * kc);
-        });
-        long mb = ((m + 4 * threads - 1) / (4 * threads) + mr - 1) / mr * mr;
-        mb = std::min(std::max(mb, mr), kMc);
-        const long blocks = (m + mb - 1) / mb;
-        pool.run(int(blocks), [&](int t) {
-          const long ic = t * mb, mc = std::min(mb, m - ic);
-          alignas(64) float tile[kMaxMr * kMaxNr];
-          for (long jr = 0; jr < nc; jr += nr) {
-            const long cols = std::min(nr, nc - jr);
-            for (long ir = 0; ir < mc; ir += mr) {
-              const long rows = std::min(mr, mc - ir);
-              float* cp = g.c + (ic + ir) * g.c_rs + jc + jr;
-              const TileOut direct{cp, g.c_rs, g.alpha, beta};
-              if (!kern.run(kc, g.a + (ic + ir) * g.a_rs + pc * g.a_cs, g.a_rs, g.a_cs, rows, bp + jr * kc, tile,
-                            rows == mr && cols == nr ? &direct : nullptr))
-                store_tile(tile, nr, rows, cols, g.alpha, beta, cp, g.c_rs);
-            }
-          }
-        });
-      } else {
-        const long tasks = std::min(panels, threads * 4);
-        pool.run(int(tasks), [&](int t) {
-          const long p0 = panels * t / tasks, p1 = panels * (t + 1) / tasks;
-          if (p0 == p1) return;
-          const long j0 = p0 * nr, j1 = std::min(nc, p1 * nr);
-          PackBuffers& buf = thread_buffers();
-          alignas(64) float tile[kMaxMr * kMaxNr];
+    if (!split_rows) {
+      // Short (few rows, e.g. decoding or the r-row products of LoRA): tasks own column ranges, so each packs
+      // its own panels and walks the whole depth with no barrier in between.
+      const long tasks = std::min(panels, threads * 4);
+      pool.run(int(tasks), [&](int t) {
+        const long p0 = panels * t / tasks, p1 = panels * (t + 1) / tasks;
+        if (p0 == p1) return;
+        const long j0 = p0 * nr, j1 = std::min(nc, p1 * nr);
+        PackBuffers& buf = thread_buffers();
+        for (long pc = 0; pc < k; pc += kKc) {
+          const long kc = std::min(kKc, k - pc);
           pack_b(g.b + pc * g.b_rs + (jc + j0) * g.b_cs, g.b_rs, g.b_cs, kc, j1 - j0, nr, buf.b);
+          alignas(64) float tile[kMaxMr * kMaxNr];
+          const float beta = pc == 0 ? g.beta : 1.f;
           for (long jr = j0; jr < j1; jr += nr) {
             const long cols = std::min(nr, j1 - jr);
             for (long ir = 0; ir < m; ir += mr) {
@@ -377,8 +405,47 @@ void gemm_parallel(const Kernel& kern, const GemmArgs& g, ThreadPool& pool) {
                 store_tile(tile, nr, rows, cols, g.alpha, beta, cp, g.c_rs);
             }
           }
-        });
-      }
+        }
+      });
+      continue;
+    }
+    long mb = ((m + 4 * threads - 1) / (4 * threads) + mr - 1) / mr * mr;
+    mb = std::min(std::max(mb, mr), kMc);
+    const long blocks = (m + mb - 1) / mb;
+    const long padded = panels * nr;
+    if (padded * k <= kWholeB) {
+      // Tall and narrow (n of a LoRA rank, or a short depth): B packed whole, every depth block at once, then one
+      // pass in which each row block walks the depth: two barriers instead of two per depth block.
+      float* bp = shared_buffer(size_t(padded) * k);
+      const long per = std::max(1L, std::min(panels, (threads * 2 + kblocks - 1) / kblocks));
+      pool.run(int(kblocks * per), [&](int t) {
+        const long q = t / per, part = t % per, pc = q * kKc, kc = std::min(kKc, k - pc);
+        const long p0 = panels * part / per, p1 = panels * (part + 1) / per;
+        const long j0 = p0 * nr, j1 = std::min(nc, p1 * nr);
+        if (j0 < j1)
+          pack_b(g.b + pc * g.b_rs + (jc + j0) * g.b_cs, g.b_rs, g.b_cs, kc, j1 - j0, nr, bp + pc * padded + p0 * nr * kc);
+      });
+      pool.run(int(blocks), [&](int t) {
+        const long ic = t * mb, mc = std::min(mb, m - ic);
+        for (long pc = 0; pc < k; pc += kKc)
+          rows_times_panels(bp + pc * padded, jc, nc, pc, std::min(kKc, k - pc), pc == 0 ? g.beta : 1.f, ic, mc);
+      });
+      continue;
+    }
+    for (long pc = 0; pc < k; pc += kKc) {
+      // Tall: B's kc x nc block packed once (in parallel) and shared; tasks are row blocks.
+      const long kc = std::min(kKc, k - pc);
+      float* bp = shared_buffer(size_t(padded) * kc);
+      const long pack_tasks = std::min(panels, threads * 2);
+      pool.run(int(pack_tasks), [&](int t) {
+        const long p0 = panels * t / pack_tasks, p1 = panels * (t + 1) / pack_tasks;
+        const long j0 = p0 * nr, j1 = std::min(nc, p1 * nr);
+        pack_b(g.b + pc * g.b_rs + (jc + j0) * g.b_cs, g.b_rs, g.b_cs, kc, j1 - j0, nr, bp + p0 * nr * kc);
+      });
+      pool.run(int(blocks), [&](int t) {
+        const long ic = t * mb;
+        rows_times_panels(bp, jc, nc, pc, kc, pc == 0 ? g.beta : 1.f, ic, std::min(mb, m - ic));
+      });
     }
   }
 }

@@ -27,4 +27,9 @@ bool gemm_set_isa(const std::string& isa);
 
 void gemm(const GemmArgs& g, ThreadPool& pool);
 
+// One matrix on the calling thread (for kernels that already run one task per thread):
+// C[m x n] = alpha * A * B + beta * C, strides as in GemmArgs, C with unit column stride.
+void gemm_one_thread(long m, long n, long k, float alpha, const float* a, long a_rs, long a_cs, const float* b,
+                     long b_rs, long b_cs, float beta, float* c, long c_rs);
+
 }  // namespace oppu

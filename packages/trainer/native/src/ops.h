@@ -40,3 +40,29 @@ void causal_softmax_forward(const float* x, long n, long t, float scale, float* 
 void causal_softmax_backward(const float* y, const float* dy, long n, long t, float scale, float* dx, ThreadPool& pool);
 
 }  // namespace oppu
+
+namespace oppu {
+
+// Causal self-attention of one training/prefill pass, fused: q [b, t, h, hd], k and v [b, t, kvh, hd]
+// (grouped-query: query head i reads kv head i / (h / kvh)), out [b, t, h, hd] = softmax(scale * q k^T,
+// causal) v, with the probabilities kept in probs [b, h, t, t] for the backward pass. Heads are read and
+// written in place through strides (no transposes), and only the blocks on or below the diagonal are
+// computed: causal attention needs about half the products of the dense form.
+struct AttentionArgs {
+  const float *q, *k, *v;
+  float *out, *probs;
+  long b, t, h, kvh, hd;
+  float scale;
+};
+void causal_attention_forward(const AttentionArgs& a, ThreadPool& pool);
+
+// Its gradient: dq, dk, dv from dout [b, t, h, hd] and the saved probs.
+struct AttentionGradArgs {
+  const float *q, *k, *v, *probs, *dout;
+  float *dq, *dk, *dv;
+  long b, t, h, kvh, hd;
+  float scale;
+};
+void causal_attention_backward(const AttentionGradArgs& a, ThreadPool& pool);
+
+}  // namespace oppu

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   causalSoftmax,
   causalSoftmaxReference,
@@ -38,52 +38,82 @@ function check(
   }
 }
 
-describe.skipIf(!nativeKernels())('fused element-wise kernels (native on wasm)', () => {
-  beforeAll(useWasm);
+const native = nativeKernels();
+// Each instruction set the CPU runs (the row kernels follow the GEMM's: AVX-512, AVX2+FMA, portable C++).
+const isas = native ? ['avx512', 'avx2', 'generic'].filter((isa) => native.setIsa(isa)) : [];
+native?.setIsa('best');
 
-  it('rmsNorm matches plain tf in value and dx', () => {
-    const w = tf.add(rand([24], 2), 1.5) as tf.Tensor1D;
-    check(
-      (x) => rmsNorm(x!, w, 1e-5),
-      (x) => rmsNormReference(x!, w, 1e-5),
-      [rand([3, 5, 24], 1)],
-    );
-  });
+for (const isa of isas)
+  describe(`fused element-wise kernels (native ${isa} on wasm)`, () => {
+    beforeAll(async () => {
+      await useWasm();
+      native!.setIsa(isa);
+    });
+    afterAll(() => {
+      native!.setIsa('best');
+    });
 
-  it('swiglu matches plain tf in value and both gradients', () => {
-    check(
-      (a, b) => swiglu(a!, b!),
-      (a, b) => swigluReference(a!, b!),
-      [tf.mul(rand([4, 33], 3), 4), rand([4, 33], 4)],
-    );
-  });
-
-  for (const style of ['half', 'interleaved'] as const) {
-    it(`rope (${style}) matches plain tf in value and dx`, () => {
-      const ang = tf.mul(rand([6, 4], 5), 3);
-      const [cos, sin] = [tf.cos(ang), tf.sin(ang)];
+    it('rmsNorm matches plain tf in value and dx', () => {
+      const w = tf.add(rand([24], 2), 1.5) as tf.Tensor1D;
       check(
-        (x) => rope(x as tf.Tensor3D, cos, sin, style),
-        (x) => ropeReference(x as tf.Tensor3D, cos, sin, style),
-        [rand([6, 3, 8], 6)],
+        (x) => rmsNorm(x!, w, 1e-5),
+        (x) => rmsNormReference(x!, w, 1e-5),
+        [rand([3, 5, 24], 1)],
+      );
+      const w37 = tf.add(rand([37], 12), 1.5) as tf.Tensor1D;
+      check(
+        (x) => rmsNorm(x!, w37, 1e-5),
+        (x) => rmsNormReference(x!, w37, 1e-5),
+        [rand([70, 37], 13)],
       );
     });
-  }
 
-  it('causalSoftmax matches plain tf (scale, -1e9 mask, softmax) in value and gradient', () => {
-    check(
-      (x) => causalSoftmax(x!, 0.7),
-      (x) => causalSoftmaxReference(x!, 0.7),
-      [tf.mul(rand([2, 3, 5, 5], 7), 3)],
-    );
-    const y = causalSoftmax(tf.zeros([1, 3, 3]), 1).arraySync() as number[][][];
-    expect(y[0]).toEqual([[1, 0, 0], [0.5, 0.5, 0], [1 / 3, 1 / 3, 1 / 3].map((v) => Math.fround(v))]);
-  });
+    it('swiglu matches plain tf in value and both gradients', () => {
+      check(
+        (a, b) => swiglu(a!, b!),
+        (a, b) => swigluReference(a!, b!),
+        [tf.mul(rand([4, 33], 3), 4), rand([4, 33], 4)],
+      );
+      // past exp's range on both sides (silu(-100) = 0, silu(100) = 100), and enough elements for two threads
+      const a = tf.concat([tf.tensor1d([-100, -90, -88, 88, 90, 100]), tf.mul(rand([40000], 14), 6)]);
+      check(
+        (a, b) => swiglu(a!, b!),
+        (a, b) => swigluReference(a!, b!),
+        [a, rand([40006], 15)],
+      );
+    });
 
-  it('rejects mismatched shapes with a message', () => {
-    expect(() => rope(tf.zeros([2, 1, 4]), tf.zeros([2, 3]), tf.zeros([2, 2]), 'half')).toThrow(
-      /cos and sin of 2 x 2/,
-    );
-    expect(() => swiglu(tf.zeros([2]), tf.zeros([3]))).toThrow(/differ/);
+    for (const style of ['half', 'interleaved'] as const) {
+      it(`rope (${style}) matches plain tf in value and dx`, () => {
+        const ang = tf.mul(rand([6, 4], 5), 3);
+        const [cos, sin] = [tf.cos(ang), tf.sin(ang)];
+        check(
+          (x) => rope(x as tf.Tensor3D, cos, sin, style),
+          (x) => ropeReference(x as tf.Tensor3D, cos, sin, style),
+          [rand([6, 3, 8], 6)],
+        );
+      });
+    }
+
+    it('causalSoftmax matches plain tf (scale, -1e9 mask, softmax) in value and gradient', () => {
+      check(
+        (x) => causalSoftmax(x!, 0.7),
+        (x) => causalSoftmaxReference(x!, 0.7),
+        [tf.mul(rand([2, 3, 5, 5], 7), 3)],
+      );
+      check(
+        (x) => causalSoftmax(x!, 0.125),
+        (x) => causalSoftmaxReference(x!, 0.125),
+        [tf.mul(rand([2, 37, 37], 8), 20)],
+      );
+      const y = causalSoftmax(tf.zeros([1, 3, 3]), 1).arraySync() as number[][][];
+      expect(y[0]).toEqual([[1, 0, 0], [0.5, 0.5, 0], [1 / 3, 1 / 3, 1 / 3].map((v) => Math.fround(v))]);
+    });
+
+    it('rejects mismatched shapes with a message', () => {
+      expect(() => rope(tf.zeros([2, 1, 4]), tf.zeros([2, 3]), tf.zeros([2, 2]), 'half')).toThrow(
+        /cos and sin of 2 x 2/,
+      );
+      expect(() => swiglu(tf.zeros([2]), tf.zeros([3]))).toThrow(/differ/);
+    });
   });
-});

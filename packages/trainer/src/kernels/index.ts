@@ -2,6 +2,7 @@ import { installIdentity, restoreStockIdentity } from './identity.js';
 import { installMatMul, type MatMulMode, matMulMode, restoreStockMatMul } from './mat-mul.js';
 import { nativeStatus } from './native.js';
 
+export { causalAttention, causalAttentionReference } from './attention.js';
 export { softmaxCrossEntropy, softmaxCrossEntropyReference } from './cross-entropy.js';
 export { embedding, embeddingOneHot, embeddingReference } from './embedding.js';
 export {

@@ -70,6 +70,36 @@ describe('loraLinear (fused x·W + s·(x·A)·B)', () => {
     });
   }
 
+  for (const native of [true, false]) {
+    it(`with inputGrad: false, gives the same A and B gradients and treats x as a constant (${native ? 'native' : 'wasm'} matMul)`, () => {
+      installMatMul({ native });
+      const x = rand([2, 7, 32], 21);
+      const w = rand([32, 48], 22);
+      const a = rand([32, 4], 23);
+      const b = rand([4, 48], 24);
+      const probe = rand([2, 7, 48], 25);
+      const xl = tf.mul(x, tf.cast(tf.greater(rand([2, 7, 32], 26), 0), 'float32')) as tf.Tensor3D;
+      for (const branch of [undefined, xl]) {
+        const loss = (inputGrad: boolean) => (ai: tf.Tensor, bi: tf.Tensor) =>
+          tf.sum(
+            tf.mul(loraLinear(x, w, ai as tf.Tensor2D, bi as tf.Tensor2D, 2, branch, { inputGrad }), probe),
+          ) as tf.Scalar;
+        expect(relErr(loss(false)(a, b), loss(true)(a, b))).toBe(0);
+        const got = tf.grads(loss(false))([a, b]);
+        const want = tf.grads(loss(true))([a, b]);
+        for (const [i, g] of got.entries()) expect(relErr(g, want[i]!), `input ${i}`).toBeLessThan(1e-6);
+        tf.dispose([...got, ...want]);
+      }
+      // x is not an input of the op: tfjs finds no path from x to the output.
+      expect(() =>
+        tf.grad((xi: tf.Tensor) =>
+          tf.sum(loraLinear(xi as tf.Tensor3D, w, a, b, 2, undefined, { inputGrad: false })),
+        )(x),
+      ).toThrow(/Cannot compute gradient/);
+      tf.dispose([x, w, a, b, probe, xl]);
+    });
+  }
+
   it('rejects mismatched shapes with a message naming them', () => {
     const x = tf.zeros([1, 2, 8]);
     expect(() => loraLinear(x, tf.zeros([8, 6]), tf.zeros([8, 2]), tf.zeros([3, 6]), 1)).toThrow(/B \[3,6\]/);

@@ -15,6 +15,10 @@ import { activeWasmBackend, allocate } from './wasm-heap.js';
  *   dx = g·W^T (+ gB·A^T when the branch reads x),  dxl = gB·A^T,  dA = xl^T·gB,  dB = scale·(xl·A)^T·g,
  * so no weight gradient of W, no [rows, out]-sized intermediate besides y, and every product is a matMul
  * that the native kernel runs in place (x^T and W^T are strides, not copies).
+ *
+ * `inputGrad: false` says x (and xLora) depend on nothing trainable (the first layer's input, made from frozen
+ * token embeddings): the op then differentiates A and B only and skips dx and dxl, the two largest products
+ * of its backward pass.
  */
 export function loraLinear<R extends tf.Rank>(
   x: tf.Tensor<R>,
@@ -23,9 +27,11 @@ export function loraLinear<R extends tf.Rank>(
   b: tf.Tensor2D,
   scale: number,
   xLora?: tf.Tensor<R>,
+  options: { inputGrad?: boolean } = {},
 ): tf.Tensor<R> {
   const [inDim, outDim] = w.shape;
   const r = a.shape[1];
+  const inputGrad = options.inputGrad ?? true;
   if (a.shape[0] !== inDim || b.shape[0] !== r || b.shape[1] !== outDim) {
     throw new Error(
       `loraLinear: shapes do not fit: W [${w.shape}] needs A [${inDim}, r] and B [r, ${outDim}]; ` +
@@ -59,6 +65,11 @@ export function loraLinear<R extends tf.Rank>(
           const g = tf.reshape(dy, [-1, outDim]); // [rows, out]
           const gB = allocate(backend, [rows, r]);
           gemmInto(native, backend, gB, g, bs, { tb: true, alpha: scale });
+          const da = allocate(backend, [inDim, r]);
+          gemmInto(native, backend, da, xs, gB, { ta: true });
+          const db = allocate(backend, [r, outDim]);
+          gemmInto(native, backend, db, hs, g, { ta: true, alpha: scale });
+          if (!inputGrad) return [da, db];
           const dx = allocate(backend, [rows, inDim]);
           gemmInto(native, backend, dx, g, ws, { tb: true });
           let dxl: tf.Tensor | undefined;
@@ -68,23 +79,12 @@ export function loraLinear<R extends tf.Rank>(
           } else {
             gemmInto(native, backend, dx, gB, as, { tb: true, beta: 1 });
           }
-          const da = allocate(backend, [inDim, r]);
-          gemmInto(native, backend, da, xs, gB, { ta: true });
-          const db = allocate(backend, [r, outDim]);
-          gemmInto(native, backend, db, hs, g, { ta: true, alpha: scale });
           const dxOut = tf.reshape(dx, xi.shape);
           return dxl ? [dxOut, tf.reshape(dxl, xi.shape), da, db] : [dxOut, da, db];
         },
       };
     };
-    const f = split
-      ? tf.customGrad(grad(body))
-      : tf.customGrad(
-          grad((xi: tf.Tensor, ai: tf.Tensor, bi: tf.Tensor, save: tf.GradSaveFunc) =>
-            body(xi, xi, ai, bi, save),
-          ),
-        );
-    return (split ? f(x, xLora, a, b) : f(x, a, b)) as tf.Tensor<R>;
+    return applyLora(body, x, xLora, a, b, inputGrad);
   }
   const body = (xi: tf.Tensor, xli: tf.Tensor, ai: tf.Tensor, bi: tf.Tensor, save: tf.GradSaveFunc) => {
     const x2 = tf.reshape(xi, [-1, inDim]) as tf.Tensor2D; // [rows, in]
@@ -104,24 +104,53 @@ export function loraLinear<R extends tf.Rank>(
         ];
         const g = tf.reshape(dy, [-1, outDim]) as tf.Tensor2D; // [rows, out]
         const gB = tf.mul(tf.matMul(g, bs, false, true), scale); // [rows, r]
-        const dxBase = matMulByTranspose(g, w.isDisposed ? ws : w); // [rows, in] (live W: cached W^T)
-        const dxBranch = tf.matMul(gB, as, false, true); // [rows, in]
         const da = tf.matMul(xs, gB, true, false); // [in, r]
         const db = tf.mul(tf.matMul(hs, g, true, false), scale); // [r, out]
+        if (!inputGrad) return [da, db];
+        const dxBase = matMulByTranspose(g, w.isDisposed ? ws : w); // [rows, in] (live W: cached W^T)
+        const dxBranch = tf.matMul(gB, as, false, true); // [rows, in]
         return split
           ? [tf.reshape(dxBase, xi.shape), tf.reshape(dxBranch, xi.shape), da, db]
           : [tf.reshape(tf.add(dxBase, dxBranch), xi.shape), da, db];
       },
     };
   };
-  const f = split
-    ? tf.customGrad(grad(body))
-    : tf.customGrad(
-        grad((xi: tf.Tensor, ai: tf.Tensor, bi: tf.Tensor, save: tf.GradSaveFunc) =>
-          body(xi, xi, ai, bi, save),
-        ),
-      );
-  return (split ? f(x, xLora, a, b) : f(x, a, b)) as tf.Tensor<R>;
+  return applyLora(body, x, xLora, a, b, inputGrad);
+}
+
+type LoraBody = (
+  xi: tf.Tensor,
+  xli: tf.Tensor,
+  ai: tf.Tensor,
+  bi: tf.Tensor,
+  save: tf.GradSaveFunc,
+) => { value: tf.Tensor; gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor[] };
+
+/**
+ * Runs `body` as one custom-gradient op whose differentiable inputs are (x, xLora, A, B), (x, A, B) without a
+ * separate branch input, or only (A, B) when the input needs no gradient: then x is a constant of the op, so
+ * tfjs neither asks for nor receives dx.
+ */
+function applyLora<R extends tf.Rank>(
+  body: LoraBody,
+  x: tf.Tensor<R>,
+  xLora: tf.Tensor<R> | undefined,
+  a: tf.Tensor2D,
+  b: tf.Tensor2D,
+  inputGrad: boolean,
+): tf.Tensor<R> {
+  if (!inputGrad) {
+    const xl = xLora ?? x;
+    const f = tf.customGrad(
+      grad((ai: tf.Tensor, bi: tf.Tensor, save: tf.GradSaveFunc) => body(x, xl, ai, bi, save)),
+    );
+    return f(a, b) as tf.Tensor<R>;
+  }
+  if (xLora) return tf.customGrad(grad(body))(x, xLora, a, b) as tf.Tensor<R>;
+  const f = tf.customGrad(
+    grad((xi: tf.Tensor, ai: tf.Tensor, bi: tf.Tensor, save: tf.GradSaveFunc) => body(xi, xi, ai, bi, save)),
+  );
+  return f(x, a, b) as tf.Tensor<R>;
 }
 
 /** Plain-tf reference: the same expression as separate ops, gradient by tfjs autograd. */

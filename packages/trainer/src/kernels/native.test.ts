@@ -38,13 +38,16 @@ describe.skipIf(!native)(`native addon (${nativeStatus().detail})`, () => {
         return (seed / 2147483647) * 2 - 1;
       };
       // small (one thread), tall (row blocks, shared packed B), short and wide (column panels, shared packed A),
-      // deeper than one packed panel (K > 256 accumulates)
+      // deeper than one packed panel (K > 256 accumulates), and rows 512 / 1024 floats apart (A is packed
+      // into row panels then, ragged last panel included)
       for (const [m, n, k] of [
         [1, 1, 1],
         [7, 33, 5],
         [130, 65, 257],
         [300, 70, 600],
         [20, 700, 300],
+        [203, 45, 1024],
+        [101, 40, 512],
       ] as const)
         for (const ta of [false, true])
           for (const tb of [false, true]) {

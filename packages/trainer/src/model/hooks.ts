@@ -9,6 +9,11 @@ export type ModuleName = 'q_proj' | 'k_proj' | 'v_proj' | 'o_proj' | 'gate_proj'
 export interface ModuleContext {
   readonly module: ModuleName;
   readonly layer: number;
+  /**
+   * The projection's input depends on nothing trainable (the first layer's q/k/v read the frozen token
+   * embeddings when no soft prompt is in front): an adapter may skip the gradient of its input.
+   */
+  readonly constantInput?: boolean;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { OppuError } from '@oppu/core';
 import * as tf from '@tensorflow/tfjs-core';
+import { causalAttention } from '../kernels/attention.js';
 import { embedding } from '../kernels/embedding.js';
 import { frozenLinear } from '../kernels/frozen-linear.js';
 import { causalSoftmax, rmsNorm, rope, swiglu } from '../kernels/fused-ops.js';
@@ -18,7 +19,8 @@ import { kvBuffer, kvCapacity, kvWrite } from './kv-heap.js';
  * (cache + new), h = heads, kvh = kv heads, g = h / kvh, hd = head size, d = dim, f = hidden (ffn) size.
  *
  * The element-wise steps are the fused kernels of src/kernels (`embedding`, `rmsNorm`, `rope`, `swiglu`,
- * `causalSoftmax`): one native pass each way on wasm with the addon, their plain-tf formula elsewhere.
+ * `causalSoftmax`, and `causalAttention` for a pass with neither cache nor padding): one native pass each way
+ * on wasm with the addon, their plain-tf formula elsewhere.
  */
 
 // ----------------------------------------------------------------------------------------------------------
@@ -390,10 +392,17 @@ export class LlamaModel implements BaseWeights {
         const attnBias = bias && tf.tensor4d(bias, [b, 1, tNew, capacity]);
         const scale = 1 / Math.sqrt(hd);
 
+        // The first layer's attention input is made of frozen weights only (no soft prompt, frozen embeddings
+        // and norm): its projections need no input gradient.
+        const constantInput = !soft && !this.embed.trainable && !(this.blocks[0]?.attnNorm.trainable ?? true);
         const lin = (layer: number, module: ModuleName, input: tf.Tensor3D): tf.Tensor3D => {
           const w = (this.blocks[layer] as LayerTensors).proj[module];
           const base = (xi: tf.Tensor3D) => frozenLinear(xi, w);
-          return adapter ? adapter.linear({ layer, module }, input, base, w) : base(input);
+          if (!adapter) return base(input);
+          const attnInput = module === 'q_proj' || module === 'k_proj' || module === 'v_proj';
+          const ctx =
+            layer === 0 && attnInput && constantInput ? { layer, module, constantInput } : { layer, module };
+          return adapter.linear(ctx, input, base, w);
         };
 
         for (let l = 0; l < c.layers; l++) {
@@ -405,50 +414,62 @@ export class LlamaModel implements BaseWeights {
           const v = tf.reshape(lin(l, 'v_proj', xn), [b, tNew, c.kvHeads, hd]);
           q = rope(q, cos, sin, c.ropeStyle); // [b*tNew, h, hd]
           k = rope(k, cos, sin, c.ropeStyle); // [b*tNew, kvh, hd]
-          let kh: tf.Tensor4D; // [b, kvh, capacity, hd]: keys of the cache and of the new positions
-          let vh: tf.Tensor4D;
-          const cached = cache?.layers[l];
-          if (wasm && cache) {
-            // In place: (grow the buffers if needed, then) write the new positions at past .. T - 1.
-            let entry = cached;
-            if (!entry || entry.k.shape[2] !== capacity) {
-              const shape: [number, number, number, number] = [b, c.kvHeads, capacity, hd];
-              entry = {
-                k: kvBuffer(wasm, cached?.k, past, shape),
-                v: kvBuffer(wasm, cached?.v, past, shape),
-              };
-              made.push(entry.k, entry.v);
-            }
-            kvWrite(wasm, entry.k, k, past);
-            kvWrite(wasm, entry.v, v, past);
-            newCache.push(entry);
-            kh = entry.k;
-            vh = entry.v;
+          if (!cache && !attnBias) {
+            // Training / plain prefill: one fused causal-attention op on the [b, t, heads, hd] layout.
+            const att = causalAttention(
+              tf.reshape(q, [b, tNew, c.heads, hd]) as tf.Tensor4D,
+              tf.reshape(k, [b, tNew, c.kvHeads, hd]) as tf.Tensor4D,
+              v as tf.Tensor4D,
+              scale,
+            );
+            x = tf.add(x, lin(l, 'o_proj', tf.reshape(att, [b, tNew, c.dim]) as tf.Tensor3D));
           } else {
-            kh = tf.transpose(tf.reshape(k, [b, tNew, c.kvHeads, hd]), [0, 2, 1, 3]) as tf.Tensor4D; // [b, kvh, tNew, hd]
-            vh = tf.transpose(v, [0, 2, 1, 3]) as tf.Tensor4D; // [b, kvh, tNew, hd]
-            if (cache && cached && past > 0) {
-              kh = tf.concat([cached.k, kh], 2); // [b, kvh, T, hd]
-              vh = tf.concat([cached.v, vh], 2);
+            let kh: tf.Tensor4D; // [b, kvh, capacity, hd]: keys of the cache and of the new positions
+            let vh: tf.Tensor4D;
+            const cached = cache?.layers[l];
+            if (wasm && cache) {
+              // In place: (grow the buffers if needed, then) write the new positions at past .. T - 1.
+              let entry = cached;
+              if (!entry || entry.k.shape[2] !== capacity) {
+                const shape: [number, number, number, number] = [b, c.kvHeads, capacity, hd];
+                entry = {
+                  k: kvBuffer(wasm, cached?.k, past, shape),
+                  v: kvBuffer(wasm, cached?.v, past, shape),
+                };
+                made.push(entry.k, entry.v);
+              }
+              kvWrite(wasm, entry.k, k, past);
+              kvWrite(wasm, entry.v, v, past);
+              newCache.push(entry);
+              kh = entry.k;
+              vh = entry.v;
+            } else {
+              kh = tf.transpose(tf.reshape(k, [b, tNew, c.kvHeads, hd]), [0, 2, 1, 3]) as tf.Tensor4D; // [b, kvh, tNew, hd]
+              vh = tf.transpose(v, [0, 2, 1, 3]) as tf.Tensor4D; // [b, kvh, tNew, hd]
+              if (cache && cached && past > 0) {
+                kh = tf.concat([cached.k, kh], 2); // [b, kvh, T, hd]
+                vh = tf.concat([cached.v, vh], 2);
+              }
+              if (cache) {
+                newCache.push({ k: tf.keep(kh), v: tf.keep(vh) });
+                made.push(kh, vh);
+              }
             }
-            if (cache) {
-              newCache.push({ k: tf.keep(kh), v: tf.keep(vh) });
-              made.push(kh, vh);
-            }
+            // Grouped-query attention without repeating k/v: the g query heads of one kv head form one matrix.
+            // (One new token, as when decoding: [b, 1, h, hd] and [b, h, 1, hd] are the same layout, no transpose.)
+            const qt = tNew === 1 ? q : tf.transpose(tf.reshape(q, [b, tNew, c.heads, hd]), [0, 2, 1, 3]);
+            const qh = tf.reshape(qt, [b, c.kvHeads, (c.heads / c.kvHeads) * tNew, hd]); // [b, kvh, g*tNew, hd]
+            const scores = tf.reshape(tf.matMul(qh, kh, false, true), [b, c.heads, tNew, capacity]); // [b, h, tNew, capacity]
+            const weights = attnBias
+              ? tf.softmax(tf.add(tf.mul(scores, scale), attnBias))
+              : causalSoftmax(scores, scale); // T = tNew here
+            const probs = tf.reshape(weights, [b, c.kvHeads, (c.heads / c.kvHeads) * tNew, capacity]);
+            const att = tf.matMul(probs, vh); // [b, kvh, g*tNew, hd]
+            const attT =
+              tNew === 1 ? att : tf.transpose(tf.reshape(att, [b, c.heads, tNew, hd]), [0, 2, 1, 3]);
+            const merged = tf.reshape(attT, [b, tNew, c.dim]) as tf.Tensor3D; // [b, tNew, h*hd]
+            x = tf.add(x, lin(l, 'o_proj', merged));
           }
-          // Grouped-query attention without repeating k/v: the g query heads of one kv head form one matrix.
-          // (One new token, as when decoding: [b, 1, h, hd] and [b, h, 1, hd] are the same layout, no transpose.)
-          const qt = tNew === 1 ? q : tf.transpose(tf.reshape(q, [b, tNew, c.heads, hd]), [0, 2, 1, 3]);
-          const qh = tf.reshape(qt, [b, c.kvHeads, (c.heads / c.kvHeads) * tNew, hd]); // [b, kvh, g*tNew, hd]
-          const scores = tf.reshape(tf.matMul(qh, kh, false, true), [b, c.heads, tNew, capacity]); // [b, h, tNew, capacity]
-          const weights = attnBias
-            ? tf.softmax(tf.add(tf.mul(scores, scale), attnBias))
-            : causalSoftmax(scores, scale); // T = tNew here
-          const probs = tf.reshape(weights, [b, c.kvHeads, (c.heads / c.kvHeads) * tNew, capacity]);
-          const att = tf.matMul(probs, vh); // [b, kvh, g*tNew, hd]
-          const attT = tNew === 1 ? att : tf.transpose(tf.reshape(att, [b, c.heads, tNew, hd]), [0, 2, 1, 3]);
-          const merged = tf.reshape(attT, [b, tNew, c.dim]) as tf.Tensor3D; // [b, tNew, h*hd]
-          x = tf.add(x, lin(l, 'o_proj', merged));
           // ---- SwiGLU feed-forward: down(silu(gate(x)) * up(x))
           const hn = rmsNorm(x, blk.ffnNorm, c.normEps);
           const gate = lin(l, 'gate_proj', hn); // [b, tNew, f]

@@ -110,7 +110,7 @@ export class LoraModel implements PeftMethod {
             const xl = dropout
               ? (tf.dropout(x, dropout.rate, undefined, dropout.seed) as tf.Tensor3D)
               : undefined;
-            return loraLinear(x, weight, p.a, p.b, this.scaling, xl);
+            return loraLinear(x, weight, p.a, p.b, this.scaling, xl, { inputGrad: !ctx.constantInput });
           });
         }
         return tf.tidy(() => tf.add(base(x), loraDelta(x, p.a, p.b, this.scaling, dropout)) as tf.Tensor3D);
