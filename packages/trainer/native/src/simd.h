@@ -1,7 +1,7 @@
 // Vector types for the row kernels of ops.cc: one struct per instruction set, each a handful of static
-// functions over a native vector (add, mul, fma, masked load/store of a row's ragged tail, horizontal
-// sums, and an exp). ops-simd.inc is compiled once per struct with that struct's target attribute, so one
-// binary carries an AVX-512, an AVX2+FMA and a portable path and picks one at run time.
+// functions over a native vector (add, mul, fma, masked load/store of a row's ragged tail, horizontal sums,
+// and the pieces of an exp). ops-simd.inc is compiled once per struct with that struct's target attribute,
+// so one binary carries an AVX-512, an AVX2+FMA and a portable path and picks one at run time.
 #pragma once
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -12,9 +12,7 @@
 namespace oppu {
 namespace simd {
 
-// exp(x) to about 2 ulp: x = n ln2 + r, |r| <= ln2 / 2, exp(r) by Cephes' degree-6 polynomial, 2^n by
-// building the float's exponent. Inputs below -87.3 give exactly 0, above 88 saturate at exp(88) (every
-// caller divides by 1 + exp or subtracts a row max first, where that is exact enough), NaN stays NaN.
+// Constants of the vector exp (ops-simd.inc, `vexp`).
 constexpr float kExpHi = 88.0f, kExpLo = -87.3365447f;
 constexpr float kLog2e = 1.44269504088896341f, kLn2Hi = 0.693359375f, kLn2Lo = -2.12194440e-4f;
 constexpr float kP0 = 1.9875691500e-4f, kP1 = 1.3981999507e-3f, kP2 = 8.3334519073e-3f, kP3 = 4.1665795894e-2f,
@@ -45,24 +43,17 @@ struct V512 {
   OPPU_AVX512 static inline T max(T a, T b) { return _mm512_max_ps(a, b); }
   OPPU_AVX512 static inline float hsum(T v) { return _mm512_reduce_add_ps(v); }
   OPPU_AVX512 static inline float hmax(T v) { return _mm512_reduce_max_ps(v); }
-  OPPU_AVX512 static inline T exp(T x) {
-    const __mmask16 under = _mm512_cmp_ps_mask(x, _mm512_set1_ps(kExpLo), _CMP_LT_OQ);
-    const __mmask16 nan = _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q);
-    x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(kExpLo)), _mm512_set1_ps(kExpHi));
-    const T n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(kLog2e)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    T r = _mm512_fnmadd_ps(n, _mm512_set1_ps(kLn2Hi), x);
-    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(kLn2Lo), r);
-    T p = _mm512_set1_ps(kP0);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kP1));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kP2));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kP3));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kP4));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kP5));
-    p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.f)));
-    const __m512i e = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
-    T y = _mm512_mul_ps(p, _mm512_castsi512_ps(e));
-    y = _mm512_mask_mov_ps(y, under, _mm512_setzero_ps());
-    return _mm512_mask_mov_ps(y, nan, _mm512_set1_ps(__builtin_nanf("")));
+  OPPU_AVX512 static inline T min(T a, T b) { return _mm512_min_ps(a, b); }
+  OPPU_AVX512 static inline T fnma(T a, T b, T c) { return _mm512_fnmadd_ps(a, b, c); }  // c - a * b
+  OPPU_AVX512 static inline T round(T x) { return _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+  // 2^n for whole n in [-126, 127], built as the float's exponent bits.
+  OPPU_AVX512 static inline T pow2(T n) {
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23));
+  }
+  // y where x >= lo, else 0; NaN where x is NaN.
+  OPPU_AVX512 static inline T fixup(T y, T x, float lo) {
+    y = _mm512_mask_mov_ps(y, _mm512_cmp_ps_mask(x, _mm512_set1_ps(lo), _CMP_LT_OQ), _mm512_setzero_ps());
+    return _mm512_mask_mov_ps(y, _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q), _mm512_set1_ps(__builtin_nanf("")));
   }
 };
 
@@ -99,24 +90,15 @@ struct V256 {
     s = _mm_max_ss(s, _mm_movehdup_ps(s));
     return _mm_cvtss_f32(s);
   }
-  OPPU_AVX2 static inline T exp(T x) {
-    const T under = _mm256_cmp_ps(x, _mm256_set1_ps(kExpLo), _CMP_LT_OQ);
-    const T nan = _mm256_cmp_ps(x, x, _CMP_UNORD_Q);
-    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(kExpLo)), _mm256_set1_ps(kExpHi));
-    const T n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(kLog2e)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    T r = _mm256_fnmadd_ps(n, _mm256_set1_ps(kLn2Hi), x);
-    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(kLn2Lo), r);
-    T p = _mm256_set1_ps(kP0);
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(kP1));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(kP2));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(kP3));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(kP4));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(kP5));
-    p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.f)));
-    const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-    T y = _mm256_mul_ps(p, _mm256_castsi256_ps(e));
-    y = _mm256_andnot_ps(under, y);
-    return _mm256_blendv_ps(y, _mm256_set1_ps(__builtin_nanf("")), nan);
+  OPPU_AVX2 static inline T min(T a, T b) { return _mm256_min_ps(a, b); }
+  OPPU_AVX2 static inline T fnma(T a, T b, T c) { return _mm256_fnmadd_ps(a, b, c); }
+  OPPU_AVX2 static inline T round(T x) { return _mm256_round_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+  OPPU_AVX2 static inline T pow2(T n) {
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23));
+  }
+  OPPU_AVX2 static inline T fixup(T y, T x, float lo) {
+    y = _mm256_andnot_ps(_mm256_cmp_ps(x, _mm256_set1_ps(lo), _CMP_LT_OQ), y);
+    return _mm256_blendv_ps(y, _mm256_set1_ps(__builtin_nanf("")), _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
   }
 };
 #endif
