@@ -6,7 +6,7 @@
  * plus the process's RSS after each mode and its peak so far, the process CPU time of a run (all threads: on a
  * shared machine the wall time depends on what else runs, the CPU time less), and the load average at the start.
  *
- *   pnpm bench:multi-adapter [--base DIR] [--requests 32] [--tokens 16] [--repeats 3]
+ *   pnpm bench:multi-adapter [--base DIR] [--requests 32] [--tokens 16] [--repeats 3] [--modes shared,distinct,swapped]
  *
  * Goal (issue 3): distinct <= 1.3 x shared, and distinct >= 8 x faster than swapped.
  */
@@ -22,11 +22,13 @@ const { values } = parseArgs({
     requests: { type: 'string', default: '32' },
     tokens: { type: 'string', default: '16' },
     repeats: { type: 'string', default: '3' },
+    modes: { type: 'string', default: 'shared,distinct,swapped' },
   },
 });
 const n = Number(values.requests);
 const maxNewTokens = Number(values.tokens);
 const repeats = Number(values.repeats);
+const modes = new Set(values.modes.split(','));
 
 const engine = await createEngine({
   ...(values.base ? { baseModelDir: values.base } : {}),
@@ -81,19 +83,20 @@ console.log(
     .map((l) => l.toFixed(2))
     .join(' ')} at the start`,
 );
-const shared = await time('shared', async () => {
+const skip = async () => Number.NaN;
+const shared = await (modes.has('shared') ? time : skip)('shared', async () => {
   await model.generate(
     prompts.map((prompt) => ({ prompt, adapter: adapters[0]! })),
     options,
   );
 });
-const distinct = await time('distinct', async () => {
+const distinct = await (modes.has('distinct') ? time : skip)('distinct', async () => {
   await model.generate(
     prompts.map((prompt, i) => ({ prompt, adapter: adapters[i]! })),
     options,
   );
 });
-const swapped = await time('swapped', async () => {
+const swapped = await (modes.has('swapped') ? time : skip)('swapped', async () => {
   for (const [i, prompt] of prompts.entries())
     await model.generate([{ prompt, adapter: adapters[i]! }], options);
 });
