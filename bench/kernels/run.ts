@@ -1,4 +1,5 @@
 // GFLOP/s of every matMul shape class of the reference LoRA training step (d 256, ffn 768, vocab 2048,
+// plus the output head of a decoding step of the embedded model (vocab 4096; 1 and 32 rows),
 // batch 8 x seq 128 = 1024 rows, 4 heads of 64), on the wasm backend: stock tfjs-backend-wasm 4.22, our wasm
 // kernel (XNNPACK per batch), our native kernel (addon SGEMM). Plus the embedding gradient: host scatter-add
 // against a one-hot matMul.
@@ -29,6 +30,8 @@ const shapes: Array<[string, number[], number[], boolean, boolean]> = [
   ['NT  dy·W^T head   1024x2048 · (256x2048)^T', [1024, 2048], [256, 2048], false, true],
   ['TN  x^T·g LoRA dA (1024x256)^T · 1024x8', [1024, 256], [1024, 8], true, false],
   ['TN  W-grad shape  (1024x256)^T · 1024x256', [1024, 256], [1024, 256], true, false],
+  ['NN  decode head   1x256 · 256x4096 (1 row)', [1, 256], [256, 4096], false, false],
+  ['NN  decode head   32x256 · 256x4096', [32, 256], [256, 4096], false, false],
   ['B-NT q·k^T        32 x 128x64 · (128x64)^T', [32, 128, 64], [32, 128, 64], false, true],
   ['B-NN att·v        32 x 128x128 · 128x64', [32, 128, 128], [32, 128, 64], false, false],
   ['B-TN att^T·dy     32 x (128x128)^T · 128x64', [32, 128, 128], [32, 128, 64], true, false],

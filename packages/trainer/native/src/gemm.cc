@@ -35,11 +35,16 @@ long env_long(const char* name, long fallback, long lo, long hi, long multiple) 
 const long kKc = env_long("OPPU_GEMM_KC", 256, 16, 4096, 1);   // depth of a packed panel
 const long kMc = env_long("OPPU_GEMM_MC", 96, 24, 1536, 24);   // rows per task (multiple of every MR)
 const long kNc = env_long("OPPU_GEMM_NC", 2048, 32, 16384, 32);  // columns of B packed at once
+// A short product with at most this many rows (one micro-tile: each value of B is used once) reads a
+// row-major B in place instead of packing it. With more rows the tiles re-read a panel, and a panel read in
+// place from a wide B (rows 16 KiB apart for a 4096-column head) maps to a few L1 sets and keeps missing.
+const long kInPlaceRows = env_long("OPPU_GEMM_INPLACE_ROWS", 8, 0, 4096, 1);
 // A tall product whose packed B (all of its depth) is at most this many floats packs it in one go.
 constexpr long kWholeB = 64 * 1024;
 
 // A micro-kernel reads A in place (rows `rows` of A from `a`, element (i, p) at a[i * rs + p * cs]: no packing
-// of A, which for the narrow products of a transformer costs as much as the arithmetic) and a packed B panel.
+// of A, which for the narrow products of a transformer costs as much as the arithmetic) and a B panel of NR
+// columns whose depth steps are `bs` floats apart (NR when packed, B's row stride when read in place).
 // A full tile may be stored straight into C (`out`, C = alpha * acc + beta * C); the kernel returns true when
 // it did, false when it left the tile in `tile` for the caller.
 struct TileOut {
@@ -47,8 +52,8 @@ struct TileOut {
   long c_rs;
   float alpha, beta;
 };
-using MicroKernel = bool (*)(long kc, const float* a, long rs, long cs, long rows, const float* bp, float* tile,
-                             const TileOut* out);
+using MicroKernel = bool (*)(long kc, const float* a, long rs, long cs, long rows, const float* bp, long bs,
+                             float* tile, const TileOut* out);
 
 struct Kernel {
   const char* name;
@@ -57,7 +62,8 @@ struct Kernel {
 };
 
 // Portable kernel: plain loops the compiler vectorizes with whatever the baseline ISA has (SSE2 on x86-64).
-bool kernel_generic(long kc, const float* a, long rs, long cs, long rows, const float* bp, float* tile, const TileOut*) {
+bool kernel_generic(long kc, const float* a, long rs, long cs, long rows, const float* bp, long bs, float* tile,
+                    const TileOut*) {
   constexpr long MR = 4, NR = 16;
   const float* r[MR];
   for (long i = 0; i < MR; ++i) r[i] = a + std::min(i, rows - 1) * rs;
@@ -67,7 +73,7 @@ bool kernel_generic(long kc, const float* a, long rs, long cs, long rows, const 
       const float av = r[i][o];
       for (long j = 0; j < NR; ++j) acc[i][j] += av * bp[j];
     }
-    bp += NR;
+    bp += bs;
   }
   for (long i = 0; i < MR; ++i)
     for (long j = 0; j < NR; ++j) tile[i * NR + j] = acc[i][j];
@@ -76,7 +82,7 @@ bool kernel_generic(long kc, const float* a, long rs, long cs, long rows, const 
 
 #ifdef OPPU_X86
 __attribute__((target("avx2,fma"))) bool kernel_avx2(long kc, const float* a, long rs, long cs, long rows,
-                                                     const float* bp, float* tile, const TileOut* out) {
+                                                     const float* bp, long bs, float* tile, const TileOut* out) {
   const float *r0 = a, *r1 = a + std::min(1L, rows - 1) * rs, *r2 = a + std::min(2L, rows - 1) * rs,
               *r3 = a + std::min(3L, rows - 1) * rs, *r4 = a + std::min(4L, rows - 1) * rs,
               *r5 = a + std::min(5L, rows - 1) * rs;
@@ -92,7 +98,7 @@ __attribute__((target("avx2,fma"))) bool kernel_avx2(long kc, const float* a, lo
     a = _mm256_broadcast_ss(r3 + o), c30 = _mm256_fmadd_ps(a, b0, c30), c31 = _mm256_fmadd_ps(a, b1, c31);
     a = _mm256_broadcast_ss(r4 + o), c40 = _mm256_fmadd_ps(a, b0, c40), c41 = _mm256_fmadd_ps(a, b1, c41);
     a = _mm256_broadcast_ss(r5 + o), c50 = _mm256_fmadd_ps(a, b0, c50), c51 = _mm256_fmadd_ps(a, b1, c51);
-    bp += 16;
+    bp += bs;
   }
   if (out) {
     const __m256 al = _mm256_set1_ps(out->alpha), bt = _mm256_set1_ps(out->beta);
@@ -122,7 +128,7 @@ __attribute__((target("avx2,fma"))) bool kernel_avx2(long kc, const float* a, lo
 }
 
 __attribute__((target("avx512f"))) bool kernel_avx512(long kc, const float* a, long rs, long cs, long rows,
-                                                       const float* bp, float* tile, const TileOut* out) {
+                                                       const float* bp, long bs, float* tile, const TileOut* out) {
   const float *r0 = a, *r1 = a + std::min(1L, rows - 1) * rs, *r2 = a + std::min(2L, rows - 1) * rs,
               *r3 = a + std::min(3L, rows - 1) * rs, *r4 = a + std::min(4L, rows - 1) * rs,
               *r5 = a + std::min(5L, rows - 1) * rs, *r6 = a + std::min(6L, rows - 1) * rs,
@@ -141,7 +147,7 @@ __attribute__((target("avx512f"))) bool kernel_avx512(long kc, const float* a, l
     a = _mm512_set1_ps(r5[o]), c50 = _mm512_fmadd_ps(a, b0, c50), c51 = _mm512_fmadd_ps(a, b1, c51);
     a = _mm512_set1_ps(r6[o]), c60 = _mm512_fmadd_ps(a, b0, c60), c61 = _mm512_fmadd_ps(a, b1, c61);
     a = _mm512_set1_ps(r7[o]), c70 = _mm512_fmadd_ps(a, b0, c70), c71 = _mm512_fmadd_ps(a, b1, c71);
-    bp += 32;
+    bp += bs;
   }
   if (out) {
     const __m512 al = _mm512_set1_ps(out->alpha), bt = _mm512_set1_ps(out->beta);
@@ -265,7 +271,7 @@ void gemm_serial(const Kernel& kern, long m, long n, long k, float alpha, const 
             const long rows = std::min(mr, mc - ir);
             float* cp = c + (ic + ir) * c_rs + jc + jr;
             const TileOut direct{cp, c_rs, alpha, bet};
-            if (kern.run(kc, a + (ic + ir) * a_rs + pc * a_cs, a_rs, a_cs, rows, bp, tile,
+            if (kern.run(kc, a + (ic + ir) * a_rs + pc * a_cs, a_rs, a_cs, rows, bp, nr, tile,
                          rows == mr && cols == nr ? &direct : nullptr))
               continue;
             for (long i = 0; i < rows; ++i) {
@@ -370,7 +376,7 @@ void gemm_parallel(const Kernel& kern, const GemmArgs& g, ThreadPool& pool) {
         const long rows = std::min(mr, mc - ir);
         float* cp = g.c + (ic + ir) * g.c_rs + jc + jr;
         const TileOut direct{cp, g.c_rs, g.alpha, beta};
-        if (!kern.run(kc, g.a + (ic + ir) * g.a_rs + pc * g.a_cs, g.a_rs, g.a_cs, rows, bp + jr * kc, tile,
+        if (!kern.run(kc, g.a + (ic + ir) * g.a_rs + pc * g.a_cs, g.a_rs, g.a_cs, rows, bp + jr * kc, nr, tile,
                       rows == mr && cols == nr ? &direct : nullptr))
           store_tile(tile, nr, rows, cols, g.alpha, beta, cp, g.c_rs);
       }
@@ -389,18 +395,27 @@ void gemm_parallel(const Kernel& kern, const GemmArgs& g, ThreadPool& pool) {
         if (p0 == p1) return;
         const long j0 = p0 * nr, j1 = std::min(nc, p1 * nr);
         PackBuffers& buf = thread_buffers();
+        // With few rows each value of B is used a few times only, and packing it (a read and a write) costs as
+        // much as the products: full-width panels of a row-major B are read where they are, a row of NR
+        // values per depth step; only a ragged last panel, or a transposed B, is packed.
+        const bool in_place = g.b_cs == 1 && m <= kInPlaceRows;
         for (long pc = 0; pc < k; pc += kKc) {
           const long kc = std::min(kKc, k - pc);
-          pack_b(g.b + pc * g.b_rs + (jc + j0) * g.b_cs, g.b_rs, g.b_cs, kc, j1 - j0, nr, buf.b);
+          const long packed_from = in_place ? j0 + (j1 - j0) / nr * nr : j0;
+          if (packed_from < j1)
+            pack_b(g.b + pc * g.b_rs + (jc + packed_from) * g.b_cs, g.b_rs, g.b_cs, kc, j1 - packed_from, nr, buf.b);
           alignas(64) float tile[kMaxMr * kMaxNr];
           const float beta = pc == 0 ? g.beta : 1.f;
           for (long jr = j0; jr < j1; jr += nr) {
             const long cols = std::min(nr, j1 - jr);
+            const bool direct_b = jr < packed_from;
+            const float* bp = direct_b ? g.b + pc * g.b_rs + jc + jr : buf.b + (jr - packed_from) * kc;
+            const long bs = direct_b ? g.b_rs : nr;
             for (long ir = 0; ir < m; ir += mr) {
               const long rows = std::min(mr, m - ir);
               float* cp = g.c + ir * g.c_rs + jc + jr;
               const TileOut direct{cp, g.c_rs, g.alpha, beta};
-              if (!kern.run(kc, g.a + ir * g.a_rs + pc * g.a_cs, g.a_rs, g.a_cs, rows, buf.b + (jr - j0) * kc, tile,
+              if (!kern.run(kc, g.a + ir * g.a_rs + pc * g.a_cs, g.a_rs, g.a_cs, rows, bp, bs, tile,
                             rows == mr && cols == nr ? &direct : nullptr))
                 store_tile(tile, nr, rows, cols, g.alpha, beta, cp, g.c_rs);
             }
