@@ -10,6 +10,7 @@
 #include <memory>
 #include <vector>
 
+#include "simd.h"
 #include "thread-pool.h"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -185,6 +186,29 @@ const Kernel kAvx2{"avx2", 6, 16, kernel_avx2};
 const Kernel kAvx512{"avx512", 8, 32, kernel_avx512};
 #endif
 
+#ifdef OPPU_SIMD_X86
+namespace small_avx512 {
+using V = simd::V512;
+#define OPPU_SIMD OPPU_AVX512
+#include "gemm-small.inc"
+#undef OPPU_SIMD
+}  // namespace small_avx512
+namespace small_avx2 {
+using V = simd::V256;
+#define OPPU_SIMD OPPU_AVX2
+#include "gemm-small.inc"
+#undef OPPU_SIMD
+}  // namespace small_avx2
+#endif
+
+// Products of at most this many rows skip the blocked path when the vector kernels apply (see gemm-small.inc).
+const long kSmallRows = env_long("OPPU_GEMM_SMALL_ROWS", 4, 0, 64, 1);
+
+// C = alpha A B + beta C by the few-row kernels; false when they do not apply (ISA, or B and A not laid out
+// with a unit stride they need), and the caller takes the blocked path.
+bool small_rows(const Kernel& kern, long m, long n, long k, float alpha, const float* a, long a_rs, long a_cs,
+                const float* b, long b_rs, long b_cs, float beta, float* c, long c_rs);
+
 const Kernel* best_kernel() {
 #ifdef OPPU_X86
   __builtin_cpu_init();
@@ -254,6 +278,7 @@ void gemm_serial(const Kernel& kern, long m, long n, long k, float alpha, const 
       for (long j = 0; j < n; ++j) c[i * c_rs + j] = beta == 0.f ? 0.f : beta * c[i * c_rs + j];
     return;
   }
+  if (small_rows(kern, m, n, k, alpha, a, a_rs, a_cs, b, b_rs, b_cs, beta, c, c_rs)) return;
   const long mr = kern.mr, nr = kern.nr;
   alignas(64) float tile[kMaxMr * kMaxNr];
   for (long jc = 0; jc < n; jc += kNc) {
@@ -290,6 +315,29 @@ void gemm_serial(const Kernel& kern, long m, long n, long k, float alpha, const 
       }
     }
   }
+}
+
+bool small_rows(const Kernel& kern, long m, long n, long k, float alpha, const float* a, long a_rs, long a_cs,
+                const float* b, long b_rs, long b_cs, float beta, float* c, long c_rs) {
+#ifdef OPPU_SIMD_X86
+  if (m > kSmallRows || k <= 0) return false;
+  const bool avx512 = &kern == &kAvx512, avx2 = &kern == &kAvx2;
+  if (!avx512 && !avx2) return false;
+  if (b_cs == 1) {
+    (avx512 ? small_avx512::small_rows_nn : small_avx2::small_rows_nn)(m, n, k, alpha, a, a_rs, a_cs, b, b_rs, beta,
+                                                                          c, c_rs);
+    return true;
+  }
+  if (b_rs == 1 && a_cs == 1) {
+    (avx512 ? small_avx512::small_rows_nt : small_avx2::small_rows_nt)(m, n, k, alpha, a, a_rs, b, b_cs, beta, c,
+                                                                          c_rs);
+    return true;
+  }
+#else
+  (void)kern, (void)m, (void)n, (void)k, (void)alpha, (void)a, (void)a_rs, (void)a_cs, (void)b, (void)b_rs,
+      (void)b_cs, (void)beta, (void)c, (void)c_rs;
+#endif
+  return false;
 }
 
 PackBuffers& thread_buffers() {

@@ -48,6 +48,11 @@ describe.skipIf(!native)(`native addon (${nativeStatus().detail})`, () => {
         [20, 700, 300],
         [203, 45, 1024],
         [101, 40, 512],
+        // a few rows (decoding): the few-row vector kernels, ragged columns and depth
+        [1, 70, 37],
+        [2, 5, 64],
+        [3, 129, 16],
+        [4, 33, 3],
       ] as const)
         for (const ta of [false, true])
           for (const tb of [false, true]) {
@@ -90,6 +95,39 @@ describe.skipIf(!native)(`native addon (${nativeStatus().detail})`, () => {
       const ref = reference(m, n, k, a.subarray(bi * m * k), k, 1, b, n, 1);
       for (let i = 0; i < m * n; i++) expect(c[bi * m * n + i]).toBeCloseTo(2 * ref[i]! + 0.5, 4);
     }
+  });
+
+  it('few-row products (one query per head, as in decoding): batched, accumulating, either B layout, every ISA', () => {
+    const isas = ['avx512', 'avx2', 'generic'].filter((isa) => native!.setIsa(isa));
+    for (const isa of isas) {
+      native!.setIsa(isa);
+      for (const tb of [false, true]) {
+        // 8 heads, 1 query row each, against a 45 x 24 key/value block per head (a_cs 1; B transposed or not)
+        const [batch, m, n, k] = [8, 1, 45, 24];
+        const a = Float32Array.from({ length: batch * m * k }, (_, i) => Math.sin(i * 0.7));
+        const b = Float32Array.from({ length: batch * k * n }, (_, i) => Math.cos(i * 0.3));
+        const c = Float32Array.from({ length: batch * m * n }, (_, i) => i % 3);
+        const before = c.slice();
+        const [brs, bcs] = tb ? [1, k] : [n, 1];
+        native!.gemm(
+          a,
+          b,
+          c,
+          new Float64Array([batch, m, n, k, 0, k, 1, m * k, 0, brs, bcs, k * n, 0, n, m * n, 1.5, -0.25]),
+        );
+        for (let bi = 0; bi < batch; bi++) {
+          const ref = reference(m, n, k, a.subarray(bi * m * k), k, 1, b.subarray(bi * k * n), brs, bcs);
+          for (let i = 0; i < m * n; i++) {
+            const want = 1.5 * ref[i]! - 0.25 * before[bi * m * n + i]!;
+            expect(
+              Math.abs(c[bi * m * n + i]! - want),
+              `${isa} tb=${tb} batch ${bi} entry ${i}`,
+            ).toBeLessThan(1e-4);
+          }
+        }
+      }
+    }
+    native!.setIsa('best');
   });
 
   it('refuses operands that reach outside their buffers instead of reading stray memory', () => {
