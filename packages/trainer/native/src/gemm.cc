@@ -225,12 +225,10 @@ struct PackBuffers {
   float* b = nullptr;
   PackBuffers() {
     // aligned_alloc wants a size that is a multiple of the alignment.
-    auto floats64 = [](long n) { return static_cast<float*>(std::aligned_alloc(64, ((sizeof(float) * n + 63) / 64) * 64)); };
-    b = floats64((kNc + kMaxNr) * kKc);
+    const size_t bytes = sizeof(float) * size_t((kNc + kMaxNr) * kKc);
+    b = static_cast<float*>(std::aligned_alloc(64, (bytes + 63) / 64 * 64));
   }
-  ~PackBuffers() {
-    std::free(b);
-  }
+  ~PackBuffers() { std::free(b); }
 };
 
 // Packs depth [0, kc) x columns [0, nc) of B into NR-column panels: panel j holds, for each p, NR values.
@@ -267,7 +265,6 @@ void pack_b(const float* b, long rs, long cs, long kc, long nc, long nr, float* 
     }
   }
 }
-
 
 // One matrix (no batch): C[m x n] = alpha * A[m x k] * B[k x n] + beta * C.
 void gemm_serial(const Kernel& kern, long m, long n, long k, float alpha, const float* a, long a_rs, long a_cs,
@@ -486,7 +483,8 @@ void gemm_parallel(const Kernel& kern, const GemmArgs& g, ThreadPool& pool) {
         const long p0 = panels * part / per, p1 = panels * (part + 1) / per;
         const long j0 = p0 * nr, j1 = std::min(nc, p1 * nr);
         if (j0 < j1)
-          pack_b(g.b + pc * g.b_rs + (jc + j0) * g.b_cs, g.b_rs, g.b_cs, kc, j1 - j0, nr, bp + pc * padded + p0 * nr * kc);
+          pack_b(g.b + pc * g.b_rs + (jc + j0) * g.b_cs, g.b_rs, g.b_cs, kc, j1 - j0, nr,
+                 bp + pc * padded + p0 * nr * kc);
       });
       pool.run(int(blocks), [&](int t) {
         const long ic = t * mb, mc = std::min(mb, m - ic);

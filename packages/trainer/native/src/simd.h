@@ -25,7 +25,9 @@ constexpr float kP0 = 1.9875691500e-4f, kP1 = 1.3981999507e-3f, kP2 = 8.33345190
 struct V512 {
   using T = __m512;
   static constexpr long W = 16;
-  OPPU_AVX512 static inline __mmask16 mask(long n) { return n >= W ? __mmask16(0xFFFF) : __mmask16((1u << n) - 1); }
+  OPPU_AVX512 static inline __mmask16 mask(long n) {
+    return n >= W ? __mmask16(0xFFFF) : __mmask16((1u << n) - 1);
+  }
   OPPU_AVX512 static inline T set1(float v) { return _mm512_set1_ps(v); }
   OPPU_AVX512 static inline T load(const float* p) { return _mm512_loadu_ps(p); }
   // The first n (< W) lanes from p, the others `fill`; reads nothing past p + n.
@@ -45,7 +47,9 @@ struct V512 {
   OPPU_AVX512 static inline float hmax(T v) { return _mm512_reduce_max_ps(v); }
   OPPU_AVX512 static inline T min(T a, T b) { return _mm512_min_ps(a, b); }
   OPPU_AVX512 static inline T fnma(T a, T b, T c) { return _mm512_fnmadd_ps(a, b, c); }  // c - a * b
-  OPPU_AVX512 static inline T round(T x) { return _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+  OPPU_AVX512 static inline T round(T x) {
+    return _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  }
   // 2^n for whole n in [-126, 127], built as the float's exponent bits.
   OPPU_AVX512 static inline T pow2(T n) {
     return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23));
