@@ -10,17 +10,21 @@ import {
   type PeftEngine,
   type ProgressListener,
   synthesize,
+  TASK_LORA,
   type TrainingConfig,
   type TrainingExample,
+  taskAdaptationConfig,
+  trainTaskAdapter,
 } from '@oppu/core';
 import { loadAdapter, saveAdapter, writeFileAtomic } from '@oppu/trainer';
+import { defaultBaseModelDir } from './base-model-dir.js';
 
 /** OPPU stage 1: a task LoRA trained on other users' data, merged into the base before any user is served. */
 export interface TaskAdaptationOptions {
   /** (prompt, answer) pairs of the task from users other than the ones served (e.g. a synthetic population). */
   readonly examples: readonly TrainingExample[];
   readonly training?: Partial<TrainingConfig>;
-  /** The task LoRA's config; default `TASK_LORA` (every projection, r 16), as it is merged into the base. */
+  /** The task LoRA's config; default `TASK_LORA` from `@oppu/core` (every projection, r 16). */
   readonly peft?: LoraConfig;
   readonly onProgress?: ProgressListener;
   readonly signal?: AbortSignal;
@@ -30,18 +34,8 @@ export interface TaskAdaptationOptions {
 
 const META = 'oppu_task.json';
 
-/**
- * The stage-1 LoRA: on every projection with r 16, since it is merged into the base and never stored per user
- * (a small base learns a task's answer format much faster this way than with q/v alone; per-user adapters stay
- * OPPU's r 8 on q/v).
- */
-export const TASK_LORA: LoraConfig = Object.freeze({
-  method: 'lora',
-  r: 16,
-  alpha: 32,
-  dropout: 0.05,
-  targetModules: Object.freeze(['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj']),
-});
+/** The stage-1 LoRA (one definition, in `@oppu/core`). */
+export { TASK_LORA };
 
 async function readMeta(dir: string): Promise<{ key?: string; baseHash?: string } | undefined> {
   try {
@@ -51,13 +45,27 @@ async function readMeta(dir: string): Promise<{ key?: string; baseHash?: string 
   }
 }
 
-/** A key for what the task adapter depends on: the base model and every example, in order. */
+/**
+ * A key for what the task adapter depends on: the base model, the whole stage-1 configuration (LoRA and training,
+ * defaults filled in) and every example, in order.
+ */
 function adaptationKey(engine: PeftEngine, options: TaskAdaptationOptions): string {
-  const h = createHash('sha256')
-    .update(engine.model.info.hash)
-    .update(JSON.stringify(options.training ?? {}));
+  const config = taskAdaptationConfig({
+    ...(options.peft ? { peft: options.peft } : {}),
+    ...(options.training ? { training: options.training } : {}),
+  });
+  const h = createHash('sha256').update(engine.model.info.hash).update(stableJson(config));
   for (const ex of options.examples) h.update(ex.prompt).update('\u0000').update(ex.answer).update('\u0001');
   return h.digest('hex');
+}
+
+/** JSON with object keys sorted, so equal configurations give equal keys. */
+function stableJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)))
+      : v,
+  );
 }
 
 /**
@@ -92,13 +100,12 @@ export async function adaptToTask(
   }
   const trained = weights === undefined;
   if (!weights) {
-    const result = await engine.trainAdapter(options.examples, {
-      peft: options.peft ?? TASK_LORA,
+    const result = await trainTaskAdapter(engine, options.examples, {
+      ...(options.peft ? { peft: options.peft } : {}),
       ...(options.training ? { training: options.training } : {}),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
     });
-    if (result.cancelled) throw new OppuError('aborted', 'task adaptation was cancelled');
     weights = result.weights;
     await saveAdapter(dir, weights);
     await writeFileAtomic(
@@ -108,8 +115,8 @@ export async function adaptToTask(
           key,
           baseHash: engine.model.info.hash,
           baseName: engine.model.info.name,
-          peft: options.peft ?? TASK_LORA,
-          training: options.training ?? {},
+          peft: result.config.peft,
+          training: result.config.training,
           examples: options.examples.length,
           finalLoss: result.finalLoss,
           steps: result.steps,
@@ -156,4 +163,19 @@ export function syntheticTaskExamples(
 /** The task adapter shipped beside a base model (`<model>/../task-adapters/<task>`), if there is one. */
 export function shippedTaskAdapterDir(baseModelDir: string, task: string): string {
   return join(baseModelDir, '..', 'task-adapters', task);
+}
+
+/**
+ * The stage-1 adapter shipped for `task` beside the base model in `baseModelDir` (default: the embedded model),
+ * if there is one and it was trained on this very base (its oppu_task.json names the base's hash).
+ */
+export async function shippedTaskAdapter(
+  engine: PeftEngine,
+  task: string,
+  baseModelDir: string = defaultBaseModelDir(),
+): Promise<AdapterWeights | undefined> {
+  const dir = shippedTaskAdapterDir(baseModelDir, task);
+  const meta = await readMeta(dir);
+  if (meta?.baseHash !== engine.model.info.hash) return undefined;
+  return loadAdapter(dir);
 }

@@ -4,6 +4,7 @@ import { pathToFileURL } from 'node:url';
 import type { PeftEngine, TextRanker } from '../contracts/engine.js';
 import { OppuError } from '../contracts/errors.js';
 import type { ProfileSummarizer } from '../contracts/profile-summarizer.js';
+import type { AdapterWeights } from '../contracts/tensors.js';
 
 /** What `oppu run` and `oppu info` need from `@oppu/node` (which core does not depend on, to avoid a cycle). */
 export interface EngineModule {
@@ -11,6 +12,8 @@ export interface EngineModule {
   createRanker(): TextRanker;
   createSummarizer(kind: 'extractive'): ProfileSummarizer;
   defaultBaseModelDir(): string;
+  /** The stage-1 task adapter shipped beside a base model for this base, if any. */
+  shippedTaskAdapter(engine: PeftEngine, task: string, baseModelDir?: string): Promise<AdapterWeights | undefined>;
 }
 
 /**

@@ -22,7 +22,30 @@ export interface SamplingOptions {
   readonly topP?: number;
   readonly stop?: readonly string[];
   readonly seed?: number;
+  /**
+   * Divides the logits of tokens already in the prompt or the output (CTRL's repetition penalty: positive
+   * logits divided, negative ones multiplied); 1 (or undefined) is off.
+   */
+  readonly repetitionPenalty?: number;
+  /** Never generates an n-gram of this size twice in one output (HF's `no_repeat_ngram_size`); 0 is off. */
+  readonly noRepeatNgramSize?: number;
   readonly signal?: AbortSignal;
+}
+
+/** One label-scoring request: each candidate is scored as a continuation of the prompt. */
+export interface ScoreRequest {
+  readonly prompt: string;
+  /** The answers to score (for LaMP's label tasks, the task's label set); at least one. */
+  readonly candidates: readonly string[];
+  /** The user's adapter; absent: the base model alone. */
+  readonly adapter?: AdapterWeights;
+}
+
+export interface CandidateScores {
+  /** Per candidate: the sum of the log-probabilities of its tokens after the prompt (natural log). */
+  readonly logProbs: readonly number[];
+  /** Per candidate: how many tokens it has (for length normalisation). */
+  readonly tokens: readonly number[];
 }
 
 /** One generation request; `adapter` selects the user's adapter (absent: the base model alone). */
@@ -50,4 +73,12 @@ export interface BaseModel {
   stream?(request: GenerateRequest, options?: SamplingOptions): AsyncIterable<string>;
   /** Sum of log-probabilities of `completion` after `prompt`. */
   score(request: GenerateRequest & { readonly completion: string }): Promise<number>;
+  /**
+   * Scores every candidate of every request (requests may carry different users' adapters) in batched forward
+   * passes: what label-set tasks are answered with (`chooseCandidate` in the pipeline turns scores into a choice).
+   */
+  scoreCandidates(
+    requests: readonly ScoreRequest[],
+    options?: { readonly signal?: AbortSignal },
+  ): Promise<CandidateScores[]>;
 }

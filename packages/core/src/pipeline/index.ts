@@ -1,3 +1,4 @@
 export * from './methods.js';
 export * from './prompts.js';
 export * from './run-lamp.js';
+export * from './task-adaptation.js';

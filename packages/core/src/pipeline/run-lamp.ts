@@ -11,6 +11,7 @@ import type { AdapterWeights } from '../contracts/tensors.js';
 import { userId as toUserId, type UserId } from '../contracts/user.js';
 import { METHODS, type MethodName } from './methods.js';
 import { questionPrompt, trainingExamples } from './prompts.js';
+import { assertDisjoint, trainTaskAdapter } from './task-adaptation.js';
 
 /** One LaMP question as the pipeline needs it. */
 export interface PipelineQuestion {
@@ -35,17 +36,22 @@ export interface RunLampOptions extends LongWorkOptions {
   readonly k?: number;
   /** The per-user (stage 2) PEFT method; default OPPU's LoRA. */
   readonly peft?: PeftConfig;
-  /** The stage-1 LoRA merged into the base; default OPPU's LoRA. */
+  /** The stage-1 LoRA merged into the base; default `TASK_LORA` (task-adaptation.ts). */
   readonly taskPeft?: LoraConfig;
   /** Per-user (stage 2) training; defaults are OPPU's. */
   readonly training?: Partial<TrainingConfig>;
-  /** Stage 1 training (task adaptation); defaults to `training`. */
+  /** Stage 1 training (task adaptation); default `TASK_TRAINING` (task-adaptation.ts). */
   readonly taskTraining?: Partial<TrainingConfig>;
-  /** Stage 1 data: (question, gold) pairs of users other than the target users. */
+  /**
+   * Stage 1 data: (question, gold) pairs and history items of users other than the target users. Refused when it
+   * shares a user id, a question id or an item's text with the targets.
+   */
   readonly taskTrain?: {
     readonly questions: readonly PipelineQuestion[];
     readonly golds: ReadonlyMap<string, string>;
   };
+  /** A stage-1 LoRA already trained on other users (e.g. the task adapter shipped with the base): merged as is. */
+  readonly taskAdapter?: AdapterWeights;
   /** Skip stage 1 (the engine's base is already task-adapted, or none is wanted). */
   readonly skipTaskAdaptation?: boolean;
   readonly engine: PeftEngine;
@@ -53,6 +59,11 @@ export interface RunLampOptions extends LongWorkOptions {
   readonly summarizer?: ProfileSummarizer;
   readonly sampling?: SamplingOptions;
   readonly seed?: number;
+  /**
+   * Users whose adapters train together in shared batches when the engine has `trainAdapters` (LoRA only); each
+   * user's adapter is trained as if alone, from their own examples. Default 8; 1 trains one user at a time.
+   */
+  readonly usersPerBatch?: number;
   /** Called with each user's trained adapter (e.g. to store it). */
   readonly onAdapter?: (
     user: UserId,
@@ -62,6 +73,11 @@ export interface RunLampOptions extends LongWorkOptions {
 }
 
 export interface RunLampResult {
+  /**
+   * How stage 1 was done: trained on `taskTrain`, a given `taskAdapter` merged, or none (no task-train data and
+   * no task adapter: the target users' own data is never pooled into a shared base).
+   */
+  readonly taskAdaptation: 'trained' | 'prebuilt' | 'none';
   readonly predictions: { readonly task: string; readonly golds: { id: string; output: string }[] };
   readonly prompts: ReadonlyMap<string, string>;
   readonly seconds: {
@@ -151,66 +167,94 @@ export async function runLamp(options: RunLampOptions): Promise<RunLampResult> {
     ...(profiles.has(user.userId) ? { profile: profiles.get(user.userId)! } : {}),
   });
 
-  // Stage 1: task adaptation on other users' (question, gold) pairs, or on all users' history items.
+  // Stage 1: task adaptation on other users' data only (never the target users': it is merged into every
+  // user's base), or a task adapter trained that way beforehand; without either, no stage 1.
   let t0 = performance.now();
   let engine = baseEngine;
-  if (!options.skipTaskAdaptation) {
+  let taskAdaptation: RunLampResult['taskAdaptation'] = 'none';
+  if (!options.skipTaskAdaptation && options.taskTrain) {
+    const trainUsers = groupUsers(options.taskTrain.questions);
+    assertDisjoint(
+      trainUsers.map((u) => ({ userId: u.userId, items: u.items, questionIds: u.questions.map((q) => q.id) })),
+      users.map((u) => ({ userId: u.userId, items: u.items, questionIds: u.questions.map((q) => q.id) })),
+    );
     const examples: TrainingExample[] = [];
-    if (options.taskTrain) {
-      for (const user of groupUsers(options.taskTrain.questions)) {
-        for (const q of user.questions) {
-          const gold = options.taskTrain.golds.get(q.id);
-          if (gold === undefined) {
-            throw new OppuError(
-              'missing_gold',
-              `task-train outputs: no gold output for question id ${JSON.stringify(q.id)}`,
-            );
-          }
-          examples.push({
-            prompt: questionPrompt(task, q.input, user.items, userOptions(user)),
-            answer: gold,
-          });
+    for (const user of trainUsers) {
+      examples.push(...trainingExamples(task, user.items, { k: 0 }));
+      for (const q of user.questions) {
+        const gold = options.taskTrain.golds.get(q.id);
+        if (gold === undefined) {
+          throw new OppuError(
+            'missing_gold',
+            `task-train outputs: no gold output for question id ${JSON.stringify(q.id)}`,
+          );
         }
+        examples.push({ prompt: questionPrompt(task, q.input, user.items, { k: 0 }), answer: gold });
       }
-    } else {
-      for (const user of users) examples.push(...trainingExamples(task, user.items, userOptions(user)));
     }
-    if (examples.length > 0) {
-      // Stage 1 is always a LoRA (it is merged into the base); `peft` chooses the per-user method.
-      const result = await baseEngine.trainAdapter(examples, {
-        peft: options.taskPeft ?? OPPU_LORA,
-        training: { seed, ...(options.taskTraining ?? options.training ?? {}) },
-        ...(signal ? { signal } : {}),
-        onProgress: (e) => onProgress?.({ ...e, phase: 'task adaptation' }),
-      });
-      if (result.cancelled) throw new OppuError('aborted', 'the run was cancelled during task adaptation');
-      engine = await baseEngine.mergeAdapter(result.weights, `${task.id}-task`);
-    }
+    const { weights } = await trainTaskAdapter(baseEngine, examples, {
+      ...(options.taskPeft ? { peft: options.taskPeft } : {}),
+      training: { seed, ...(options.taskTraining ?? {}) },
+      ...(signal ? { signal } : {}),
+      onProgress: (e) => onProgress?.({ ...e, phase: 'task adaptation' }),
+    });
+    engine = await baseEngine.mergeAdapter(weights, `${task.id}-task`);
+    taskAdaptation = 'trained';
+  } else if (!options.skipTaskAdaptation && options.taskAdapter) {
+    engine = await baseEngine.mergeAdapter(options.taskAdapter, `${task.id}-task`);
+    taskAdaptation = 'prebuilt';
   }
   const taskSeconds = (performance.now() - t0) / 1000;
 
   try {
-    // Stage 2: one fresh adapter per user, on that user's own history.
+    // Stage 2: one fresh adapter per user, on that user's own history. Engines that can train several users'
+    // LoRAs in shared batches (each row through its own user's adapter, each result as if trained alone) get
+    // groups of `usersPerBatch`; the others one user at a time.
     t0 = performance.now();
     const adapters = new Map<UserId, AdapterWeights>();
     if (spec.adapter) {
-      for (const [i, user] of users.entries()) {
+      const training = { seed, ...(options.training ?? {}) };
+      const trainable = users
+        .map((user) => ({ user, examples: trainingExamples(task, user.items, userOptions(user)) }))
+        .filter((u) => u.examples.length > 0); // no history: the user is answered by the base
+      const group =
+        engine.trainAdapters && peft.method === 'lora' ? Math.max(1, options.usersPerBatch ?? 8) : 1;
+      let done = 0;
+      for (let g = 0; g < trainable.length; g += group) {
         checkAbort(signal);
-        const examples = trainingExamples(task, user.items, userOptions(user));
-        if (examples.length === 0) continue; // no history: the user is answered by the base
-        const result = await engine.trainAdapter(examples, {
+        const slice = trainable.slice(g, g + group);
+        const phase = `users ${g + 1}-${g + slice.length}/${trainable.length}`;
+        const common = {
           peft,
-          training: { seed, ...(options.training ?? {}) },
+          training,
           ...(signal ? { signal } : {}),
-          onProgress: (e) => onProgress?.({ ...e, phase: `user ${i + 1}/${users.length}` }),
-        });
-        if (result.cancelled) throw new OppuError('aborted', 'the run was cancelled during personalization');
-        adapters.set(user.userId, result.weights);
-        await options.onAdapter?.(user.userId, result.weights, {
-          loss: result.finalLoss,
-          steps: result.steps,
-        });
-        onProgress?.({ phase: 'personalization', done: i + 1, total: users.length, loss: result.finalLoss });
+          onProgress: (e: Parameters<NonNullable<LongWorkOptions['onProgress']>>[0]) =>
+            onProgress?.({ ...e, phase }),
+        };
+        const results =
+          slice.length > 1 && engine.trainAdapters
+            ? await engine.trainAdapters(
+                slice.map((u) => u.examples),
+                common,
+              )
+            : [await engine.trainAdapter(slice[0]!.examples, common)];
+        for (const [j, result] of results.entries()) {
+          const { user } = slice[j]!;
+          if (result.cancelled) throw new OppuError('aborted', 'the run was cancelled during personalization');
+          if (!Number.isFinite(result.finalLoss)) {
+            throw new OppuError(
+              'non_finite_loss',
+              `user ${JSON.stringify(user.userId)}: the training loss became ${result.finalLoss}; lower the learning rate`,
+            );
+          }
+          adapters.set(user.userId, result.weights);
+          await options.onAdapter?.(user.userId, result.weights, {
+            loss: result.finalLoss,
+            steps: result.steps,
+          });
+          done += 1;
+          onProgress?.({ phase: 'personalization', done, total: trainable.length, loss: result.finalLoss });
+        }
       }
     }
     const personalSeconds = (performance.now() - t0) / 1000;
@@ -252,6 +296,7 @@ export async function runLamp(options: RunLampOptions): Promise<RunLampResult> {
       });
     }
     return {
+      taskAdaptation,
       predictions: { task: task.id, golds },
       prompts: new Map(requests.map((r) => [r.id, r.prompt])),
       seconds: {

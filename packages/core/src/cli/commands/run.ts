@@ -48,7 +48,8 @@ const run: CliCommand = {
     'task-train': {
       type: 'string',
       placeholder: 'TQ.json',
-      description: 'stage-1 questions of users other than the targets',
+      description:
+        'stage-1 questions of users other than the targets (default: the task adapter shipped with the base, if any)',
     },
     'task-train-outputs': { type: 'string', placeholder: 'TG.json', description: 'their gold outputs' },
     base: {
@@ -114,6 +115,16 @@ const run: CliCommand = {
       onLog: (line) => context.note(line),
     });
     const info = engine.model.info;
+    const taskAdapter = taskTrain
+      ? undefined
+      : await engines.shippedTaskAdapter(engine, taskId, base ? context.path(base) : undefined);
+    context.note(
+      taskTrain
+        ? `oppu run: stage 1 on --task-train (${taskTrain.questions.length} questions of other users)`
+        : taskAdapter
+          ? `oppu run: stage 1 from the ${taskId} task adapter shipped with the base (trained on a synthetic population, none of these users)`
+          : `oppu run: no stage 1 (no --task-train, and no ${taskId} task adapter ships with this base); the targets' own data is never pooled into a shared base`,
+    );
     context.note(
       `oppu run: ${method} on ${taskId}, ${questions.length} questions, base ${info.name} (${(info.parameters / 1e6).toFixed(2)}M parameters)`,
     );
@@ -133,6 +144,7 @@ const run: CliCommand = {
         peft,
         training,
         ...(taskTrain ? { taskTrain } : {}),
+        ...(taskAdapter ? { taskAdapter } : {}),
         engine,
         ranker: engines.createRanker(),
         ...(METHODS[method].profile ? { summarizer: engines.createSummarizer('extractive') } : {}),
