@@ -1,15 +1,18 @@
 /**
- * Trains the task adapters (OPPU stage 1) shipped with the embedded base model, one per task, on a synthetic
- * population that no demo or test user comes from, and writes them to packages/model-tiny/task-adapters/<task>/
- * (PEFT layout + oppu_task.json naming the base model's hash). Services merge them into the base at start
- * (`createLocalOppu({ taskAdaptation: { prebuilt } })`), so a fresh machine answers in the task's format at once.
+ * Trains the task adapters (OPPU stage 1) shipped with the embedded base model, one per LaMP task, on a synthetic
+ * population that no demo, table, development or README user comes from (seed 90_417 + the task's index; those
+ * use seeds below 1,000), and writes them to packages/model-tiny/task-adapters/<task>/ (PEFT layout +
+ * oppu_task.json naming the base model's hash and the population's seed). Services, `oppu run` and the benches
+ * merge them into the base, so a fresh machine answers in the task's format at once.
  *
- *   pnpm train-task-adapters [--tasks LaMP_2M,LaMP_7] [--steps 300] [--lr 0.01]
+ *   pnpm train-task-adapters [--tasks LaMP_2M,LaMP_7] [--steps N] [--lr X]   (default: all tasks, TASK_TRAINING)
+ *
+ * Ctrl-C stops after the current step; the adapter of that task is then not written (the previous one stays).
  */
-import { rm } from 'node:fs/promises';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { type LampTaskId, lampTaskId } from '@oppu/core';
+import { LAMP_TASK_IDS, type LampTaskId, lampTaskId, TASK_TRAINING } from '@oppu/core';
 import {
   adaptToTask,
   createEngine,
@@ -20,33 +23,61 @@ import {
 
 const { values } = parseArgs({
   options: {
-    tasks: { type: 'string', default: 'LaMP_2M,LaMP_7' },
-    steps: { type: 'string', default: '300' },
-    lr: { type: 'string', default: '0.01' },
+    tasks: { type: 'string', default: LAMP_TASK_IDS.join(',') },
+    steps: { type: 'string' },
+    lr: { type: 'string' },
+    users: { type: 'string', default: '48' },
+    items: { type: 'string', default: '12' },
   },
 });
+const controller = new AbortController();
+process.once('SIGINT', () => {
+  console.error('stopping after this step...');
+  controller.abort();
+});
+const training = {
+  ...TASK_TRAINING,
+  ...(values.steps ? { maxSteps: Number(values.steps) } : {}),
+  ...(values.lr ? { learningRate: Number(values.lr) } : {}),
+};
 const engine = await createEngine({ onLog: (l) => console.error(l) });
 for (const name of values.tasks!.split(',')) {
   const task: LampTaskId = lampTaskId(name, '--tasks');
   const dir = shippedTaskAdapterDir(defaultBaseModelDir(), task);
-  await rm(dir, { recursive: true, force: true });
-  const examples = syntheticTaskExamples(task);
+  const seed = 90_417 + LAMP_TASK_IDS.indexOf(task);
+  const examples = syntheticTaskExamples(task, {
+    users: Number(values.users),
+    items: Number(values.items),
+    seed,
+  });
   const t0 = performance.now();
-  let last = '';
-  const { engine: adapted } = await adaptToTask(engine, dir, {
+  // Train beside the shipped folder, then swap it in, so an interrupted run leaves the previous adapter.
+  const staging = `${dir}.training`;
+  await rm(staging, { recursive: true, force: true });
+  const { engine: adapted } = await adaptToTask(engine, staging, {
     examples,
-    training: { maxSteps: Number(values.steps), learningRate: Number(values.lr) },
+    training,
+    signal: controller.signal,
     onProgress: (e) => {
-      const line = `${task}: step ${e.done}/${e.total} loss ${e.loss?.toFixed(3) ?? '-'}`;
-      if (e.done % 25 === 0 && line !== last) {
-        last = line;
-        console.error(line);
+      if (e.done % 50 === 0) {
+        const s = (performance.now() - t0) / 1000;
+        console.error(
+          `${task}: step ${e.done}/${e.total} loss ${e.loss?.toFixed(3) ?? '-'} (${s.toFixed(0)} s)`,
+        );
       }
     },
   });
   adapted.dispose();
+  const metaPath = join(staging, 'oppu_task.json');
+  const meta = JSON.parse(await readFile(metaPath, 'utf8'));
+  await writeFile(
+    metaPath,
+    `${JSON.stringify({ ...meta, population: { generator: 'synthesize', seed, users: Number(values.users), items: Number(values.items) } }, null, 2)}\n`,
+  );
+  await rm(dir, { recursive: true, force: true });
+  await rename(staging, dir);
   console.log(
-    `${task}: ${examples.length} examples, ${values.steps} steps in ${((performance.now() - t0) / 1000).toFixed(0)} s -> ${join(dir)}`,
+    `${task}: ${examples.length} examples (population seed ${seed}), ${training.maxSteps} steps in ${((performance.now() - t0) / 1000).toFixed(0)} s, final loss ${meta.finalLoss.toFixed(3)} -> ${dir}`,
   );
 }
 engine.dispose();

@@ -74,3 +74,14 @@ export const OPPU_TRAINING: TrainingConfig = Object.freeze({
   maxLength: 1024,
   seed: 42,
 });
+
+/**
+ * Per-user training for a small base (the embedded 4M-parameter model): OPPU's recipe with the learning rate and
+ * epochs chosen on development seeds (`pnpm bench:lamp-table --mode search`, docs/results.md). At OPPU's 1e-4 and
+ * 2 epochs a few dozen steps leave a 4M-parameter base where it was. `OPPU_TRAINING` keeps the paper's settings.
+ */
+export const SMALL_BASE_TRAINING: TrainingConfig = Object.freeze({
+  ...OPPU_TRAINING,
+  learningRate: 1e-2,
+  epochs: 6,
+});

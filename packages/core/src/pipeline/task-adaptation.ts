@@ -84,16 +84,17 @@ export interface OverlapUser {
   readonly questionIds: readonly string[];
 }
 
+/** An item's id and text together: the same item (two users may well write the same short text). */
 function itemKey(item: HistoryItem): string {
   const fields = Object.entries(item)
-    .filter(([key, value]) => key !== 'id' && key !== 'date' && typeof value === 'string')
+    .filter(([, value]) => typeof value === 'string')
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return JSON.stringify(fields);
 }
 
 /**
- * Refuses stage-1 data that overlaps the users being served: a shared user id, a shared question id, or a
- * history item with the same text. Stage 1 is merged into everyone's base, so any target user's data in it
+ * Refuses stage-1 data that overlaps the users being served: a shared user id, a shared question id, or the
+ * same history item (id and text). Stage 1 is merged into everyone's base, so any target user's data in it
  * would reach every other user.
  */
 export function assertDisjoint(
@@ -126,7 +127,7 @@ export function assertDisjoint(
       if (owner !== undefined) {
         throw new OppuError(
           'stage1_overlap',
-          `${trainName}: history item ${JSON.stringify(item.id)} of user ${JSON.stringify(u.userId)} has the same text as an item of target user ${JSON.stringify(owner)}; stage 1 must use other users' data`,
+          `${trainName}: history item ${JSON.stringify(item.id)} of user ${JSON.stringify(u.userId)} is also in the history of target user ${JSON.stringify(owner)}; stage 1 must use other users' data`,
         );
       }
     }
