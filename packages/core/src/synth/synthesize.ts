@@ -107,7 +107,8 @@ export function synthesize(options: SynthOptions): SynthResult {
   for (let u = 0; u < users; u++) {
     if (options.signal?.aborted) throw new OppuError('aborted', 'synthesize: cancelled');
     const rng = createRng(seedOf(options.seed, taskIndex, u));
-    const user = `user_${u}`;
+    // Ids name the seed, so two synthetic populations never share a user, item or question id.
+    const user = `user_${options.seed}_${u}`;
     const size = Math.max(2, Math.round(rng.logUniform(items / 2, items * 2)));
     const before = model.preferences(rng);
     const after = shift === undefined ? undefined : model.shifted(rng, before);
@@ -116,12 +117,12 @@ export function synthesize(options: SynthOptions): SynthResult {
 
     const profile: HistoryItem[] = days.map((day, j) => {
       const ex = model.example(rng, j < shiftIndex ? before : after!);
-      return { id: `${u}_${j}`, ...ex.fields, date: isoDate(START + day * DAY) };
+      return { id: `${options.seed}_${u}_${j}`, ...ex.fields, date: isoDate(START + day * DAY) };
     });
     const current = after ?? before;
     for (let q = 0; q < queries; q++) {
       const ex = model.example(rng, current);
-      const id = String(1000 + u * queries + q);
+      const id = `${options.seed}_${u}_q${q}`;
       questions.push({
         id,
         input: formatLampInput(task, ex.content as LampInputs[typeof task]),
