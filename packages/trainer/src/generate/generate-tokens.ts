@@ -2,11 +2,18 @@ import { OppuError } from '@oppu/core';
 import * as tf from '@tensorflow/tfjs-core';
 import type { LinearAdapter } from '../model/hooks.js';
 import { KVCache, type LlamaModel } from '../model/llama.js';
-import { type SamplingParams, sampleToken, seededRandom } from './sampling.js';
+import {
+  RepetitionGuard,
+  type RepetitionParams,
+  repetitionEnabled,
+  type SamplingParams,
+  sampleToken,
+  seededRandom,
+} from './sampling.js';
 
 export type FinishReason = 'stop' | 'length' | 'abort';
 
-export interface GenerateTokensOptions extends SamplingParams {
+export interface GenerateTokensOptions extends SamplingParams, RepetitionParams {
   readonly maxNewTokens: number;
   /** Every row draws from its own stream seeded with this seed, so a request samples the same tokens alone or in a batch. */
   readonly seed?: number;
@@ -34,9 +41,10 @@ export interface StepEvent {
 /**
  * Batched autoregressive decoding with a KV cache. Prompts are left-padded to the longest one; pads are
  * masked out of attention and take no position, so each row decodes exactly as it would alone. Yields each
- * step's new tokens and returns every row's output. All tensors are freed, also on abort or error; a
- * consumer that stops iterating early must call the generator's `return()` (a `for await` break does) so
- * that the KV cache is freed.
+ * step's new tokens and returns every row's output. `repetitionPenalty` and `noRepeatNgramSize` rewrite each
+ * row's logits on the host before it picks a token (`RepetitionGuard`); off, they cost nothing. All tensors
+ * are freed, also on abort or error; a consumer that stops iterating early must call the generator's
+ * `return()` (a `for await` break does) so that the KV cache is freed.
  */
 export async function* generateTokens(
   model: LlamaModel,
@@ -55,6 +63,8 @@ export async function* generateTokens(
   const seed = options.seed ?? Math.floor(Math.random() * 2 ** 31);
   const random = prompts.map(() => seededRandom(seed));
   const generated: number[][] = prompts.map(() => []);
+  // Per row, over its prompt and output (never its padding); none when the options are off.
+  const guards = repetitionEnabled(options) ? prompts.map((p) => new RepetitionGuard(options, p)) : undefined;
   const finish: (FinishReason | undefined)[] = prompts.map(() => undefined);
   // Host copy of the attention mask, one row per request, over every token position so far.
   const mask: number[][] = prompts.map((p) => [
@@ -97,11 +107,11 @@ export async function* generateTokens(
           next.push(padId);
           continue;
         }
-        const token = sampleToken(
-          last.subarray(r * vocab, (r + 1) * vocab),
-          options,
-          random[r] as () => number,
-        );
+        // `last` is this step's alone (its tensor is freed): the guard rewrites the row in place.
+        const row = last.subarray(r * vocab, (r + 1) * vocab);
+        guards?.[r]?.apply(row);
+        const token = sampleToken(row, options, random[r] as () => number);
+        guards?.[r]?.push(token);
         next.push(token);
         if (stopIds.has(token)) {
           finish[r] = 'stop';

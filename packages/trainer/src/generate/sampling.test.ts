@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { argmax, isGreedy, sampleToken, seededRandom } from './sampling.js';
+import {
+  argmax,
+  isGreedy,
+  RepetitionGuard,
+  repetitionEnabled,
+  sampleToken,
+  seededRandom,
+} from './sampling.js';
 
 describe('sampleToken', () => {
   const logits = Float32Array.from([0.1, 2.0, 1.9, -1, 0.5, 1.8]);
@@ -50,5 +57,65 @@ describe('sampleToken', () => {
       const p = v / sum;
       expect(Math.abs(counts[i] / n - p)).toBeLessThan(3 * Math.sqrt((p * (1 - p)) / n) + 1e-3);
     });
+  });
+});
+
+describe('RepetitionGuard', () => {
+  const row = () => Float32Array.from([2, -1, 0.5, -3, 4, 0]);
+
+  it('divides positive and multiplies negative logits of tokens already in the sequence (CTRL)', () => {
+    const g = new RepetitionGuard({ repetitionPenalty: 2 }, [0, 1, 3]);
+    const logits = row();
+    g.apply(logits);
+    expect(Array.from(logits)).toEqual([1, -2, 0.5, -6, 4, 0]);
+    // Once per token however often it occurs; a new token joins the set.
+    g.push(0);
+    g.push(5);
+    g.push(2);
+    const again = row();
+    g.apply(again);
+    expect(Array.from(again)).toEqual([1, -2, 0.25, -6, 4, 0]);
+    // Below 1 it favours repeats.
+    const favour = row();
+    new RepetitionGuard({ repetitionPenalty: 0.5 }, [0, 1]).apply(favour);
+    expect(Array.from(favour)).toEqual([4, -0.5, 0.5, -3, 4, 0]);
+  });
+
+  it('bans each token that would complete an n-gram already in the sequence (HF no_repeat_ngram_size)', () => {
+    const banned = (n: number, seq: number[]) => {
+      const logits = row();
+      new RepetitionGuard({ noRepeatNgramSize: n }, seq).apply(logits);
+      return [...logits.keys()].filter((i) => logits[i] === Number.NEGATIVE_INFINITY);
+    };
+    // Last two ids (5, 1) were followed by 2 and by 4 before.
+    expect(banned(3, [5, 1, 2, 0, 5, 1, 4, 3, 5, 1])).toEqual([2, 4]);
+    expect(banned(2, [1, 2, 1])).toEqual([2]);
+    expect(banned(2, [1, 2, 3])).toEqual([]);
+    // n = 1: every token already present.
+    expect(banned(1, [4, 0, 4])).toEqual([0, 4]);
+    // Shorter than n - 1 tokens: nothing to ban yet (HF: cur_len + 1 < n).
+    expect(banned(4, [1, 2])).toEqual([]);
+    // Incremental pushes give the same as a guard built on the whole sequence.
+    const g = new RepetitionGuard({ noRepeatNgramSize: 3 }, [5, 1]);
+    for (const id of [2, 0, 5, 1, 4, 3, 5, 1]) g.push(id);
+    const logits = row();
+    g.apply(logits);
+    expect([...logits.keys()].filter((i) => logits[i] === Number.NEGATIVE_INFINITY)).toEqual([2, 4]);
+  });
+
+  it('applies the penalty before the ban, and both are off by default', () => {
+    const logits = row();
+    new RepetitionGuard({ repetitionPenalty: 4, noRepeatNgramSize: 2 }, [4, 1, 4]).apply(logits);
+    expect(Array.from(logits)).toEqual([2, Number.NEGATIVE_INFINITY, 0.5, -3, 1, 0]);
+    expect(repetitionEnabled({})).toBe(false);
+    expect(repetitionEnabled({ repetitionPenalty: 1, noRepeatNgramSize: 0 })).toBe(false);
+    expect(repetitionEnabled({ repetitionPenalty: 1.1 })).toBe(true);
+    expect(repetitionEnabled({ noRepeatNgramSize: 3 })).toBe(true);
+    expect(() => repetitionEnabled({ repetitionPenalty: 0 })).toThrow(
+      /repetitionPenalty must be a positive number/,
+    );
+    expect(() => repetitionEnabled({ noRepeatNgramSize: 1.5 })).toThrow(
+      /noRepeatNgramSize must be a whole number/,
+    );
   });
 });

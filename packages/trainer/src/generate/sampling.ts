@@ -7,6 +7,85 @@ export interface SamplingParams {
   readonly topP?: number;
 }
 
+/** Repetition controls, applied to a row's logits before sampling (see `RepetitionGuard`). */
+export interface RepetitionParams {
+  /** CTRL's penalty on tokens already in the sequence; 1 or undefined is off. */
+  readonly repetitionPenalty?: number;
+  /** HF's `no_repeat_ngram_size`: no n-gram of this size occurs twice in the sequence; 0 or undefined is off. */
+  readonly noRepeatNgramSize?: number;
+}
+
+/** Checks the repetition options; returns whether any of them is on (off: decoding does no extra work). */
+export function repetitionEnabled(p: RepetitionParams): boolean {
+  const penalty = p.repetitionPenalty ?? 1;
+  const n = p.noRepeatNgramSize ?? 0;
+  if (!(Number.isFinite(penalty) && penalty > 0))
+    throw new RangeError(`sampling: repetitionPenalty must be a positive number (1 is off), got ${penalty}`);
+  if (!(Number.isSafeInteger(n) && n >= 0))
+    throw new RangeError(`sampling: noRepeatNgramSize must be a whole number >= 0 (0 is off), got ${n}`);
+  return penalty !== 1 || n > 0;
+}
+
+/**
+ * One row's repetition controls, in HF's order and with its semantics, over the whole sequence so far (prompt
+ * and output; padding is never part of it):
+ * - repetition penalty (CTRL, Keskar et al. 2019): the logit of every token already in the sequence is
+ *   divided by the penalty when positive and multiplied by it when negative (> 1 discourages repeats);
+ * - no-repeat n-grams: a token that would complete an n-gram already in the sequence gets -Infinity (with
+ *   n = 1: every token already in the sequence).
+ * Keeps its state incrementally (a set of seen ids; per (n-1)-gram, the ids that followed it), so a step
+ * costs O(distinct tokens seen + banned), not O(sequence).
+ */
+export class RepetitionGuard {
+  private readonly penalty: number;
+  private readonly n: number;
+  private readonly seen = new Set<number>();
+  /** (n-1)-gram (ids joined by ',') -> the ids that followed it. */
+  private readonly followers = new Map<string, Set<number>>();
+  /** The last n-1 ids (fewer at the start). */
+  private readonly tail: number[] = [];
+  private length = 0;
+
+  constructor(params: RepetitionParams, prompt: readonly number[]) {
+    repetitionEnabled(params);
+    this.penalty = params.repetitionPenalty ?? 1;
+    this.n = params.noRepeatNgramSize ?? 0;
+    for (const id of prompt) this.push(id);
+  }
+
+  /** Appends a token to the sequence. */
+  push(id: number): void {
+    this.length++;
+    if (this.penalty !== 1) this.seen.add(id);
+    if (this.n === 0) return;
+    if (this.tail.length === this.n - 1) {
+      const key = this.tail.join(',');
+      let next = this.followers.get(key);
+      if (!next) {
+        next = new Set();
+        this.followers.set(key, next);
+      }
+      next.add(id);
+    }
+    this.tail.push(id);
+    if (this.tail.length > this.n - 1) this.tail.shift();
+  }
+
+  /** Rewrites one row of logits [vocab] in place for the next token. */
+  apply(logits: Float32Array): void {
+    const p = this.penalty;
+    if (p !== 1)
+      for (const id of this.seen) {
+        const v = logits[id] as number;
+        logits[id] = v < 0 ? v * p : v / p;
+      }
+    // An n-gram needs n - 1 ids before the next one (HF: cur_len + 1 >= n).
+    if (this.n === 0 || this.length < this.n - 1) return;
+    const banned = this.followers.get(this.tail.join(','));
+    if (banned) for (const id of banned) logits[id] = Number.NEGATIVE_INFINITY;
+  }
+}
+
 export function isGreedy(p: SamplingParams): boolean {
   return p.temperature === 0 || (p.temperature === undefined && p.topK === undefined && p.topP === undefined);
 }

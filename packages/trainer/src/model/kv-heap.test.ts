@@ -102,4 +102,51 @@ describe('the KV cache written in place (wasm)', () => {
       expect(batched[i]!.ids, `prompt ${i}`).toEqual(alone!.ids);
     }
   });
+
+  it('selectRows copies rows that then extend on their own, across a block, the source untouched', () => {
+    const before = tf.memory().numTensors;
+    const L = KV_BLOCK - 2; // the continuations cross into a second block (the copies grow)
+    const prompts = [
+      Array.from({ length: L }, (_, i) => (i * 7 + 1) % C.vocab),
+      Array.from({ length: L }, (_, i) => (i < 5 ? 0 : (i * 3 + 2) % C.vocab)), // 5 pads in front
+    ];
+    const promptMask = prompts.map((_, r) => prompts[r]!.map((_, i) => (r === 1 && i < 5 ? 0 : 1)));
+    const cache = new KVCache();
+    const x = tf.tensor2d(prompts.flat(), [2, L], 'int32');
+    tf.dispose(model.forward(x, { cache, attentionMask: promptMask, logitsToKeep: 1 }));
+    const from = [1, 0, 1];
+    const cont = [
+      [5, 6, 7, 8],
+      [9, 10, 11, 12],
+      [13, 14, 15, 16],
+    ];
+    const mask = from.map((r) => [...promptMask[r]!, 1, 1, 1, 1]);
+    const check = (branch: KVCache) => {
+      expect(branch.layers[0]!.k.shape[0]).toBe(3);
+      const ids = tf.tensor2d(cont.flat(), [3, 4], 'int32');
+      const got = model.forward(ids, { cache: branch, attentionMask: mask }); // [3, 4, V]
+      const full = tf.tidy(() => {
+        const all = tf.tensor2d(
+          from.flatMap((r, i) => [...prompts[r]!, ...cont[i]!]),
+          [3, L + 4],
+          'int32',
+        );
+        return tf.slice(model.forward(all, { attentionMask: mask }), [0, L, 0], [3, 4, C.vocab]);
+      });
+      expect(relErr(got, full)).toBeLessThan(1e-5);
+      expect(branch.capacity).toBe(2 * KV_BLOCK);
+      tf.dispose([ids, got, full]);
+    };
+    const first = cache.selectRows(from);
+    check(first);
+    first.dispose();
+    // The first copies' writes did not reach the source: a second selection continues exactly as well.
+    expect(cache.length).toBe(L);
+    const second = cache.selectRows(from);
+    check(second);
+    second.dispose();
+    x.dispose();
+    cache.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
 });

@@ -58,3 +58,20 @@ export function kvWrite(backend: WasmBackend, buf: tf.Tensor4D, x: tf.Tensor, pa
     }
   }
 }
+
+/**
+ * A [rows.length, kvh, capacity, hd] buffer whose row i is a copy of `src`'s row `rows[i]` (each row one
+ * contiguous block: a copy, not a gather kernel's per-element walk). Kept past any tf.tidy: a cache owns it.
+ */
+export function kvSelectRows(backend: WasmBackend, src: tf.Tensor4D, rows: readonly number[]): tf.Tensor4D {
+  const [, kvh, capacity, hd] = src.shape;
+  const block = kvh * capacity * hd;
+  const buf = tf.keep(allocate(backend, [rows.length, kvh, capacity, hd])) as tf.Tensor4D;
+  const heap = heapView(backend); // after allocating: memory may have grown
+  const dst = floatOffset(backend, buf);
+  const from = floatOffset(backend, src);
+  rows.forEach((r, i) => {
+    heap.copyWithin(dst + i * block, from + r * block, from + (r + 1) * block);
+  });
+  return buf;
+}

@@ -7,7 +7,7 @@ import { causalSoftmax, rmsNorm, rope, swiglu } from '../kernels/fused-ops.js';
 import { activeWasmBackend } from '../kernels/wasm-heap.js';
 import type { PeftModelDims } from '../peft/model-dims.js';
 import type { BaseWeights, LinearAdapter, ModuleContext, ModuleName } from './hooks.js';
-import { kvBuffer, kvCapacity, kvWrite } from './kv-heap.js';
+import { kvBuffer, kvCapacity, kvSelectRows, kvWrite } from './kv-heap.js';
 
 /**
  * A Llama-family decoder in one file, in the spirit of llama2.c and nanoGPT: config, weights, RMSNorm, RoPE,
@@ -213,6 +213,37 @@ export class KVCache {
   prefixLength = 0;
   /** Positions the tensors hold (axis 2); positions from `length` on are unused and masked out. */
   capacity = 0;
+
+  /**
+   * A new cache whose row i is a copy of this cache's row `rows[i]` (e.g. a prompt's keys and values for each
+   * of its continuations, which then extend their copies independently). The caller disposes both.
+   */
+  selectRows(rows: readonly number[]): KVCache {
+    const out = new KVCache();
+    const wasm = activeWasmBackend();
+    const index = wasm ? undefined : tf.tensor1d(rows as number[], 'int32');
+    const select = (t: tf.Tensor4D) =>
+      wasm ? kvSelectRows(wasm, t, rows) : (tf.gather(t, index as tf.Tensor1D) as tf.Tensor4D);
+    const made: tf.Tensor[] = [];
+    try {
+      for (const l of this.layers) {
+        const k = select(l.k);
+        made.push(k);
+        const v = select(l.v);
+        made.push(v);
+        out.layers.push({ k, v });
+      }
+    } catch (error) {
+      tf.dispose(made);
+      throw error;
+    } finally {
+      index?.dispose();
+    }
+    out.length = this.length;
+    out.prefixLength = this.prefixLength;
+    out.capacity = this.capacity;
+    return out;
+  }
 
   dispose(): void {
     for (const l of this.layers) tf.dispose([l.k, l.v]);
