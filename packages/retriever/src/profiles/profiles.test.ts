@@ -4,6 +4,7 @@ import {
   type GenerateRequest,
   type HistoryItem,
   type SamplingOptions,
+  type ScoreRequest,
   userId,
 } from '@oppu/core';
 import { describe, expect, it } from 'vitest';
@@ -105,6 +106,14 @@ class RecordingModel implements BaseModel {
   }
   async score() {
     return 0;
+  }
+  /** A uniform model over 256 characters: each character and the end cost ln 256. */
+  async scoreCandidates(requests: readonly ScoreRequest[]) {
+    this.prompts.push(...requests.map((r) => r.prompt));
+    return requests.map((r) => ({
+      logProbs: r.candidates.map((c) => -(c.length + 1) * Math.log(256)),
+      tokens: r.candidates.map((c) => c.length + 1),
+    }));
   }
 }
 

@@ -209,11 +209,11 @@ export class TfPeftEngine implements PeftEngine {
           }),
       });
     }
-    // Training text is `${prompt} ${answer}` (the answer's leading space belongs to the answer's tokens).
+    // Training text is `${prompt} ${answer}`: the ids `scoreCandidates` scores an answer by (`answerIds`).
     const tok = this.model.tokenizer;
     const ids = examples.map((ex) => ({
       prompt: tok.encode(ex.prompt),
-      answer: tok.encode(` ${ex.answer}`, { addSpecialTokens: false }),
+      answer: this.model.answerIds(ex.answer),
     }));
     const started = performance.now();
     let cancelled = false;
@@ -281,7 +281,7 @@ export class TfPeftEngine implements PeftEngine {
       const ids = perUser.map((examples) =>
         examples.map((ex) => ({
           prompt: tok.encode(ex.prompt),
-          answer: tok.encode(` ${ex.answer}`, { addSpecialTokens: false }),
+          answer: this.model.answerIds(ex.answer),
         })),
       );
       let cancelled = false;

@@ -44,6 +44,52 @@ function decisiveModel(seed: number): LlamaModel {
   return new LlamaModel(CONFIG, w);
 }
 
+/** Two users' LoRAs with non-zero B (a fresh LoRA is a no-op). */
+function twoLoras(model: LlamaModel): AdapterWeights[] {
+  return [1, 2].map((seed) => {
+    const lora = new LoraModel(
+      { method: 'lora', r: 4, alpha: 8, dropout: 0, targetModules: ['q_proj', 'v_proj'] },
+      model.dims,
+      { seed },
+    );
+    const w = lora.toWeights();
+    lora.dispose();
+    const tensors = new Map(
+      [...w.tensors].map(([name, t]) => [
+        name,
+        name.includes('lora_B')
+          ? { ...t, data: Float32Array.from(t.data as Float32Array, (_, i) => Math.sin(i * seed + 1)) }
+          : t,
+      ]),
+    );
+    return { config: w.config, tensors };
+  });
+}
+
+/** `resolveAdapter`: one LoRA's hooks. */
+function singleResolver(model: LlamaModel, w: AdapterWeights) {
+  const lora = LoraModel.fromWeights(w, model.dims);
+  return Object.assign(lora.asLinearAdapter(), { dispose: () => lora.dispose() });
+}
+
+/** `resolveBatch`: a multi-LoRA stack whose row i uses `rows[i]`. */
+function batchResolver(
+  model: LlamaModel,
+  adapters: readonly AdapterWeights[],
+  rows: readonly (AdapterWeights | undefined)[],
+) {
+  const loras = adapters.map((w) => LoraModel.fromWeights(w, model.dims));
+  const stack = MultiLora.fromAdapters(loras);
+  for (const l of loras) l.dispose();
+  const hooks = stack.asLinearAdapter(rows.map((w) => (w ? adapters.indexOf(w) : -1)));
+  const release = hooks.dispose.bind(hooks);
+  const dispose = () => {
+    release();
+    stack.dispose();
+  };
+  return Object.assign(hooks, { dispose });
+}
+
 describe('generation', () => {
   let model: LlamaModel;
   let base: TfBaseModel;
@@ -195,32 +241,11 @@ describe('generation with adapters', () => {
   beforeAll(async () => {
     await initBackend({ backend: 'cpu', log: () => {} });
     model = decisiveModel(9);
-    // Two users' LoRAs with non-zero B (a fresh LoRA is a no-op).
-    for (const seed of [1, 2]) {
-      const lora = new LoraModel(
-        { method: 'lora', r: 4, alpha: 8, dropout: 0, targetModules: ['q_proj', 'v_proj'] },
-        model.dims,
-        { seed },
-      );
-      const w = lora.toWeights();
-      lora.dispose();
-      const tensors = new Map(
-        [...w.tensors].map(([name, t]) => [
-          name,
-          name.includes('lora_B')
-            ? { ...t, data: Float32Array.from(t.data as Float32Array, (_, i) => Math.sin(i * seed + 1)) }
-            : t,
-        ]),
-      );
-      adapters.push({ config: w.config, tensors });
-    }
+    adapters.push(...twoLoras(model));
   });
   afterAll(() => model.dispose());
 
-  const single = (w: AdapterWeights) => {
-    const lora = LoraModel.fromWeights(w, model.dims);
-    return Object.assign(lora.asLinearAdapter(), { dispose: () => lora.dispose() });
-  };
+  const single = (w: AdapterWeights) => singleResolver(model, w);
 
   it('groups requests by adapter, and a multi-adapter batch resolver gives the same results', async () => {
     const grouped = new TfBaseModel(model, tokenizer, { name: 't', hash: 'h', resolveAdapter: single });
@@ -241,18 +266,7 @@ describe('generation with adapters', () => {
     const multi = new TfBaseModel(model, tokenizer, {
       name: 't',
       hash: 'h',
-      resolveBatch: (rows) => {
-        const loras = adapters.map((w) => LoraModel.fromWeights(w, model.dims));
-        const stack = MultiLora.fromAdapters(loras);
-        for (const l of loras) l.dispose();
-        const hooks = stack.asLinearAdapter(rows.map((w) => (w ? adapters.indexOf(w) : -1)));
-        const release = hooks.dispose.bind(hooks);
-        const dispose = () => {
-          release();
-          stack.dispose();
-        };
-        return Object.assign(hooks, { dispose });
-      },
+      resolveBatch: (rows) => batchResolver(model, adapters, rows),
     });
     const outMulti = await multi.generate(requests, { maxNewTokens: 8 });
     expect(outMulti.map((o) => o.text)).toEqual(out.map((o) => o.text));
@@ -356,5 +370,257 @@ describe('TfBaseModel.load', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('generation without repetition', () => {
+  let model: LlamaModel;
+  let base: TfBaseModel;
+  beforeAll(async () => {
+    await initBackend({ backend: 'cpu', log: () => {} });
+    // Greedy decoding of this model from 'a dog ran here' falls into a loop of two tokens.
+    model = decisiveModel(9);
+    base = new TfBaseModel(model, tokenizer, { name: 'tiny-random', hash: 'h' });
+  });
+  afterAll(() => model.dispose());
+
+  const ngrams = (ids: readonly number[], n: number) =>
+    ids.slice(0, ids.length - n + 1).map((_, i) => ids.slice(i, i + n).join(','));
+
+  it('a looping greedy output stops looping with noRepeatNgramSize or repetitionPenalty', async () => {
+    const prompt = tokenizer.encode('a dog ran here');
+    const run = async (options: object) =>
+      (await generateAll(model, [prompt], { maxNewTokens: 40, ...options }))[0]?.ids ?? [];
+    const plain = await run({});
+    expect(plain).toHaveLength(40);
+    expect(new Set(plain.slice(20)).size).toBeLessThanOrEqual(3); // the loop
+    const bigrams = ngrams([...prompt, ...plain], 2);
+    expect(new Set(bigrams).size).toBeLessThan(bigrams.length / 2);
+
+    for (const n of [2, 3]) {
+      const out = await run({ noRepeatNgramSize: n });
+      expect(out).toHaveLength(40);
+      const all = ngrams([...prompt, ...out], n); // over the prompt and the output (HF)
+      expect(new Set(all).size).toBe(all.length);
+    }
+    const penalized = await run({ repetitionPenalty: 3 });
+    expect(new Set(penalized).size).toBeGreaterThan(30);
+    expect(new Set(penalized.slice(20)).size).toBeGreaterThan(15);
+  });
+
+  it('batched rows decode as a plain reference applies both options at every step', async () => {
+    const prompts = ['a dog ran here', 'hello', 'the cat sat on the mat'].map((p) => tokenizer.encode(p));
+    const options = { repetitionPenalty: 1.5, noRepeatNgramSize: 3 };
+    const batched = await generateAll(model, prompts, { maxNewTokens: 16, padId: 3, ...options });
+    for (const [r, prompt] of prompts.entries()) {
+      // Full recomputation, the penalty then the ban over prompt + output, then argmax.
+      const ids = [...prompt];
+      for (let step = 0; step < 16; step++) {
+        const x = tf.tensor2d([ids], [1, ids.length], 'int32');
+        const logits = model.forward(x, { logitsToKeep: 1 });
+        const row = Float32Array.from(logits.dataSync());
+        tf.dispose([x, logits]);
+        for (const id of new Set(ids))
+          row[id] = (row[id] as number) < 0 ? (row[id] as number) * 1.5 : (row[id] as number) / 1.5;
+        const last = ids.slice(-2).join(',');
+        for (let i = 0; i + 3 <= ids.length; i++)
+          if (ids.slice(i, i + 2).join(',') === last) row[ids[i + 2] as number] = Number.NEGATIVE_INFINITY;
+        ids.push(argmax(row));
+      }
+      expect(batched[r]?.ids).toEqual(ids.slice(prompt.length));
+    }
+  });
+
+  it('plumbs both options through generate and stream, and refuses bad values', async () => {
+    const options = { maxNewTokens: 20, noRepeatNgramSize: 2 };
+    const [plain] = await base.generate([{ prompt: 'a dog ran here' }], { maxNewTokens: 20 });
+    const [out] = await base.generate([{ prompt: 'a dog ran here' }], options);
+    const [direct] = await generateAll(model, [tokenizer.encode('a dog ran here')], options);
+    expect(out?.text).toBe(tokenizer.decode(direct?.ids ?? []));
+    expect(out?.text).not.toBe(plain?.text);
+    let streamed = '';
+    for await (const piece of base.stream({ prompt: 'a dog ran here' }, options)) streamed += piece;
+    expect(streamed).toBe(out?.text);
+    const [penalized] = await base.generate([{ prompt: 'a dog ran here' }], {
+      maxNewTokens: 20,
+      repetitionPenalty: 3,
+    });
+    expect(penalized?.text).not.toBe(plain?.text);
+    await expect(base.generate([{ prompt: 'hi' }], { repetitionPenalty: -1 })).rejects.toThrow(
+      /repetitionPenalty must be a positive number \(1 is off\), got -1/,
+    );
+  });
+});
+
+describe('scoring candidates', () => {
+  let model: LlamaModel;
+  let adapters: AdapterWeights[];
+  const V = CONFIG.vocab;
+  beforeAll(async () => {
+    await initBackend({ backend: 'cpu', log: () => {} });
+    model = decisiveModel(9);
+    adapters = twoLoras(model);
+  });
+  afterAll(() => model.dispose());
+
+  const requests = () => [
+    {
+      prompt: 'the cat sat on the mat. tag:',
+      candidates: ['comedy', 'dark comedy', 'sci-fi', 'based on a book'],
+    },
+    { prompt: 'hello', candidates: ['[1]', '[2]'] },
+    { prompt: 'a dog ran here and there. score:', candidates: ['1', '2', '3', '4', '5'] },
+    { prompt: 'the mat', candidates: ['dark', 'dark comedy'] },
+  ];
+
+  /** score() of ` ${candidate}` plus log p(EOS | prompt, candidate): what training's answer + EOS gets. */
+  async function reference(
+    base: TfBaseModel,
+    r: { prompt: string; adapter?: AdapterWeights },
+    candidate: string,
+  ): Promise<number> {
+    const body = await base.score({ ...r, completion: ` ${candidate}` });
+    const ids = [...tokenizer.encode(r.prompt), ...base.answerIds(candidate)];
+    const hooks = r.adapter ? singleResolver(model, r.adapter) : undefined;
+    const x = tf.tensor2d([ids], [1, ids.length], 'int32');
+    const logits = model.forward(x, { ...(hooks ? { adapter: hooks } : {}), logitsToKeep: 1 });
+    const eos = tf.tidy(() => tf.logSoftmax(tf.reshape(logits, [V])).dataSync()[tokenizer.eosId as number]);
+    tf.dispose([x, logits]);
+    hooks?.dispose();
+    return body + (eos as number);
+  }
+
+  it('scores each candidate as score() of " candidate" plus the EOS training appends, within any budget', async () => {
+    const base = new TfBaseModel(model, tokenizer, { name: 't', hash: 'h' });
+    const before = tf.memory().numTensors;
+    const scores = await base.scoreCandidates(requests());
+    expect(tf.memory().numTensors).toBe(before);
+    for (const [i, r] of requests().entries()) {
+      expect(scores[i]?.tokens).toEqual(r.candidates.map((c) => base.answerIds(c).length + 1));
+      for (const [j, c] of r.candidates.entries())
+        expect(Math.abs((scores[i]?.logProbs[j] as number) - (await reference(base, r, c)))).toBeLessThan(
+          1e-4,
+        );
+    }
+    // A candidate is scored to its end: 'dark' is not credited with 'dark comedy'.
+    const dark = scores[3]?.logProbs as number[];
+    expect(dark[0]).not.toBeCloseTo(
+      (await base.score({ prompt: 'the mat', completion: ' dark' })) as number,
+      3,
+    );
+    // One row per pass (a budget of 1 token position) gives the same scores, and frees everything.
+    const tight = new TfBaseModel(model, tokenizer, { name: 't', hash: 'h', maxScoreTokens: 1 });
+    const one = await tight.scoreCandidates(requests());
+    for (const [i, s] of one.entries())
+      for (const [j, v] of s.logProbs.entries())
+        expect(Math.abs(v - (scores[i]?.logProbs[j] as number))).toBeLessThan(1e-4);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('mixes adapters in one call: grouped (resolveAdapter) and in shared passes (resolveBatch)', async () => {
+    const mixed = requests().map((r, i) => ({
+      ...r,
+      ...(i === 1 ? {} : { adapter: adapters[i % 2] as AdapterWeights }),
+    }));
+    const grouped = new TfBaseModel(model, tokenizer, {
+      name: 't',
+      hash: 'h',
+      resolveAdapter: (w) => singleResolver(model, w),
+    });
+    const batchRows: (AdapterWeights | undefined)[][] = [];
+    const multi = new TfBaseModel(model, tokenizer, {
+      name: 't',
+      hash: 'h',
+      resolveBatch: (rows) => {
+        batchRows.push([...rows]);
+        return batchResolver(model, adapters, rows);
+      },
+    });
+    const before = tf.memory().numTensors;
+    const a = await grouped.scoreCandidates(mixed);
+    const b = await multi.scoreCandidates(mixed);
+    expect(tf.memory().numTensors).toBe(before);
+    // One prefill and one candidate pass, each with both users' adapters and the base in its rows.
+    expect(batchRows).toHaveLength(2);
+    for (const rows of batchRows) expect(new Set(rows).size).toBe(3);
+    expect(batchRows[1]).toHaveLength(mixed.reduce((n, r) => n + r.candidates.length, 0));
+    const plain = await grouped.scoreCandidates(requests());
+    for (const [i, r] of mixed.entries()) {
+      for (const [j, c] of r.candidates.entries()) {
+        const ref = await reference(grouped, r, c);
+        expect(Math.abs((a[i]?.logProbs[j] as number) - ref)).toBeLessThan(1e-4);
+        expect(Math.abs((b[i]?.logProbs[j] as number) - ref)).toBeLessThan(1e-4);
+      }
+      // The adapter matters.
+      if (r.adapter) expect(a[i]?.logProbs).not.toEqual(plain[i]?.logProbs);
+    }
+  });
+
+  it('stops on an AbortSignal, freeing everything, and names bad input', async () => {
+    const base = new TfBaseModel(model, tokenizer, { name: 't', hash: 'h', maxScoreTokens: 1 });
+    const before = tf.memory().numTensors;
+    await expect(base.scoreCandidates(requests(), { signal: AbortSignal.abort() })).rejects.toMatchObject({
+      name: 'AbortError',
+      code: 'aborted',
+    });
+    const controller = new AbortController();
+    const pending = base.scoreCandidates(requests(), { signal: controller.signal });
+    setImmediate(() => controller.abort());
+    await expect(pending).rejects.toMatchObject({ name: 'AbortError', code: 'aborted' });
+    expect(tf.memory().numTensors).toBe(before);
+    await expect(
+      base.scoreCandidates([
+        { prompt: 'hi', candidates: ['a'] },
+        { prompt: 'x', candidates: [] },
+      ]),
+    ).rejects.toThrow(/scoreCandidates: request 1 has no candidates/);
+    const long = Array.from({ length: 60 }, () => 'cat').join(' ');
+    await expect(
+      base.scoreCandidates([
+        { prompt: long, candidates: ['a', Array.from({ length: 40 }, () => 'dog').join(' ')] },
+      ]),
+    ).rejects.toThrow(
+      /scoreCandidates: request 0, candidate 1 \("dog dog .*"\) needs \d+ positions with its prompt, over the context length 96/,
+    );
+  });
+
+  it('is faster than one score() per candidate (16 prompts x 15 candidates, printed)', async () => {
+    const base = new TfBaseModel(model, tokenizer, { name: 't', hash: 'h' });
+    const words = 'the cat sat on a mat dog ran here and there hello'.split(' ');
+    const tags = [
+      'sci-fi',
+      'based on a book',
+      'comedy',
+      'action',
+      'twist ending',
+      'dystopia',
+      'dark comedy',
+      'classic',
+      'psychology',
+      'fantasy',
+      'romance',
+      'thought-provoking',
+      'social commentary',
+      'violence',
+      'true story',
+    ];
+    const many = Array.from({ length: 16 }, (_, i) => ({
+      prompt: Array.from({ length: 40 + (i % 5) }, (_, j) => words[(i + j * 3) % words.length]).join(' '),
+      candidates: tags,
+    }));
+    await base.scoreCandidates(many.slice(0, 1)); // warm-up
+    let t0 = performance.now();
+    const batched = await base.scoreCandidates(many);
+    const batchedMs = performance.now() - t0;
+    t0 = performance.now();
+    const single: number[] = [];
+    for (const r of many)
+      for (const c of r.candidates) single.push(await base.score({ prompt: r.prompt, completion: ` ${c}` }));
+    const singleMs = performance.now() - t0;
+    console.info(
+      `scoreCandidates: ${many.length} prompts x ${tags.length} candidates in ${batchedMs.toFixed(0)} ms; one score() per candidate ${singleMs.toFixed(0)} ms (${(singleMs / batchedMs).toFixed(1)}x)`,
+    );
+    expect(batched.flatMap((s) => s.logProbs)).toHaveLength(single.length);
+    expect(batchedMs).toBeLessThan(singleMs);
   });
 });
