@@ -556,6 +556,36 @@ describe('scoring candidates', () => {
     }
   });
 
+  it('scores after a soft prompt (prompt tuning) as score() does', async () => {
+    const soft = tf.randomNormal([1, 3, CONFIG.dim], 0, 1, 'float32', 4);
+    const hooks = {
+      linear: (_c: unknown, x: tf.Tensor3D, b: (x: tf.Tensor3D) => tf.Tensor3D) => b(x),
+      prefixEmbeddings: (batch: number) => tf.tile(soft, [batch, 1, 1]) as tf.Tensor3D,
+    };
+    const tuned = adapters[0] as AdapterWeights; // any object: the resolver below ignores its tensors
+    const base = new TfBaseModel(model, tokenizer, { name: 't', hash: 'h', resolveAdapter: () => hooks });
+    const before = tf.memory().numTensors;
+    const rs = requests().map((r) => ({ ...r, adapter: tuned }));
+    const scores = await base.scoreCandidates(rs);
+    const plain = await base.scoreCandidates(requests());
+    expect(tf.memory().numTensors).toBe(before);
+    for (const [i, r] of rs.entries()) {
+      expect(scores[i]?.logProbs).not.toEqual(plain[i]?.logProbs);
+      for (const [j, c] of r.candidates.entries()) {
+        const body = await base.score({ ...r, completion: ` ${c}` });
+        const ids = [...tokenizer.encode(r.prompt), ...base.answerIds(c)];
+        const x = tf.tensor2d([ids], [1, ids.length], 'int32');
+        const logits = model.forward(x, { adapter: hooks, logitsToKeep: 1 });
+        const eos = tf.tidy(
+          () => tf.logSoftmax(tf.reshape(logits, [V])).dataSync()[tokenizer.eosId as number],
+        );
+        tf.dispose([x, logits]);
+        expect(Math.abs((scores[i]?.logProbs[j] as number) - (body + (eos as number)))).toBeLessThan(1e-4);
+      }
+    }
+    soft.dispose();
+  });
+
   it('stops on an AbortSignal, freeing everything, and names bad input', async () => {
     const base = new TfBaseModel(model, tokenizer, { name: 't', hash: 'h', maxScoreTokens: 1 });
     const before = tf.memory().numTensors;
