@@ -27,7 +27,10 @@ export interface SamplingOptions {
    * logits divided, negative ones multiplied); 1 (or undefined) is off.
    */
   readonly repetitionPenalty?: number;
-  /** Never generates an n-gram of this size twice in one output (HF's `no_repeat_ngram_size`); 0 is off. */
+  /**
+   * Never generates an n-gram of this size that already occurs in the prompt or the output so far (HF's
+   * `no_repeat_ngram_size` over the whole sequence); 0 is off.
+   */
   readonly noRepeatNgramSize?: number;
   readonly signal?: AbortSignal;
 }
@@ -44,7 +47,7 @@ export interface ScoreRequest {
 export interface CandidateScores {
   /** Per candidate: the sum of the log-probabilities of its tokens after the prompt (natural log). */
   readonly logProbs: readonly number[];
-  /** Per candidate: how many tokens it has (for length normalisation). */
+  /** Per candidate: how many log-probabilities were summed (its tokens, plus the end of the answer where the model scores one): the divisor for a per-token mean. */
   readonly tokens: readonly number[];
 }
 
