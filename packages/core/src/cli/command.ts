@@ -94,6 +94,17 @@ export function intOption(values: Readonly<Record<string, unknown>>, name: strin
   return Number(raw);
 }
 
+/** Runs a check of an option's value; its OppuError (e.g. an unknown task) becomes a usage error (exit code 2). */
+export function optionValue<T>(check: () => T): T {
+  try {
+    return check();
+  } catch (error) {
+    if (error instanceof OppuError && !(error instanceof CliUsageError))
+      throw new CliUsageError(error.message);
+    throw error;
+  }
+}
+
 export function stringOption(values: Readonly<Record<string, unknown>>, name: string): string | undefined {
   const raw = values[name];
   return typeof raw === 'string' ? raw : undefined;

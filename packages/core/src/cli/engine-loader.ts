@@ -13,7 +13,11 @@ export interface EngineModule {
   createSummarizer(kind: 'extractive'): ProfileSummarizer;
   defaultBaseModelDir(): string;
   /** The stage-1 task adapter shipped beside a base model for this base, if any. */
-  shippedTaskAdapter(engine: PeftEngine, task: string, baseModelDir?: string): Promise<AdapterWeights | undefined>;
+  shippedTaskAdapter(
+    engine: PeftEngine,
+    task: string,
+    baseModelDir?: string,
+  ): Promise<AdapterWeights | undefined>;
 }
 
 /**

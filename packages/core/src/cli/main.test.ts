@@ -1,10 +1,12 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OppuError } from '../contracts/errors.js';
+import { describeFailure } from './main.js';
 
 const tsx = createRequire(import.meta.url).resolve('tsx');
 const entry = fileURLToPath(new URL('./main.ts', import.meta.url));
@@ -169,6 +171,7 @@ describe('oppu CLI (child process, real files)', () => {
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/oppu synth: Unknown option '--user'/);
     expect(unknown.stderr).toContain('oppu synth --help');
+    expect(unknown.stderr.split('\n')).toEqual([expect.any(String), '']);
 
     const missing = await oppu(dir, 'score', '--golds', 'g.json');
     expect(missing.code).toBe(2);
@@ -200,5 +203,175 @@ describe('oppu CLI (child process, real files)', () => {
     const overview = await oppu(dir, '--help');
     expect(overview.stdout).toMatch(/score[\s\S]*synth[\s\S]*validate/);
     expect((await oppu(dir, 'frobnicate')).stderr).toContain('unknown command "frobnicate"');
+  });
+
+  it('checks --out before the work: a folder for `run --out`, a file for `synth --out` (exit 2, one line)', async () => {
+    await mkdir(join(dir, 'runs'), { recursive: true });
+    await writeFile(join(dir, 'taken.json'), 'keep me');
+    const started = Date.now();
+    const run = await oppu(
+      dir,
+      'run',
+      '--task',
+      'LaMP_3',
+      '--questions',
+      'd3/questions.json',
+      '--method',
+      'base',
+      '--out',
+      'runs',
+    );
+    expect(run.stderr).toBe(
+      'oppu run: --out runs is a folder; give a file path, e.g. runs/predictions.json (run `oppu run --help` for the options)\n',
+    );
+    expect(run.code).toBe(2);
+    expect(Date.now() - started).toBeLessThan(20_000); // refused before any model was loaded
+
+    const synth = (out: string) =>
+      oppu(
+        dir,
+        'synth',
+        '--task',
+        'LaMP_7',
+        '--users',
+        '2',
+        '--items',
+        '4',
+        '--queries',
+        '1',
+        '--seed',
+        '1',
+        '--out',
+        out,
+        '-q',
+      );
+    const file = await synth('taken.json');
+    expect(file.stderr).toBe(
+      'oppu synth: --out taken.json is a file; give a folder (this command writes several files into it) (run `oppu synth --help` for the options)\n',
+    );
+    expect(file.code).toBe(2);
+    expect(file.stdout).toBe('');
+    expect(await readFile(join(dir, 'taken.json'), 'utf8')).toBe('keep me');
+
+    const under = await synth('taken.json/sub');
+    expect(under.code).toBe(2);
+    expect(under.stderr).toMatch(
+      /^oppu synth: --out taken\.json\/sub: .*taken\.json is a file, not a folder/,
+    );
+
+    await mkdir(join(dir, 'clash', 'outputs.json'), { recursive: true });
+    const clash = await synth('clash');
+    expect(clash.code).toBe(2);
+    expect(clash.stderr).toMatch(/^oppu synth: --out clash: outputs\.json in it is a folder/);
+    expect(await readdir(join(dir, 'clash'))).toEqual(['outputs.json']); // nothing half-written
+  });
+
+  it('refuses NaN and infinite LaMP-3 values, naming the file and the id', async () => {
+    const outputs = (pairs: [string, string | number][]) =>
+      JSON.stringify({ task: 'LaMP_3', golds: pairs.map(([id, output]) => ({ id, output })) });
+    await writeFile(
+      join(dir, 'g3.json'),
+      outputs([
+        ['a', '4'],
+        ['b', '2'],
+      ]),
+    );
+    await writeFile(
+      join(dir, 'p3.json'),
+      outputs([
+        ['a', '4'],
+        ['b', 'NaN'],
+      ]),
+    );
+    const nan = await oppu(dir, 'score', '--golds', 'g3.json', '--preds', 'p3.json');
+    expect(nan.code).toBe(1);
+    expect(nan.stdout).toBe('');
+    expect(nan.stderr).toBe(
+      'oppu score: p3.json: id "b": the prediction "NaN" is not a finite number (NaN and infinities cannot be scored)\n',
+    );
+
+    await writeFile(
+      join(dir, 'g3inf.json'),
+      outputs([
+        ['a', 'inf'],
+        ['b', '2'],
+      ]),
+    );
+    const inf = await oppu(dir, 'score', '--golds', 'g3inf.json', '--preds', 'g3.json');
+    expect(inf.code).toBe(1);
+    expect(inf.stderr).toBe('oppu score: g3inf.json: id "a": the gold "inf" is not a finite number\n');
+
+    await writeFile(
+      join(dir, 'p3big.json'),
+      '{"task":"LaMP_3","golds":[{"id":"a","output":4},{"id":"b","output":1e999}]}',
+    );
+    const big = await oppu(dir, 'score', '--golds', 'g3.json', '--preds', 'p3big.json');
+    expect(big.code).toBe(1);
+    expect(big.stderr).toMatch(
+      /^oppu score: p3big\.json: golds\[1\] \(id "b"\): "output" is a number too large/,
+    );
+  });
+
+  it('ends every failure in one line on stderr with exit code 1 or 2, never a stack trace', async () => {
+    const failures: [string[], number][] = [
+      [[], 2],
+      [['frobnicate'], 2],
+      [['score', '--golds', 'g.json'], 2],
+      [['score', '--golds', 'nope.json', '--preds', 'nope.json'], 1],
+      [['score', '--golds', '.', '--preds', 'g.json'], 1],
+      [['validate', '--questions', 'taken.json'], 1],
+      [
+        [
+          'synth',
+          '--task',
+          'LaMP_9',
+          '--users',
+          '1',
+          '--items',
+          '2',
+          '--queries',
+          '1',
+          '--seed',
+          '1',
+          '--out',
+          'x9',
+        ],
+        2,
+      ],
+      [['run', '--task', 'LaMP_3', '--questions', 'nope.json', '--method', 'base', '--out', 'p.json'], 1],
+      [
+        [
+          'run',
+          '--task',
+          'LaMP_3',
+          '--questions',
+          'd3/questions.json',
+          '--method',
+          'best',
+          '--out',
+          'p.json',
+        ],
+        2,
+      ],
+    ];
+    for (const [args, code] of failures) {
+      const r = await oppu(dir, ...args);
+      expect(r.code, args.join(' ')).toBe(code);
+      expect(r.stderr, args.join(' ')).toMatch(/^oppu[^\n]*: [^\n]+\n$/);
+      expect(r.stderr).not.toMatch(/\bat .*:\d+:\d+/);
+    }
+  });
+
+  it('describes file-system errors and unexpected ones in one line', () => {
+    const enoent = Object.assign(new Error("ENOENT: no such file or directory, open '/x/y.json'"), {
+      code: 'ENOENT',
+      syscall: 'open',
+      path: '/x/y.json',
+    });
+    expect(describeFailure(enoent)).toBe('/x/y.json: no such file or folder (open)');
+    expect(describeFailure(new OppuError('x', 'first\n  second'))).toBe('first second');
+    expect(describeFailure(new RangeError('Invalid string length'))).toBe(
+      'RangeError: Invalid string length (an internal error; run with OPPU_DEBUG=1 for the stack trace)',
+    );
   });
 });

@@ -40,16 +40,64 @@ function overview(commands: Map<string, CliCommand>): string {
   return lines.join('\n');
 }
 
-/** Runs the CLI; returns the exit code (0 ok, 1 error, 2 usage). */
+/** Node's file-system error codes, as a user would say them. */
+const FS_ERRORS: Readonly<Record<string, string>> = {
+  ENOENT: 'no such file or folder',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EISDIR: 'is a folder, where a file was expected',
+  ENOTDIR: 'a part of the path is a file, where a folder was expected',
+  EEXIST: 'already exists',
+  ENOSPC: 'no space left on the device',
+  EROFS: 'the file system is read-only',
+  EMFILE: 'too many open files',
+};
+
+/**
+ * One line for any failure: an OppuError's message as it is; a file-system error as `path: what went wrong`;
+ * anything else (a bug, or the runtime giving up) by its message, with how to get the stack trace.
+ */
+export function describeFailure(error: unknown): string {
+  const oneLine = (s: string) => s.replace(/\s*[\r\n]+\s*/g, ' ').trim();
+  if (error instanceof OppuError) return oneLine(error.message);
+  const e = error as Partial<NodeJS.ErrnoException> | undefined;
+  if (e && typeof e.code === 'string' && FS_ERRORS[e.code] && typeof e.syscall === 'string') {
+    return oneLine(`${e.path ? `${e.path}: ` : ''}${FS_ERRORS[e.code]} (${e.syscall})`);
+  }
+  const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  return `${oneLine(message)} (an internal error; run with OPPU_DEBUG=1 for the stack trace)`;
+}
+
+function debugStack(error: unknown, stderr: { write(s: string): unknown }): void {
+  if (process.env.OPPU_DEBUG && error instanceof Error && error.stack) stderr.write(`${error.stack}\n`);
+}
+
+/**
+ * Runs the CLI; returns the exit code: 0 ok, 1 a failure while working, 2 a mistake in the arguments. Every
+ * failure is one line on stderr (`OPPU_DEBUG=1` adds the stack trace of unexpected ones).
+ */
 export async function main(
   argv: readonly string[],
   io = { stdout: process.stdout, stderr: process.stderr },
 ): Promise<number> {
-  const commands = await loadCommands();
   const [name, ...rest] = argv;
-  if (!name || name === '--help' || name === '-h' || name === 'help') {
+  let commands: Map<string, CliCommand>;
+  try {
+    commands = await loadCommands();
+  } catch (error) {
+    io.stderr.write(`oppu: ${describeFailure(error)}\n`);
+    debugStack(error, io.stderr);
+    return 1;
+  }
+  if (name === '--help' || name === '-h' || name === 'help') {
     io.stdout.write(`${overview(commands)}\n`);
-    return name ? 0 : 2;
+    return 0;
+  }
+  if (!name) {
+    io.stderr.write(
+      `oppu: no command given; commands: ${[...commands.keys()].join(', ')} (run \`oppu --help\` for more)\n`,
+    );
+    return 2;
   }
   const command = commands.get(name);
   if (!command) {
@@ -85,14 +133,14 @@ export async function main(
     return 0;
   } catch (error) {
     if (error instanceof CliUsageError) {
-      io.stderr.write(`oppu ${name}: ${error.message}\nRun \`oppu ${name} --help\` for the options.\n`);
+      io.stderr.write(
+        `oppu ${name}: ${describeFailure(error)} (run \`oppu ${name} --help\` for the options)\n`,
+      );
       return 2;
     }
-    if (error instanceof OppuError) {
-      io.stderr.write(`oppu ${name}: ${error.message}\n`);
-      return 1;
-    }
-    throw error;
+    io.stderr.write(`oppu ${name}: ${describeFailure(error)}\n`);
+    if (!(error instanceof OppuError)) debugStack(error, io.stderr);
+    return 1;
   } finally {
     process.off('SIGINT', onSigint);
   }
@@ -102,5 +150,13 @@ const invokedDirectly =
   process.argv[1] &&
   fileURLToPath(import.meta.url) === (await import('node:fs')).realpathSync(process.argv[1]);
 if (invokedDirectly) {
+  // A failure outside the awaited work (a stream's error event, a stray rejection) is one line too.
+  const fatal = (error: unknown) => {
+    process.stderr.write(`oppu: ${describeFailure(error)}\n`);
+    debugStack(error, process.stderr);
+    process.exit(1);
+  };
+  process.on('uncaughtException', fatal);
+  process.on('unhandledRejection', fatal);
   process.exitCode = await main(process.argv.slice(2));
 }

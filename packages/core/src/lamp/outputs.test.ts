@@ -33,6 +33,16 @@ describe('LaMP outputs IO', () => {
     expect(await readOutputs(p)).toEqual({ task: 'LaMP_3', golds: [{ id: '7', output: '4' }] });
   });
 
+  it('refuses a number too large for a double (it would read as Infinity), naming the file, entry and id', async () => {
+    const p = join(dir, 'huge.json');
+    await writeFile(p, '{"task":"LaMP_3","golds":[{"id":"a","output":3},{"id":"b","output":1e999}]}');
+    await expect(readOutputs(p)).rejects.toThrow(
+      /^huge\.json: golds\[1\] \(id "b"\): "output" is a number too large to represent \(it reads as Infinity\)/,
+    );
+    await writeFile(p, '{"task":"LaMP_3","golds":[{"id":-1e400,"output":3}]}');
+    await expect(readOutputs(p)).rejects.toThrow(/^huge\.json: golds\[0\]: "id" is a number too large/);
+  });
+
   it('rejects duplicates, missing fields and missing task', async () => {
     const cases: [string, unknown, RegExp][] = [
       [

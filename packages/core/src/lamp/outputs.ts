@@ -21,8 +21,8 @@ const isPlainObject = (v: unknown): v is Record<string, unknown> =>
 
 /**
  * Reads an outputs or predictions file, validating as it goes: every entry needs a string `id` and an `output`
- * (a number is taken as its string, as the official scorer's `str(pred)` does), ids must be unique, `task` must
- * be present.
+ * (a finite number is taken as its string, as the official scorer's `str(pred)` does), ids must be unique, `task`
+ * must be present.
  */
 export async function readOutputs(path: string, options: { name?: string } = {}): Promise<LampOutputs> {
   const name = options.name ?? basename(path);
@@ -52,6 +52,19 @@ export async function readOutputs(path: string, options: { name?: string } = {})
       throw new OppuError('invalid_outputs', `${where} is not an object {id, output}`);
     const id = typeof value.id === 'number' ? String(value.id) : value.id;
     if (typeof id !== 'string') throw new OppuError('invalid_outputs', `${where} has no string "id"`);
+    // JSON has no NaN or infinity, but a number too large for a double (1e999) reads as Infinity.
+    if (typeof value.id === 'number' && !Number.isFinite(value.id)) {
+      throw new OppuError(
+        'invalid_outputs',
+        `${where}: "id" is a number too large to represent; write it as a string`,
+      );
+    }
+    if (typeof value.output === 'number' && !Number.isFinite(value.output)) {
+      throw new OppuError(
+        'invalid_outputs',
+        `${where} (id ${JSON.stringify(id)}): "output" is a number too large to represent (it reads as ${value.output}); write a finite number`,
+      );
+    }
     const out = typeof value.output === 'number' ? String(value.output) : value.output;
     if (typeof out !== 'string') {
       throw new OppuError(

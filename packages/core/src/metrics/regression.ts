@@ -1,3 +1,5 @@
+import { OppuError } from '../contracts/errors.js';
+
 /**
  * LaMP-3 metrics as LaMP's evaluation computes them: strings stripped, parsed with Python's `float()`; a
  * prediction that does not parse scores as whichever of 1 and 5 is farther from the gold (5 when the gold is 3,
@@ -33,16 +35,49 @@ export function ratingValue(pred: string, gold: number): number {
   return Math.abs(1 - gold) > Math.abs(5 - gold) ? 1 : 5;
 }
 
-export function regressionScores(golds: readonly string[], preds: readonly string[]): RegressionScores {
+/** Where the values of `regressionScores` came from, so that a refusal names the file and the item. */
+export interface RegressionSources {
+  /** The id of each item, in the order of the golds and predictions. */
+  readonly ids?: readonly string[];
+  readonly golds?: string;
+  readonly preds?: string;
+}
+
+/**
+ * MAE and RMSE. A gold must be a finite number; a prediction may be unparsable (it then scores as the farther of
+ * 1 and 5, as LaMP does) but not NaN or infinite, which would make both means NaN or infinite: those are refused
+ * with an OppuError naming the file and the item.
+ */
+export function regressionScores(
+  golds: readonly string[],
+  preds: readonly string[],
+  sources: RegressionSources = {},
+): RegressionScores {
   if (golds.length !== preds.length)
-    throw new Error(`regressionScores: ${golds.length} golds, ${preds.length} predictions`);
+    throw new OppuError(
+      'invalid_outputs',
+      `regressionScores: ${golds.length} golds, ${preds.length} predictions`,
+    );
+  const where = (file: string | undefined, fallback: string, i: number) =>
+    `${file ?? fallback}: ${sources.ids?.[i] !== undefined ? `id ${JSON.stringify(sources.ids[i])}` : `item ${i}`}`;
   let abs = 0;
   let sq = 0;
   for (let i = 0; i < golds.length; i++) {
     const g = pyFloat(golds[i]!);
-    if (g === undefined)
-      throw new Error(`regressionScores: gold ${JSON.stringify(golds[i])} is not a number`);
-    const d = ratingValue(preds[i]!, g) - g;
+    if (g === undefined || !Number.isFinite(g)) {
+      throw new OppuError(
+        'invalid_gold',
+        `${where(sources.golds, 'golds', i)}: the gold ${JSON.stringify(golds[i]!.slice(0, 40))} is not ${g === undefined ? 'a number' : 'a finite number'}`,
+      );
+    }
+    const p = ratingValue(preds[i]!, g);
+    if (!Number.isFinite(p)) {
+      throw new OppuError(
+        'non_finite_prediction',
+        `${where(sources.preds, 'predictions', i)}: the prediction ${JSON.stringify(preds[i]!.slice(0, 40))} is not a finite number (NaN and infinities cannot be scored)`,
+      );
+    }
+    const d = p - g;
     abs += Math.abs(d);
     sq += d * d;
   }

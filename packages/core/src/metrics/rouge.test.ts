@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { mulberry32 } from '../synth/prng.js';
 import { generationScores } from './generation.js';
 import { lcsLength, rouge1, rougeL, rougeTokenize } from './rouge.js';
 
@@ -50,5 +51,63 @@ describe('ROUGE-1 and ROUGE-L (hand-computed)', () => {
     );
     expect(s.rouge1).toBeCloseTo(1.6 / 3, 12);
     expect(s.rougeL).toBeCloseTo(0.85 / 3, 12);
+  });
+});
+
+/** The two-row dynamic programme lcsLength used before: the reference the bit-parallel one must equal. */
+function lcsTable(a: readonly string[], b: readonly string[]): number {
+  let prev = new Uint32Array(b.length + 1);
+  let cur = new Uint32Array(b.length + 1);
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = a[i - 1] === b[j - 1] ? prev[j - 1]! + 1 : Math.max(prev[j]!, cur[j - 1]!);
+    }
+    [prev, cur] = [cur, prev];
+  }
+  return prev[b.length]!;
+}
+
+function words(next: () => number, n: number, vocabulary: number): string[] {
+  return Array.from({ length: n }, () => `w${Math.floor(next() * vocabulary)}`);
+}
+
+describe('ROUGE-L on long texts', () => {
+  it('the bit-parallel LCS equals the dynamic programme (lengths across word boundaries, small and large alphabets)', () => {
+    const next = mulberry32(7);
+    for (let trial = 0; trial < 300; trial++) {
+      const n = Math.floor(next() * 140);
+      const m = Math.floor(next() * 140);
+      const vocabulary = 1 + Math.floor(next() * 12);
+      const a = words(next, n, vocabulary);
+      const b = words(next, m, vocabulary);
+      expect(lcsLength(a, b), `${a.join(' ')} | ${b.join(' ')}`).toBe(lcsTable(a, b));
+      expect(lcsLength(b, a)).toBe(lcsLength(a, b));
+    }
+    for (const n of [31, 32, 33, 63, 64, 65]) {
+      const a = words(next, n, 3);
+      expect(lcsLength(a, a)).toBe(n);
+      expect(lcsLength(a, [...a].reverse())).toBe(lcsTable(a, [...a].reverse()));
+    }
+  });
+
+  it('stays fast: 5,000 x 5,000 tokens in well under a second, 50,000 x 50,000 in seconds (the dynamic programme took 21 s)', () => {
+    const next = mulberry32(11);
+    const text = (n: number) => words(next, n, 2000).join(' ');
+    const [a5, b5] = [text(5_000), text(5_000)];
+    let t0 = performance.now();
+    const small = rougeL(a5, b5);
+    const ms5 = performance.now() - t0;
+    expect(small.fmeasure).toBeCloseTo(lcsTable(rougeTokenize(a5), rougeTokenize(b5)) / 5_000, 12);
+
+    const [a50, b50] = [text(50_000), text(50_000)];
+    t0 = performance.now();
+    const large = rougeL(a50, b50);
+    const ms50 = performance.now() - t0;
+    console.log(
+      `[rouge-L] 5,000 x 5,000 tokens: ${ms5.toFixed(1)} ms; 50,000 x 50,000: ${ms50.toFixed(0)} ms`,
+    );
+    expect(large.fmeasure).toBeGreaterThan(0);
+    expect(ms5).toBeLessThan(500);
+    expect(ms50).toBeLessThan(4_000);
   });
 });

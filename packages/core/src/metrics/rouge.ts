@@ -46,19 +46,51 @@ export function rouge1(reference: string, prediction: string): RougeScore {
   return { precision, recall, fmeasure: fmeasure(precision, recall) };
 }
 
-/** Length of the longest common subsequence of two token lists (two-row dynamic programme). */
+/**
+ * Length of the longest common subsequence of two token lists, exact, computed bit-parallel (Allison and Dix
+ * 1986, in Hyyrö's 2004 form): the shorter list is a bit vector of 32-bit words, and each token of the longer one
+ * updates all of it with one add and a few logic operations per word. Time O(n·m/32), memory O(n + m): two texts
+ * of 5,000 tokens take 4-10 ms (the two-row dynamic programme it replaces took 110 ms), two of 50,000 about 0.3 s
+ * (it took 21 s); measured by rouge.test.ts.
+ */
 export function lcsLength(a: readonly string[], b: readonly string[]): number {
   if (a.length === 0 || b.length === 0) return 0;
-  let prev = new Uint32Array(b.length + 1);
-  let cur = new Uint32Array(b.length + 1);
-  for (let i = 1; i <= a.length; i++) {
-    const ai = a[i - 1];
-    for (let j = 1; j <= b.length; j++) {
-      cur[j] = ai === b[j - 1] ? prev[j - 1]! + 1 : Math.max(prev[j]!, cur[j - 1]!);
-    }
-    [prev, cur] = [cur, prev];
+  const [short, long] = a.length <= b.length ? [a, b] : [b, a];
+  const words = (short.length + 31) >>> 5;
+  // Where each token of the shorter list occurs; its match mask is built from these when needed.
+  const positions = new Map<string, number[]>();
+  for (let i = 0; i < short.length; i++) {
+    const at = positions.get(short[i]!);
+    if (at) at.push(i);
+    else positions.set(short[i]!, [i]);
   }
-  return prev[b.length]!;
+  // v: bit i is 0 where short[i] ends a match of the LCS so far. Padding bits above short.length stay 1.
+  const v = new Uint32Array(words).fill(0xffffffff);
+  const match = new Uint32Array(words);
+  for (const token of long) {
+    const at = positions.get(token);
+    if (!at) continue; // no match: v' = (v + 0) | v = v
+    for (const i of at) match[i >>> 5] = match[i >>> 5]! | (1 << (i & 31));
+    // v' = (v + (v & M)) | (v & ~M), the addition carried across words.
+    let carry = 0;
+    for (let w = 0; w < words; w++) {
+      const vw = v[w]!;
+      const mw = match[w]!;
+      const sum = vw + ((vw & mw) >>> 0) + carry;
+      carry = sum > 0xffffffff ? 1 : 0;
+      v[w] = (sum >>> 0) | (vw & ~mw);
+    }
+    for (const i of at) match[i >>> 5] = 0;
+  }
+  let zeros = 0;
+  for (let w = 0; w < words; w++) zeros += 32 - popcount(v[w]!);
+  return zeros;
+}
+
+function popcount(x: number): number {
+  let n = x - ((x >>> 1) & 0x55555555);
+  n = (n & 0x33333333) + ((n >>> 2) & 0x33333333);
+  return (((n + (n >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
 }
 
 /** ROUGE-L: LCS-based; 0 when either side has no tokens. */

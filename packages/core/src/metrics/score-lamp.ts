@@ -56,7 +56,7 @@ export function scoreLamp(
       return { task, count, accuracy: s.accuracy, f1: s.f1 };
     }
     case 'regression': {
-      const s = regressionScores(g, p);
+      const s = regressionScores(g, p, { ids, golds: names.golds, preds: names.preds });
       return { task, count, MAE: s.mae, RMSE: s.rmse };
     }
     case 'generation': {

@@ -6,8 +6,9 @@ import { lampTaskId } from '../../lamp/task-ids.js';
 import { lampTask } from '../../lamp/tasks.js';
 import { METHODS, methodName } from '../../pipeline/methods.js';
 import { runLamp } from '../../pipeline/run-lamp.js';
-import { type CliCommand, CliUsageError, stringOption } from '../command.js';
+import { type CliCommand, CliUsageError, optionValue, stringOption } from '../command.js';
 import { loadEngineModule } from '../engine-loader.js';
+import { checkOutputFile } from '../output-paths.js';
 import { progressBar } from '../progress.js';
 
 const PEFT: Record<string, PeftConfig> = { lora: OPPU_LORA, ia3: DEFAULT_IA3, prompt: DEFAULT_PROMPT_TUNING };
@@ -80,9 +81,9 @@ const run: CliCommand = {
     'oppu score --golds dev_outputs.json --preds preds.json',
   ],
   async run(values, context) {
-    const taskId = lampTaskId(stringOption(values, 'task')!, '--task');
+    const taskId = optionValue(() => lampTaskId(stringOption(values, 'task')!, '--task'));
     const task = lampTask(taskId);
-    const method = methodName(stringOption(values, 'method')!, '--method');
+    const method = optionValue(() => methodName(stringOption(values, 'method')!, '--method'));
     const pefts = stringOption(values, 'peft') ?? 'lora';
     const peft = PEFT[pefts];
     if (!peft) throw new CliUsageError(`--peft must be lora, ia3 or prompt, got "${pefts}"`);
@@ -95,6 +96,10 @@ const run: CliCommand = {
     if ((tq === undefined) !== (tg === undefined)) {
       throw new CliUsageError('--task-train and --task-train-outputs go together');
     }
+    // Before the work: a run of minutes must not end in a failed write.
+    const outGiven = stringOption(values, 'out')!;
+    const out = context.path(outGiven);
+    await checkOutputFile(out, '--out', outGiven);
 
     const questions = await readQuestions(context.path(stringOption(values, 'questions')!), {
       task: taskId,
@@ -160,7 +165,7 @@ const run: CliCommand = {
         },
       });
       bar.stop();
-      await writeOutputs(context.path(stringOption(values, 'out')!), result.predictions);
+      await writeOutputs(out, result.predictions);
       const s = result.seconds;
       context.note(
         `oppu run: wrote ${result.predictions.golds.length} predictions (task adaptation ${s.taskAdaptation.toFixed(1)} s, personalization ${s.personalization.toFixed(1)} s, inference ${s.inference.toFixed(1)} s)`,

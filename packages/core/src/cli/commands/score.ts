@@ -2,7 +2,7 @@ import { basename } from 'node:path';
 import { outputsTask, readOutputs } from '../../lamp/outputs.js';
 import { lampTaskId } from '../../lamp/task-ids.js';
 import { scoreLamp } from '../../metrics/score-lamp.js';
-import { type CliCommand, CliUsageError, stringOption } from '../command.js';
+import { type CliCommand, CliUsageError, optionValue, stringOption } from '../command.js';
 
 const score: CliCommand = {
   name: 'score',
@@ -23,6 +23,8 @@ const score: CliCommand = {
   required: ['golds', 'preds'],
   examples: ['oppu score --golds data/outputs.json --preds runs/predictions.json'],
   async run(values, context) {
+    const override = stringOption(values, 'task');
+    const overrideTask = override ? optionValue(() => lampTaskId(override, '--task')) : undefined;
     const goldsPath = context.path(stringOption(values, 'golds')!);
     const predsPath = context.path(stringOption(values, 'preds')!);
     // Read together; when both are bad, the error about --golds wins every time (not whichever failed first).
@@ -31,8 +33,7 @@ const score: CliCommand = {
     if (predsRead.status === 'rejected') throw predsRead.reason;
     const golds = goldsRead.value;
     const preds = predsRead.value;
-    const override = stringOption(values, 'task');
-    const task = override ? lampTaskId(override, '--task') : outputsTask(golds, basename(goldsPath));
+    const task = overrideTask ?? outputsTask(golds, basename(goldsPath));
     if (!override && preds.task !== golds.task && lampTaskId(preds.task, basename(predsPath)) !== task) {
       throw new CliUsageError(
         `${basename(predsPath)} is for task "${preds.task}" but ${basename(goldsPath)} is for "${golds.task}"`,

@@ -1,11 +1,16 @@
 import { join } from 'node:path';
 import { writeOutputs } from '../../lamp/outputs.js';
 import { writeQuestions } from '../../lamp/questions.js';
+import { lampTaskId } from '../../lamp/task-ids.js';
 import { baseline, oracle, oraclePredictions } from '../../synth/oracle.js';
 import { synthesize } from '../../synth/synthesize.js';
 import { writeFileAtomic } from '../../util/atomic-write.js';
-import { type CliCommand, CliUsageError, intOption, stringOption } from '../command.js';
+import { type CliCommand, CliUsageError, intOption, optionValue, stringOption } from '../command.js';
+import { checkOutputFolder } from '../output-paths.js';
 import { progressBar } from '../progress.js';
+
+/** What `oppu synth` writes into --out. */
+const SYNTH_FILES = ['questions.json', 'outputs.json', 'oracle.json', 'baseline.json', 'users.json'] as const;
 
 const synth: CliCommand = {
   name: 'synth',
@@ -39,16 +44,23 @@ const synth: CliCommand = {
     if (shift !== undefined && !(shift > 0 && shift < 1)) {
       throw new CliUsageError(`--shift must be a fraction between 0 and 1 (got ${JSON.stringify(shiftRaw)})`);
     }
-    const out = context.path(stringOption(values, 'out')!);
+    const task = optionValue(() => lampTaskId(stringOption(values, 'task')!, '--task'));
+    const users = intOption(values, 'users', 1);
+    const items = intOption(values, 'items', 2);
+    const queries = intOption(values, 'queries', 1);
+    const seed = intOption(values, 'seed', 0);
+    const outGiven = stringOption(values, 'out')!;
+    const out = context.path(outGiven);
+    await checkOutputFolder(out, '--out', outGiven, SYNTH_FILES);
     const bar = progressBar(context, 'synth', ' users');
     let data: ReturnType<typeof synthesize>;
     try {
       data = synthesize({
-        task: stringOption(values, 'task')!,
-        users: intOption(values, 'users', 1),
-        items: intOption(values, 'items', 2),
-        queries: intOption(values, 'queries', 1),
-        seed: intOption(values, 'seed', 0),
+        task,
+        users,
+        items,
+        queries,
+        seed,
         shift,
         onProgress: bar.onProgress,
         signal: context.signal,

@@ -3,7 +3,7 @@ import { OppuError } from '../../contracts/errors.js';
 import { parseLampInput } from '../../lamp/input-format.js';
 import { streamQuestions } from '../../lamp/questions.js';
 import { LAMP_TASK_IDS, type LampTaskId, lampTaskId } from '../../lamp/task-ids.js';
-import { type CliCommand, stringOption } from '../command.js';
+import { type CliCommand, optionValue, stringOption } from '../command.js';
 import { progressBar } from '../progress.js';
 
 /** The task whose input format the string matches, if exactly one does. */
@@ -41,7 +41,7 @@ const validate: CliCommand = {
   async run(values, context) {
     const path = context.path(stringOption(values, 'questions')!);
     const given = stringOption(values, 'task');
-    let task: LampTaskId | undefined = given ? lampTaskId(given, '--task') : undefined;
+    let task: LampTaskId | undefined = given ? optionValue(() => lampTaskId(given, '--task')) : undefined;
     let detected = false;
     if (!task) {
       for await (const q of streamQuestions(path, { signal: context.signal })) {
