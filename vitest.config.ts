@@ -35,6 +35,7 @@ export default defineConfig({
       project('packages/queue', ['packages/queue/src/**/*.test.ts']),
       project('apps/playground', ['apps/playground/src/**/*.test.ts']),
       project('tests', ['tests/**/*.test.ts']),
+      project('bench', ['bench/**/*.test.ts']),
     ],
   },
 });
