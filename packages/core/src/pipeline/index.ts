@@ -1,3 +1,4 @@
+export * from './label-choice.js';
 export * from './methods.js';
 export * from './prompts.js';
 export * from './run-lamp.js';

@@ -72,16 +72,39 @@ export function questionPrompt<Input>(
   options: ExampleOptions,
 ): string {
   const content = task.parseInput(input);
+  return buildPrompt(task, task.prompt(content), task.retrievalQuery(content), items, options).prompt;
+}
+
+/** A question's prompt and the user's items retrieved into it. */
+export interface BuiltPrompt {
+  readonly prompt: string;
+  /** Indices into the items, best first. */
+  readonly retrieved: readonly number[];
+}
+
+/**
+ * A question's prompt from its parts: the profile, the top-k of the user's history ranked against `query`, then
+ * `body` (for a task input, the task's prompt and retrieval query of it: `questionPrompt`; the service builds
+ * free-text questions the same way).
+ */
+export function buildPrompt(
+  task: Pick<TaskDefinition, 'historyLine'>,
+  body: string,
+  query: string,
+  items: readonly HistoryItem[],
+  options: ExampleOptions,
+): BuiltPrompt {
   let history: string | undefined;
+  let retrieved: number[] = [];
   if (options.k > 0 && items.length > 0) {
     if (!options.ranker) throw new Error('questionPrompt: k > 0 needs a ranker');
     const corpus = items.map((it) => task.historyLine(truncateItem(it, OPPU_RETRIEVAL_FIELD_WORDS)));
-    const top = options.ranker.topK(corpus, task.retrievalQuery(content), options.k);
-    history = top.map((j) => corpus[j]).join('');
+    retrieved = options.ranker.topK(corpus, query, options.k);
+    history = retrieved.map((j) => corpus[j]).join('');
   }
   const parts = {
     ...(history !== undefined ? { history } : {}),
     ...(options.profile !== undefined ? { profile: options.profile } : {}),
   };
-  return assemblePrompt(task.prompt(content), parts);
+  return { prompt: assemblePrompt(body, parts), retrieved };
 }

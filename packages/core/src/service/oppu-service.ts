@@ -10,9 +10,9 @@ import type { LongWorkOptions } from '../contracts/progress.js';
 import type { Retriever } from '../contracts/retriever.js';
 import type { TaskDefinition } from '../contracts/task.js';
 import { userId as checkUserId, type UserId } from '../contracts/user.js';
-import { OPPU_RETRIEVAL_FIELD_WORDS } from '../lamp/oppu-templates.js';
 import { METHODS, type MethodName } from '../pipeline/methods.js';
-import { assemblePrompt, trainingExamples, truncateItem } from '../pipeline/prompts.js';
+import { buildPrompt, trainingExamples } from '../pipeline/prompts.js';
+import { cleanAnswer } from '../pipeline/run-lamp.js';
 import { AdapterCache } from './adapter-cache.js';
 import { KeyedQueue } from './keyed-queue.js';
 
@@ -383,20 +383,14 @@ export class OppuService {
       query = input.query ?? input.text;
     }
     const items = spec.retrieval ? await this.options.history.list(u) : [];
-    let retrieved: HistoryItem[] = [];
-    let history: string | undefined;
-    const k = options.k ?? this.options.k ?? 1;
-    if (spec.retrieval && items.length > 0 && k > 0) {
-      const corpus = items.map((it) => this.task.historyLine(truncateItem(it, OPPU_RETRIEVAL_FIELD_WORDS)));
-      const top = this.options.ranker.topK(corpus, query, k);
-      retrieved = top.map((i) => items[i]!);
-      history = top.map((i) => corpus[i]).join('');
-    }
     const profile = spec.profile ? (await this.profile(u))?.text : undefined;
-    const prompt = assemblePrompt(body, {
-      ...(history !== undefined ? { history } : {}),
+    const built = buildPrompt(this.task, body, query, items, {
+      k: spec.retrieval ? (options.k ?? this.options.k ?? 1) : 0,
+      ranker: this.options.ranker,
       ...(profile !== undefined ? { profile } : {}),
     });
+    const { prompt } = built;
+    const retrieved = built.retrieved.map((i) => items[i]!);
     const adapter = spec.adapter && latest ? await this.loadAdapter(u, latest.version) : undefined;
     return {
       user: u,
@@ -417,7 +411,7 @@ export class OppuService {
       { ...ASK_SAMPLING, ...(options.sampling ?? {}) },
     );
     return {
-      text: (result?.text ?? '').split('\n')[0]!.trim(),
+      text: cleanAnswer(result?.text ?? ''),
       method,
       prompt,
       retrieved,
