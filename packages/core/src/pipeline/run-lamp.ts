@@ -6,9 +6,10 @@ import type { LoraConfig, PeftConfig, TrainingConfig } from '../contracts/peft.j
 import { OPPU_LORA } from '../contracts/peft.js';
 import type { ProfileSummarizer } from '../contracts/profile-summarizer.js';
 import type { LongWorkOptions } from '../contracts/progress.js';
-import type { TaskDefinition } from '../contracts/task.js';
+import type { TaskDefinition, TaskKind } from '../contracts/task.js';
 import type { AdapterWeights } from '../contracts/tensors.js';
 import { userId as toUserId, type UserId } from '../contracts/user.js';
+import { chooseCandidate, type LabelChoiceOptions, labelChoiceDefaults } from './label-choice.js';
 import { METHODS, type MethodName } from './methods.js';
 import { questionPrompt, trainingExamples } from './prompts.js';
 import { assertDisjoint, trainTaskAdapter } from './task-adaptation.js';
@@ -57,7 +58,13 @@ export interface RunLampOptions extends LongWorkOptions {
   readonly engine: PeftEngine;
   readonly ranker: TextRanker;
   readonly summarizer?: ProfileSummarizer;
+  /** Generation tasks' decoding, over `LAMP_SAMPLING[task.kind]`. */
   readonly sampling?: SamplingOptions;
+  /**
+   * How a label task (classification, regression) picks its answer from the scores of its labels, over
+   * `labelChoiceDefaults(task)` (e.g. `{ rating: 'expected' }` for LaMP-3's expected rating).
+   */
+  readonly labelChoice?: LabelChoiceOptions;
   readonly seed?: number;
   /**
    * Users whose adapters train together in shared batches when the engine has `trainAdapters` (LoRA only); each
@@ -80,6 +87,11 @@ export interface RunLampResult {
   readonly taskAdaptation: 'trained' | 'prebuilt' | 'none';
   readonly predictions: { readonly task: string; readonly golds: { id: string; output: string }[] };
   readonly prompts: ReadonlyMap<string, string>;
+  /**
+   * Label tasks: per question id, each label's probability (they sum to 1), as `chooseCandidate` gives them.
+   * Absent for generation tasks.
+   */
+  readonly probabilities?: ReadonlyMap<string, Readonly<Record<string, number>>>;
   readonly seconds: {
     readonly taskAdaptation: number;
     readonly personalization: number;
@@ -119,11 +131,40 @@ function sortByDate(items: HistoryItem[]): HistoryItem[] {
     .map((x) => x.it);
 }
 
-const MAX_NEW_TOKENS: Record<TaskDefinition['kind'], number> = {
-  classification: 8,
-  regression: 3,
-  generation: 40,
-};
+/**
+ * How LaMP answers are generated, by task kind: greedy, one line (the answer ends at the end of the line), and
+ * the anti-repetition options for free text. Label tasks (classification, regression) are not generated: every
+ * label is scored (`BaseModel.scoreCandidates`) and `chooseCandidate` picks one; their entries serve only a task
+ * of that kind without labels. Used by `runLamp` and by `OppuService.ask` (and so by every client of the service).
+ */
+export const LAMP_SAMPLING: Readonly<Record<TaskKind, SamplingOptions>> = Object.freeze({
+  classification: Object.freeze({
+    maxNewTokens: 8,
+    temperature: 0,
+    stop: ['\n'],
+    repetitionPenalty: 1,
+    noRepeatNgramSize: 0,
+  }),
+  regression: Object.freeze({
+    maxNewTokens: 3,
+    temperature: 0,
+    stop: ['\n'],
+    repetitionPenalty: 1,
+    noRepeatNgramSize: 0,
+  }),
+  generation: Object.freeze({
+    maxNewTokens: 48,
+    temperature: 0,
+    stop: ['\n'],
+    repetitionPenalty: 1.2,
+    noRepeatNgramSize: 3,
+  }),
+});
+
+/** The labels a task is answered from: its label set for a classification/regression task, else none. */
+export function answerLabels(task: Pick<TaskDefinition, 'kind' | 'labels'>): readonly string[] | undefined {
+  return task.kind !== 'generation' && task.labels.length > 0 ? task.labels : undefined;
+}
 
 /** The first line of a generated answer, trimmed: what LaMP scores. */
 export function cleanAnswer(text: string): string {
@@ -259,7 +300,8 @@ export async function runLamp(options: RunLampOptions): Promise<RunLampResult> {
     }
     const personalSeconds = (performance.now() - t0) / 1000;
 
-    // Stage 3: inference; requests of different users (different adapters) are batched by the engine.
+    // Stage 3: inference; requests of different users (different adapters) are batched by the engine. A label
+    // task's answer is the label `chooseCandidate` picks from the scores of all its labels; the others generate.
     t0 = performance.now();
     const requests: { id: string; prompt: string; adapter?: AdapterWeights }[] = [];
     for (const user of users) {
@@ -270,25 +312,47 @@ export async function runLamp(options: RunLampOptions): Promise<RunLampResult> {
       }
     }
     const sampling: SamplingOptions = {
-      maxNewTokens: MAX_NEW_TOKENS[task.kind],
-      temperature: 0,
-      stop: ['\n'],
+      ...LAMP_SAMPLING[task.kind],
       seed,
       ...(options.sampling ?? {}),
       ...(signal ? { signal } : {}),
     };
+    const labels = answerLabels(task);
+    const choice = { ...labelChoiceDefaults(task), ...(options.labelChoice ?? {}) };
     const golds: { id: string; output: string }[] = [];
+    const probabilities = new Map<string, Readonly<Record<string, number>>>();
     const batch = 16;
     for (let i = 0; i < requests.length; i += batch) {
       checkAbort(signal);
       const slice = requests.slice(i, i + batch);
-      const results = await engine.model.generate(
-        slice.map((r) => ({ prompt: r.prompt, ...(r.adapter ? { adapter: r.adapter } : {}) })),
-        sampling,
-      );
-      results.forEach((res, j) => {
-        golds.push({ id: slice[j]!.id, output: cleanAnswer(res.text) });
-      });
+      const asked = slice.map((r) => ({ prompt: r.prompt, ...(r.adapter ? { adapter: r.adapter } : {}) }));
+      if (labels) {
+        const scores = await engine.model
+          .scoreCandidates(
+            asked.map((r) => ({ ...r, candidates: labels })),
+            signal ? { signal } : {},
+          )
+          .catch((error: unknown) => {
+            checkAbort(signal);
+            throw error;
+          });
+        if (scores.length !== slice.length) {
+          throw new OppuError(
+            'engine_result_count',
+            `the base model scored ${scores.length} of ${slice.length} requests`,
+          );
+        }
+        scores.forEach((score, j) => {
+          const picked = chooseCandidate(labels, score, choice);
+          golds.push({ id: slice[j]!.id, output: picked.answer });
+          probabilities.set(slice[j]!.id, picked.probabilities);
+        });
+      } else {
+        const results = await engine.model.generate(asked, sampling);
+        results.forEach((res, j) => {
+          golds.push({ id: slice[j]!.id, output: cleanAnswer(res.text) });
+        });
+      }
       onProgress?.({
         phase: 'inference',
         done: Math.min(i + batch, requests.length),
@@ -299,6 +363,7 @@ export async function runLamp(options: RunLampOptions): Promise<RunLampResult> {
       taskAdaptation,
       predictions: { task: task.id, golds },
       prompts: new Map(requests.map((r) => [r.id, r.prompt])),
+      ...(labels ? { probabilities } : {}),
       seconds: {
         taskAdaptation: taskSeconds,
         personalization: personalSeconds,
