@@ -32,6 +32,11 @@ export interface SamplingOptions {
    * `no_repeat_ngram_size` over the whole sequence); 0 is off.
    */
   readonly noRepeatNgramSize?: number;
+  /**
+   * What the repetition penalty and no-repeat n-grams look at: prompt and output ('all', HF's semantics, the
+   * default) or the output alone ('output': copying from the prompt is never penalised, loops in the answer are).
+   */
+  readonly repetitionScope?: 'all' | 'output';
   readonly signal?: AbortSignal;
 }
 

@@ -103,6 +103,22 @@ describe('RepetitionGuard', () => {
     expect([...logits.keys()].filter((i) => logits[i] === Number.NEGATIVE_INFINITY)).toEqual([2, 4]);
   });
 
+  it("with repetitionScope 'output' looks at the output only, never the prompt", () => {
+    const prompt = [4, 1, 4];
+    const all = row();
+    new RepetitionGuard({ repetitionPenalty: 4, noRepeatNgramSize: 2 }, prompt).apply(all);
+    const outputOnly = row();
+    const g = new RepetitionGuard({ repetitionPenalty: 4, noRepeatNgramSize: 2, repetitionScope: 'output' }, prompt);
+    g.apply(outputOnly);
+    expect(Array.from(outputOnly)).toEqual(Array.from(row()));
+    expect(Array.from(all)).not.toEqual(Array.from(row()));
+    // Once the output has its own tokens, they count: 2 then 3 bans 3 after the next 2.
+    for (const id of [2, 3, 2]) g.push(id);
+    const later = row();
+    g.apply(later);
+    expect(later[3]).toBe(Number.NEGATIVE_INFINITY);
+  });
+
   it('applies the penalty before the ban, and both are off by default', () => {
     const logits = row();
     new RepetitionGuard({ repetitionPenalty: 4, noRepeatNgramSize: 2 }, [4, 1, 4]).apply(logits);

@@ -13,6 +13,8 @@ export interface RepetitionParams {
   readonly repetitionPenalty?: number;
   /** HF's `no_repeat_ngram_size`: no n-gram of this size occurs twice in the sequence; 0 or undefined is off. */
   readonly noRepeatNgramSize?: number;
+  /** What the two look at: the prompt and the output ('all', HF's semantics, the default) or the output only. */
+  readonly repetitionScope?: 'all' | 'output';
 }
 
 /** Checks the repetition options; returns whether any of them is on (off: decoding does no extra work). */
@@ -28,7 +30,8 @@ export function repetitionEnabled(p: RepetitionParams): boolean {
 
 /**
  * One row's repetition controls, in HF's order and with its semantics, over the whole sequence so far (prompt
- * and output; padding is never part of it):
+ * and output; padding is never part of it), or with `repetitionScope: 'output'` over the output alone (copying
+ * from the prompt, as headline and paraphrase answers do, is then never penalised; loops in the answer are):
  * - repetition penalty (CTRL, Keskar et al. 2019): the logit of every token already in the sequence is
  *   divided by the penalty when positive and multiplied by it when negative (> 1 discourages repeats);
  * - no-repeat n-grams: a token that would complete an n-gram already in the sequence gets -Infinity (with
@@ -50,7 +53,7 @@ export class RepetitionGuard {
     repetitionEnabled(params);
     this.penalty = params.repetitionPenalty ?? 1;
     this.n = params.noRepeatNgramSize ?? 0;
-    for (const id of prompt) this.push(id);
+    if ((params.repetitionScope ?? 'all') === 'all') for (const id of prompt) this.push(id);
   }
 
   /** Appends a token to the sequence. */

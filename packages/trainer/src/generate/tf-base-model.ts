@@ -323,6 +323,7 @@ export class TfBaseModel implements BaseModel {
       ...(options.seed !== undefined ? { seed: options.seed } : {}),
       ...(options.repetitionPenalty !== undefined ? { repetitionPenalty: options.repetitionPenalty } : {}),
       ...(options.noRepeatNgramSize !== undefined ? { noRepeatNgramSize: options.noRepeatNgramSize } : {}),
+      ...(options.repetitionScope !== undefined ? { repetitionScope: options.repetitionScope } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
       ...(adapter ? { adapter } : {}),
       stopIds: eos === undefined ? [] : [eos],
