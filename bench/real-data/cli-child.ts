@@ -9,6 +9,8 @@
  */
 import { main } from '../../packages/core/src/cli/main.js';
 
+// Deep enough to reach oppu's own frames under tfjs and wasm ones when something fails (V8 keeps 10).
+Error.stackTraceLimit = 60;
 const started = performance.now();
 const ms = () => Math.round(performance.now() - started);
 const real = process.stderr;

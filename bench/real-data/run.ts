@@ -212,8 +212,8 @@ if (!ok) {
     const from = i >= 0 ? i + 1 : 0;
     stack = lines
       .slice(from)
-      .filter((l) => /^\s+at /.test(l))
-      .slice(0, 12)
+      .filter((l) => /^\s+at /.test(l) && !l.includes('wasm://'))
+      .slice(0, 24)
       .map((l) => l.trim());
   }
 }
