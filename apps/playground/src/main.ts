@@ -13,7 +13,7 @@ async function main(): Promise<void> {
   const log = (line: string) => process.stdout.write(`playground: ${line}\n`);
   log(`data in ${options.home}/playground; loading the base model…`);
   const running = await startPlayground({ ...options, log });
-  log(`open ${running.url}`);
+  log(`open ${running.openUrl}`);
   running.seeded.catch((e: Error) => log(`could not create the demo users: ${e.message}`));
   let closing = false;
   const stop = (signal: string) => {

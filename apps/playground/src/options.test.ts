@@ -49,4 +49,25 @@ describe('parseOptions', () => {
     expect(() => parseOptions(['--lr', '2'])).toThrow('--lr: 2 is not a learning rate in (0, 1)');
     expect(() => parseOptions(['--bogus'])).toThrow(/bogus/);
   });
+
+  it('takes the access token and the allowed host names from flags or the environment', () => {
+    expect(parseOptions([], {})).not.toHaveProperty('token');
+    expect(parseOptions([], {})).not.toHaveProperty('allowedHosts');
+    expect(parseOptions(['--token', 'a-long-enough-token-1'], {})).toMatchObject({
+      token: 'a-long-enough-token-1',
+    });
+    expect(parseOptions([], { OPPU_PLAYGROUND_TOKEN: 'from-the-environment-0' })).toMatchObject({
+      token: 'from-the-environment-0',
+    });
+    expect(
+      parseOptions(['--allowed-hosts', 'Box.lan, .home.arpa'], { OPPU_ALLOWED_HOSTS: 'x.lan' }),
+    ).toMatchObject({ allowedHosts: ['box.lan', '.home.arpa'] });
+    expect(parseOptions([], { OPPU_ALLOWED_HOSTS: 'x.lan' })).toMatchObject({ allowedHosts: ['x.lan'] });
+    expect(() => parseOptions(['--token', 'short'], {})).toThrow(
+      /^--token: use 16 to 200 printable characters/,
+    );
+    expect(() => parseOptions(['--allowed-hosts', 'evil.example:80/x'], {})).toThrow(
+      '--allowed-hosts: "evil.example:80/x" is not a host name',
+    );
+  });
 });

@@ -26,6 +26,13 @@ export interface PlaygroundCliOptions {
   readonly baseModelDir?: string;
   /** Redis URL (OPPU_REDIS_URL or --redis): trainings go to `@oppu/queue` workers instead of this process. */
   readonly redisUrl?: string;
+  /**
+   * The access token (OPPU_PLAYGROUND_TOKEN or --token): required on every request when given; without it, one is
+   * generated and required while the server listens beyond loopback.
+   */
+  readonly token?: string;
+  /** Host names the Host header may carry besides localhost and the machine's addresses (OPPU_ALLOWED_HOSTS). */
+  readonly allowedHosts?: readonly string[];
 }
 
 export const USAGE = `oppu playground: a web page to see personalization happen
@@ -33,7 +40,11 @@ export const USAGE = `oppu playground: a web page to see personalization happen
 usage: pnpm start [-- options]
 
   --port N         port to listen on (default: PORT or 4319; 0 picks a free one)
-  --host H         address to listen on (default 127.0.0.1: this machine only)
+  --host H         address to listen on (default 127.0.0.1: this machine only; beyond loopback a token is required)
+  --token T        access token, 16+ characters (default: OPPU_PLAYGROUND_TOKEN, or one generated when --host is
+                   beyond loopback); the printed address carries it
+  --allowed-hosts LIST  host names the server answers to besides localhost and its addresses, comma-separated
+                   (default: OPPU_ALLOWED_HOSTS; .example.lan also allows its subdomains)
   --home DIR       data folder (default: OPPU_HOME or ./.oppu); the playground writes under DIR/playground
   --tasks LIST     tasks offered, comma-separated (default LaMP_2M,LaMP_7; the first is the default)
   --steps N        training steps per adapter training (default 60)
@@ -82,6 +93,8 @@ export function parseOptions(
       log: { type: 'boolean' },
       'base-model': { type: 'string' },
       redis: { type: 'string' },
+      token: { type: 'string' },
+      'allowed-hosts': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -97,6 +110,22 @@ export function parseOptions(
     .map((t) => playgroundTask(t, '--tasks'));
   if (tasks.length === 0)
     throw new OppuError('invalid_option', `--tasks: name at least one of ${PLAYGROUND_TASKS.join(', ')}`);
+  const token = values.token ?? (env.OPPU_PLAYGROUND_TOKEN || undefined);
+  if (token !== undefined && !/^[\x21-\x7e]{16,200}$/.test(token)) {
+    throw new OppuError(
+      'invalid_option',
+      '--token: use 16 to 200 printable characters without spaces (or leave it out to have one generated)',
+    );
+  }
+  const allowedHosts = (values['allowed-hosts'] ?? env.OPPU_ALLOWED_HOSTS ?? '')
+    .split(',')
+    .map((h) => h.trim().toLowerCase())
+    .filter(Boolean);
+  for (const h of allowedHosts) {
+    if (!/^\.?[a-z0-9-]+(\.[a-z0-9-]+)*\.?$/.test(h)) {
+      throw new OppuError('invalid_option', `--allowed-hosts: ${JSON.stringify(h)} is not a host name`);
+    }
+  }
   // `pnpm start` runs in apps/playground; INIT_CWD is where the user typed it.
   const cwd = env.INIT_CWD ?? process.cwd();
   const home = values.home ?? (env.OPPU_HOME ? env.OPPU_HOME : join(cwd, '.oppu'));
@@ -114,5 +143,7 @@ export function parseOptions(
     logger: values.log ?? false,
     ...(values['base-model'] ? { baseModelDir: resolve(cwd, values['base-model']) } : {}),
     ...((values.redis ?? env.OPPU_REDIS_URL) ? { redisUrl: values.redis ?? env.OPPU_REDIS_URL } : {}),
+    ...(token !== undefined ? { token } : {}),
+    ...(allowedHosts.length ? { allowedHosts } : {}),
   };
 }

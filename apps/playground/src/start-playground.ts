@@ -1,3 +1,4 @@
+import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import type { ProfileSummarizer, TextRanker } from '@oppu/core';
 import {
@@ -13,6 +14,7 @@ import {
 import type { FastifyInstance } from 'fastify';
 import { buildUi, UI_DIST } from './build-ui.js';
 import type { PlaygroundCliOptions } from './options.js';
+import { accessToken, isLoopbackHost } from './server/access-guard.js';
 import { createServer } from './server/create-server.js';
 import { Playground, type TaskBackend } from './server/playground.js';
 import type { PlaygroundTaskId } from './server/task-info.js';
@@ -29,7 +31,12 @@ export function taskExtras(): { ranker: TextRanker; summarizer: ProfileSummarize
 }
 
 export interface RunningPlayground {
+  /** Where the server answers, e.g. `http://127.0.0.1:4319` (API paths are appended to it). */
   readonly url: string;
+  /** The address to open: `url` with `/?token=...` when the server requires its token, else `url`. */
+  readonly openUrl: string;
+  /** Set when the server requires a token (it listens beyond loopback, or one was given). */
+  readonly token?: string;
   readonly app: FastifyInstance;
   readonly playground: Playground;
   /** Resolves when the demo users are created (their training goes on in the background). */
@@ -98,6 +105,14 @@ export async function startPlayground(
     logger: options.logger,
     learningRate: options.learningRate,
     ...(options.redisUrl ? { redisUrl: options.redisUrl } : {}),
+    access: {
+      ...(options.token !== undefined ? { token: options.token } : {}),
+      // A host name given to --host is one the owner will type.
+      allowedHosts: [
+        ...(options.allowedHosts ?? []),
+        ...(/^[a-z0-9.-]+$/i.test(options.host) && !/^[\d.]+$/.test(options.host) ? [options.host] : []),
+      ],
+    },
   });
   if (options.redisUrl)
     log(
@@ -105,6 +120,18 @@ export async function startPlayground(
     );
   const address = await app.listen({ host: options.host, port: options.port });
   const url = address.replace('[::1]', 'localhost');
+  const beyondLoopback = !isLoopbackHost(options.host);
+  const token = beyondLoopback || options.token !== undefined ? accessToken(app) : undefined;
+  const openUrl = token ? `${url}/?token=${encodeURIComponent(token)}` : url;
+  if (beyondLoopback) {
+    const port = new URL(url).port;
+    const network = networkAddress(options.host);
+    log(
+      `listening on ${options.host}: other machines can reach this playground, so every request needs the access token${options.token === undefined ? ' (generated for this start; set your own with --token or OPPU_PLAYGROUND_TOKEN)' : ''}; the addresses printed carry it`,
+    );
+    if (network)
+      log(`from another machine: open http://${network}:${port}/?token=${encodeURIComponent(token!)}`);
+  }
 
   const firstStart = !playground.registry.existed;
   const seeded =
@@ -122,5 +149,14 @@ export async function startPlayground(
     for (const local of locals) await local.close();
     engine.dispose();
   };
-  return { url, app, playground, seeded, close };
+  return { url, openUrl, ...(token ? { token } : {}), app, playground, seeded, close };
+}
+
+/** An address other machines can use: the --host itself, or for 0.0.0.0 / :: this machine's first external one. */
+function networkAddress(host: string): string | undefined {
+  if (host !== '0.0.0.0' && host !== '::' && host !== '[::]') return host.includes(':') ? `[${host}]` : host;
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) if (!a.internal && a.family === 'IPv4') return a.address;
+  }
+  return undefined;
 }

@@ -18,6 +18,9 @@ import { testBaseModelDir } from '../testing.js';
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'test-artifacts', 'e2e');
 const haveChromium = existsSync(CHROMIUM);
+/** The page must work with an access token (as with --host 0.0.0.0): the story runs with one required. */
+const TOKEN = 'e2e-access-token-0123456789';
+const auth = { headers: { authorization: `Bearer ${TOKEN}` } };
 if (!haveChromium) {
   console.warn(
     `playground e2e: skipped, ${CHROMIUM} is missing (install it with: apt-get install -y chromium)`,
@@ -54,6 +57,7 @@ describe.skipIf(!haveChromium)('playground in Chromium', () => {
       demoUsers: 0,
       demoItems: 0,
       logger: false,
+      token: TOKEN,
     });
     // A fresh profile folder per run (playwright passes it as --user-data-dir).
     context = await chromium.launchPersistentContext(join(home, 'chromium-profile'), {
@@ -82,7 +86,9 @@ describe.skipIf(!haveChromium)('playground in Chromium', () => {
   });
 
   it('serves the page, and nothing outside its folder', async () => {
-    const index = await fetch(`${running.url}/`);
+    expect((await fetch(`${running.url}/`)).status).toBe(401);
+    expect((await fetch(`${running.url}/api/users`)).status).toBe(401);
+    const index = await fetch(`${running.url}/`, auth);
     expect(index.status).toBe(200);
     expect(await index.text()).toContain('<div id="root">');
     for (const path of [
@@ -90,14 +96,17 @@ describe.skipIf(!haveChromium)('playground in Chromium', () => {
       '/%2e%2e/%2e%2e/package.json',
       '/assets/..%2F..%2F..%2Fpackage.json',
     ]) {
-      const res = await fetch(`${running.url}${path}`);
+      const res = await fetch(`${running.url}${path}`, auth);
       expect(res.status, path).toBe(404);
       expect(await res.text(), path).not.toContain('@oppu/playground');
     }
   });
 
   it('creates a user, trains their adapter, answers differently from the base, exports and forgets', async () => {
-    await page.goto(running.url);
+    // The printed address carries the token; the page keeps it in a cookie and drops it from the URL.
+    expect(running.openUrl).toBe(`${running.url}/?token=${TOKEN}`);
+    await page.goto(running.openUrl);
+    expect(new URL(page.url()).search).toBe('');
     await page.getByTestId('new-user-id').fill('zoe');
     await page.getByRole('button', { name: 'Create user' }).click();
     await expect.poll(() => page.getByTestId('user-zoe').count()).toBe(1);
@@ -165,7 +174,7 @@ describe.skipIf(!haveChromium)('playground in Chromium', () => {
     await page.getByTestId('forget').click();
     await seeText('notice', /zoe was forgotten/);
     await expect.poll(() => page.getByTestId('user-zoe').count()).toBe(0);
-    const res = await fetch(`${running.url}/api/users/zoe/items`);
+    const res = await fetch(`${running.url}/api/users/zoe/items`, auth);
     expect(res.status).toBe(404);
     expect(await running.playground.backend('LaMP_2M').service.items('zoe' as never)).toEqual([]);
     await shot('07-forgotten');

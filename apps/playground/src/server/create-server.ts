@@ -10,14 +10,16 @@ import {
   validateQuestion,
 } from '@oppu/core';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import { type AccessOptions, installAccessGuard } from './access-guard.js';
 import type { EvaluationRequest } from './evaluations.js';
 import type { HubEvent } from './event-hub.js';
-import { sendError } from './http-errors.js';
+import { clientErrorHandler, sendError } from './http-errors.js';
 import type { Playground } from './playground.js';
 import {
   ARCHIVE_LIMIT,
   addItemsBody,
   askBody,
+  checkQuestionCaps,
   createUserBody,
   evaluationBody,
   ITEMS_LIMIT,
@@ -44,6 +46,8 @@ export interface ServerOptions {
    * (see `playgroundQueueName`); without it the playground trains in this process.
    */
   readonly redisUrl?: string;
+  /** Host names allowed besides localhost, and the access token (see `installAccessGuard`). */
+  readonly access?: AccessOptions;
 }
 
 const DEFAULT_METHODS: readonly MethodName[] = ['base', 'rag', 'pag', 'oppu'];
@@ -69,8 +73,12 @@ export async function createServer(
     forceCloseConnections: true,
     // Strict validation: Fastify's defaults would drop unknown fields and coerce types silently.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
+    // Malformed URLs, over-long URL parts and requests Node's parser refuses: the same error shape.
+    frameworkErrors: sendError,
+    clientErrorHandler,
   });
   app.setErrorHandler(sendError);
+  installAccessGuard(app, options.access);
   app.setNotFoundHandler((request, reply) => {
     void reply.status(404).send({
       error: {
@@ -288,6 +296,8 @@ function readQuestionsBody(body: unknown, task: PlaygroundTaskId): LampQuestion[
   }
   const seen = new Map<string, number>();
   return body.map((raw, i) => {
+    // The caps of POST /items, before any parsing of the texts.
+    checkQuestionCaps(raw, `questions file: item ${i}`);
     const q = validateQuestion(raw, `questions file: item ${i}`, task);
     const first = seen.get(q.id);
     if (first !== undefined) {

@@ -14,6 +14,7 @@ import {
   type TextRanker,
 } from '@oppu/core';
 import type { EventHub } from './event-hub.js';
+import { publicMessage } from './http-errors.js';
 import type { PlaygroundTaskId } from './task-info.js';
 
 /** What an evaluation needs of a task: the engine (its base model), a ranker, and a summarizer for PAG. */
@@ -129,7 +130,7 @@ export class Evaluations {
         run.state = controller.signal.aborted ? 'cancelled' : 'failed';
         run.error = {
           code: error instanceof OppuError ? error.code : 'internal',
-          message: error instanceof Error ? error.message : String(error),
+          message: publicMessage(error instanceof Error ? error.message : String(error)),
         };
       })
       .finally(() => {

@@ -1,6 +1,7 @@
 import type { OppuService, ProgressEvent, UserId } from '@oppu/core';
 import { OppuError } from '@oppu/core';
 import type { EventHub } from './event-hub.js';
+import { publicMessage } from './http-errors.js';
 import { inProcessRunner, type TrainingOutcome, type TrainingRunner } from './queued-training.js';
 
 export type JobState = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
@@ -118,7 +119,8 @@ export class TrainingJobs {
       .catch((error: unknown) => {
         const code = error instanceof OppuError ? error.code : 'internal';
         job.state = controller.signal.aborted || code === 'aborted' ? 'cancelled' : 'failed';
-        job.error = { code, message: error instanceof Error ? error.message : String(error) };
+        // Sent to every page over the API and events: no server paths.
+        job.error = { code, message: publicMessage(error instanceof Error ? error.message : String(error)) };
       })
       .finally(() => {
         job.finishedAt = now();

@@ -159,6 +159,21 @@ export class FakeDiscord {
   }
 
   private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // Like every HTTP surface of the project: only this process's own requests, not a DNS-rebinding page (whose
+    // Host names its own domain) nor any other page (which sends an Origin; discord.js sends none).
+    const foreignHost = req.headers.host !== new URL(this.origin).host;
+    if (foreignHost || req.headers.origin !== undefined) {
+      res.writeHead(foreignHost ? 421 : 403, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify({
+          message: foreignHost
+            ? `Host ${JSON.stringify(req.headers.host ?? '')} is not this server (${new URL(this.origin).host})`
+            : 'requests from web pages are not allowed',
+          code: 0,
+        }),
+      );
+      return;
+    }
     const url = new URL(req.url ?? '/', this.origin);
     const file = this.files.get(url.pathname);
     if (file) return this.serveFile(file, req, res);
