@@ -32,7 +32,7 @@ export const TASK_LORA: LoraConfig = Object.freeze({
  */
 export const TASK_TRAINING: Partial<TrainingConfig> = Object.freeze({
   learningRate: 2e-3,
-  maxSteps: 1000,
+  maxSteps: 800,
   batchSize: 4,
   seed: 1,
 });
