@@ -121,6 +121,15 @@ ${r.samples
   )
   .join('\n\n')}
 
+## Task adapters (OPPU stage 1)
+
+\`task-adapters/<task>/\` holds one stage-1 LoRA per LaMP task (r 16, alpha 32, every projection; 800 steps at lr 2e-3,
+batch 4: \`TASK_LORA\` and \`TASK_TRAINING\` in \`@oppu/core\`), trained by \`pnpm train-task-adapters\` on a synthetic
+population of \`synthesize({ task, users: 48, items: 12, seed: 90417 + the task's index })\` (LaMP_1 90417 ... LaMP_7
+90424; each folder's \`oppu_task.json\` records its seed, loss and this model's hash). No demo user, README example,
+results table or development search comes from these seeds (they use seeds below 1,000), and synthetic ids name
+their seed, so no user is shared. Services and \`oppu run\` merge them into the base when no task-train data is given.
+
 ## Licences
 
 Code: MIT. The weights are derived from the corpora below; use them under the terms of each (WordNet's notice is\nin \`NOTICE\`):
