@@ -135,7 +135,7 @@ export function parseOptions(
     home: resolve(cwd, home),
     tasks: [...new Set(tasks)],
     steps: int(values.steps, 60, '--steps', 1, 100_000),
-    taskSteps: int(values['task-steps'], 300, '--task-steps', 0, 100_000),
+    taskSteps: int(values['task-steps'], 800, '--task-steps', 0, 100_000),
     learningRate: lr,
     demo: !values['no-demo'],
     demoUsers: int(values['demo-users'], 3, '--demo-users', 1, 6),

@@ -1,6 +1,6 @@
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
-import type { ProfileSummarizer, TextRanker } from '@oppu/core';
+import { type ProfileSummarizer, TASK_TRAINING, type TextRanker } from '@oppu/core';
 import {
   createEngine,
   createLocalOppu,
@@ -78,7 +78,7 @@ export async function startPlayground(
           ? {
               taskAdaptation: {
                 examples: syntheticTaskExamples(task),
-                training: { maxSteps: taskSteps, learningRate: 1e-2 },
+                training: { ...TASK_TRAINING, maxSteps: taskSteps },
                 // The embedded model ships its task adapters (scripts/train-task-adapters.ts): no wait on first start.
                 ...(options.baseModelDir
                   ? {}
