@@ -48,7 +48,7 @@ usage: pnpm start [-- options]
   --home DIR       data folder (default: OPPU_HOME or ./.oppu); the playground writes under DIR/playground
   --tasks LIST     tasks offered, comma-separated (default LaMP_2M,LaMP_7; the first is the default)
   --steps N        training steps per adapter training (default 60)
-  --task-steps N   steps of the one-time task adaptation (OPPU stage 1) on a synthetic population (default 300; 0: none; the embedded model ships them)
+  --task-steps N   steps of the one-time task adaptation (OPPU stage 1) on a synthetic population (default 800; 0: none; the embedded model ships them)
   --lr X           adapter learning rate (default 0.003)
   --no-demo        do not create the demo users on first start
   --demo-users N   demo users of the default task (default 3)
