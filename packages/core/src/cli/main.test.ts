@@ -196,6 +196,14 @@ describe('oppu CLI (child process, real files)', () => {
     expect(badInt.code).toBe(2);
     expect(badInt.stderr).toContain('--users must be an integer >= 1 (got "many")');
 
+    const run = ['run', '--task', 'LaMP_3', '--questions', 'q.json', '--method', 'oppu', '--out', 'p.json'];
+    const badRecipe = await oppu(dir, ...run, '--recipe', 'huge');
+    expect(badRecipe.code).toBe(2);
+    expect(badRecipe.stderr).toContain('--recipe must be small or paper, got "huge"');
+    const badLr = await oppu(dir, ...run, '--lr', '5');
+    expect(badLr.code).toBe(2);
+    expect(badLr.stderr).toContain('--lr must be a number between 0 and 1, got "5"');
+
     const help = await oppu(dir, 'score', '--help');
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('--golds <G.json>');

@@ -1,5 +1,11 @@
 import type { PeftConfig, TrainingConfig } from '../../contracts/peft.js';
-import { DEFAULT_IA3, DEFAULT_PROMPT_TUNING, OPPU_LORA } from '../../contracts/peft.js';
+import {
+  DEFAULT_IA3,
+  DEFAULT_PROMPT_TUNING,
+  OPPU_LORA,
+  OPPU_TRAINING,
+  SMALL_BASE_TRAINING,
+} from '../../contracts/peft.js';
 import { readOutputs, writeOutputs } from '../../lamp/outputs.js';
 import { readQuestions } from '../../lamp/questions.js';
 import { lampTaskId } from '../../lamp/task-ids.js';
@@ -63,10 +69,17 @@ const run: CliCommand = {
       placeholder: 'S',
       description: 'seed for data order, dropout and sampling (default 42)',
     },
+    recipe: {
+      type: 'string',
+      placeholder: 'small|paper',
+      description:
+        "per-user training: 'small' (lr 1e-2, 6 epochs, chosen for the embedded model; its default) or 'paper' (OPPU's lr 1e-4, 2 epochs; the default with --base)",
+    },
+    lr: { type: 'string', placeholder: 'X', description: 'per-user learning rate (overrides the recipe)' },
     epochs: {
       type: 'string',
       placeholder: 'N',
-      description: 'training epochs per adapter (default 2, as OPPU)',
+      description: 'training epochs per adapter (overrides the recipe)',
     },
     'max-steps': {
       type: 'string',
@@ -91,6 +104,15 @@ const run: CliCommand = {
     const seed = positiveInt(stringOption(values, 'seed'), '--seed') ?? 42;
     const epochs = positiveInt(stringOption(values, 'epochs'), '--epochs');
     const maxSteps = positiveInt(stringOption(values, 'max-steps'), '--max-steps');
+    const recipeName = stringOption(values, 'recipe') ?? (stringOption(values, 'base') ? 'paper' : 'small');
+    if (recipeName !== 'small' && recipeName !== 'paper') {
+      throw new CliUsageError(`--recipe must be small or paper, got "${recipeName}"`);
+    }
+    const lrText = stringOption(values, 'lr');
+    const lr = lrText === undefined ? undefined : Number(lrText);
+    if (lr !== undefined && !(lr > 0 && lr < 1)) {
+      throw new CliUsageError(`--lr must be a number between 0 and 1, got "${lrText}"`);
+    }
     const tq = stringOption(values, 'task-train');
     const tg = stringOption(values, 'task-train-outputs');
     if ((tq === undefined) !== (tg === undefined)) {
@@ -134,7 +156,9 @@ const run: CliCommand = {
       `oppu run: ${method} on ${taskId}, ${questions.length} questions, base ${info.name} (${(info.parameters / 1e6).toFixed(2)}M parameters)`,
     );
     const training: Partial<TrainingConfig> = {
+      ...(recipeName === 'small' ? SMALL_BASE_TRAINING : OPPU_TRAINING),
       seed,
+      ...(lr !== undefined ? { learningRate: lr } : {}),
       ...(epochs !== undefined ? { epochs } : {}),
       ...(maxSteps !== undefined ? { maxSteps } : {}),
     };
