@@ -4,8 +4,8 @@ import { type FreeTextInput, OppuError, type TaskDefinition } from '@oppu/core';
 /**
  * How the last human message is read:
  * - `'task'`: it is the task's official input string (e.g. LaMP-7's "Paraphrase the following tweet ...: text"),
- *   answered exactly as `OppuService.ask` answers it (task prompt template, one line, trimmed); anything else
- *   is an error.
+ *   answered exactly as `OppuService.ask` answers it (task prompt template; one trimmed line, or for a label task
+ *   one of its labels); anything else is an error.
  * - `'chat'`: it is free text; the prompt is the conversation itself (see `chatQuestion`).
  * - `'auto'` (default): `'task'` when the message parses as the task's input, else `'chat'`.
  */

@@ -11,10 +11,11 @@ import { AIMessage, AIMessageChunk, type BaseMessage, type UsageMetadata } from 
 import { type ChatGeneration, ChatGenerationChunk, type ChatResult } from '@langchain/core/outputs';
 import type { RunnableBatchOptions, RunnableConfig } from '@langchain/core/runnables';
 import {
-  ASK_SAMPLING,
+  type CandidateScores,
   userId as checkUserId,
   type GenerateRequest,
   type GenerateResult,
+  LAMP_SAMPLING,
   type MethodName,
   methodName,
   OppuError,
@@ -45,7 +46,11 @@ export interface OppuChatModelSettings {
   readonly k?: number;
   /** How the last human message is read: `'auto'` (default), `'task'` or `'chat'` (see `InputMode`). */
   readonly input?: InputMode;
-  /** Most new tokens (default 48 for a task question, as `ask`; 128 for chat). */
+  /**
+   * Most new tokens (default `LAMP_SAMPLING`'s for a task question, as `ask`; 128 for chat). A question of a
+   * label task (classification, rating) is not generated but answered from the task's labels as `ask` answers
+   * it, so the decoding settings do not apply to it.
+   */
   readonly maxTokens?: number;
   /** 0 (default) is greedy decoding. */
   readonly temperature?: number;
@@ -85,6 +90,8 @@ const batchSlot = new AsyncLocalStorage<BatchSlot>();
 /** Everything one call needs to generate: the prepared prompt, the request, sampling and how to cut the answer. */
 interface PreparedCall {
   readonly question: ChatQuestion;
+  /** A task question of a label task: the labels scored for its answer (instead of generating). */
+  readonly labels?: readonly string[];
   readonly prepared: PreparedAsk;
   readonly request: GenerateRequest;
   readonly sampling: SamplingOptions;
@@ -98,8 +105,13 @@ interface PreparedCall {
  * the service's LRU cache), their retrieved history and their profile in the prompt. The user is chosen per
  * call (`{ userId }` call option or `{ configurable: { userId } }`), so one model serves every user.
  *
+ * A task question of a label task (LaMP-1/2/3) is answered as `service.ask` answers it: from the task's labels,
+ * every label scored after the prompt and one chosen by `service.chooseLabel`; the message's
+ * `response_metadata.probabilities` holds each label's probability.
+ *
  * `batch` over inputs of different users makes one `generate` call on the base model with each request's own
- * adapter (one forward pass with the multi-adapter kernel) and returns what the inputs return one by one.
+ * adapter (one forward pass with the multi-adapter kernel), and one `scoreCandidates` call for label-task
+ * questions, and returns what the inputs return one by one.
  */
 export class OppuChatModel extends BaseChatModel<OppuChatModelCallOptions> {
   static override lc_name() {
@@ -289,10 +301,13 @@ export class OppuChatModel extends BaseChatModel<OppuChatModelCallOptions> {
     const choice = await this.methodFor(user, s);
     const prepared = await this.service.prepare(user, question.input, choice);
     const task = question.kind === 'task';
-    const defaults = task ? ASK_SAMPLING : CHAT_SAMPLING;
+    const labels = task ? this.service.labels : undefined;
+    const defaults = task ? LAMP_SAMPLING[this.service.task.kind] : CHAT_SAMPLING;
     const stops = [...new Set([...(defaults.stop ?? []), ...this.stop, ...(options.stop ?? [])])];
     const temperature = s.temperature ?? defaults.temperature;
+    // The defaults' other options (the anti-repetition ones of a task question) pass through as they are.
     const sampling: SamplingOptions = {
+      ...defaults,
       maxNewTokens: s.maxTokens ?? defaults.maxNewTokens,
       ...(temperature !== undefined ? { temperature } : {}),
       ...(s.topK !== undefined ? { topK: s.topK } : {}),
@@ -304,6 +319,7 @@ export class OppuChatModel extends BaseChatModel<OppuChatModelCallOptions> {
     const model = this.service.engine.model;
     return {
       question,
+      ...(labels ? { labels } : {}),
       prepared,
       request: {
         prompt: prepared.prompt,
@@ -329,8 +345,49 @@ export class OppuChatModel extends BaseChatModel<OppuChatModelCallOptions> {
     return result;
   }
 
+  /** Scores the labels of a label-task question, through the surrounding `batch` when there is one. */
+  private async scoreOne(call: PreparedCall, labels: readonly string[], signal?: AbortSignal) {
+    const request = { ...call.request, candidates: labels };
+    const slot = batchSlot.getStore();
+    if (slot && slot.owner === this && !slot.submitted) {
+      slot.submitted = true;
+      return slot.batch.submitScore(request, signal, slot.index);
+    }
+    const [scores]: (CandidateScores | undefined)[] = await this.service.engine.model.scoreCandidates(
+      [request],
+      signal ? { signal } : {},
+    );
+    if (!scores)
+      throw new OppuError('engine_result_count', 'the base model returned no scores for one request');
+    return scores;
+  }
+
+  /** The whole answer at once: a label task's chosen label, or the generated text cut at the stops. */
+  private async answerAtOnce(
+    call: PreparedCall,
+    signal?: AbortSignal,
+  ): Promise<{ text: string; finishReason: string; probabilities?: Readonly<Record<string, number>> }> {
+    if (call.labels) {
+      const scores = await this.scoreOne(call, call.labels, signal);
+      signal?.throwIfAborted();
+      const choice = this.service.chooseLabel(scores);
+      return { text: choice.answer, finishReason: 'stop', probabilities: choice.probabilities };
+    }
+    const result = await this.generateOne(call);
+    signal?.throwIfAborted();
+    return {
+      text: AnswerFilter.apply(result.text, call.stops, { trim: call.trim }),
+      finishReason: result.finishReason,
+    };
+  }
+
   /** Token counts by the base model's tokenizer: the prompt, and the answer as returned. */
-  private answerMetadata(call: PreparedCall, finishReason: string, answer: string) {
+  private answerMetadata(
+    call: PreparedCall,
+    finishReason: string,
+    answer: string,
+    probabilities?: Readonly<Record<string, number>>,
+  ) {
     const outputTokens = answer ? this.service.engine.model.tokenize(answer).length : 0;
     const usage: UsageMetadata = {
       input_tokens: call.promptTokens,
@@ -345,6 +402,7 @@ export class OppuChatModel extends BaseChatModel<OppuChatModelCallOptions> {
       ...(call.prepared.adapter ? { adapter_version: call.prepared.adapter.meta.version } : {}),
       retrieved: call.prepared.retrieved.map((item) => item.id),
       finish_reason: finishReason,
+      ...(probabilities ? { probabilities } : {}),
     };
     return { usage, response };
   }
@@ -355,15 +413,13 @@ export class OppuChatModel extends BaseChatModel<OppuChatModelCallOptions> {
     _runManager?: CallbackManagerForLLMRun,
   ): Promise<ChatResult> {
     const call = await this.prepareCall(messages, options);
-    const result = await this.generateOne(call);
-    options.signal?.throwIfAborted();
-    const text = AnswerFilter.apply(result.text, call.stops, { trim: call.trim });
-    const { usage, response } = this.answerMetadata(call, result.finishReason, text);
+    const { text, finishReason, probabilities } = await this.answerAtOnce(call, options.signal);
+    const { usage, response } = this.answerMetadata(call, finishReason, text, probabilities);
     const message = new AIMessage({ content: text, usage_metadata: usage, response_metadata: response });
     const generation: ChatGeneration = {
       text,
       message,
-      generationInfo: { finish_reason: result.finishReason },
+      generationInfo: { finish_reason: finishReason },
     };
     return {
       generations: [generation],
@@ -400,15 +456,16 @@ export class OppuChatModel extends BaseChatModel<OppuChatModelCallOptions> {
     };
     let answer = '';
     let finish: string;
+    let probabilities: Readonly<Record<string, number>> | undefined;
     const slot = batchSlot.getStore();
-    if ((slot && slot.owner === this && !slot.submitted) || !model.stream) {
-      // Inside a batch (one forward pass for every input) or on a model that cannot stream: one piece.
-      const result = await this.generateOne(call);
-      options.signal?.throwIfAborted();
-      const text = AnswerFilter.apply(result.text, call.stops, { trim: call.trim });
-      if (text) yield* emit(text);
-      answer = text;
-      finish = result.finishReason;
+    if (call.labels || (slot && slot.owner === this && !slot.submitted) || !model.stream) {
+      // A label (chosen from scores), inside a batch (one forward pass for every input) or on a model that
+      // cannot stream: one piece.
+      const whole = await this.answerAtOnce(call, options.signal);
+      if (whole.text) yield* emit(whole.text);
+      answer = whole.text;
+      finish = whole.finishReason;
+      probabilities = whole.probabilities;
     } else {
       const filter = new AnswerFilter(call.stops, { trim: call.trim });
       let raw = '';
@@ -435,7 +492,7 @@ export class OppuChatModel extends BaseChatModel<OppuChatModelCallOptions> {
         finish = 'stop';
       }
     }
-    const { usage, response } = this.answerMetadata(call, finish, answer);
+    const { usage, response } = this.answerMetadata(call, finish, answer, probabilities);
     yield new ChatGenerationChunk({
       text: '',
       message: new AIMessageChunk({ content: '', usage_metadata: usage, response_metadata: response }),
@@ -445,8 +502,9 @@ export class OppuChatModel extends BaseChatModel<OppuChatModelCallOptions> {
 
   /**
    * Runs the inputs as `invoke` does (callbacks, per-input config and user), but sends their requests to the
-   * base model in one `generate` call (per `maxConcurrency` inputs, when set), so the users' adapters are
-   * applied in one forward pass. Results are those of the same inputs invoked one by one.
+   * base model in one `generate` call (per `maxConcurrency` inputs, when set; label-task questions in one
+   * `scoreCandidates` call), so the users' adapters are applied in one forward pass. Results are those of the
+   * same inputs invoked one by one.
    */
   override async batch(
     inputs: Parameters<OppuChatModel['invoke']>[0][],

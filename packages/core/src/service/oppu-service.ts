@@ -1,5 +1,5 @@
 import type { AdapterMetadata, AdapterStore, StoredAdapter } from '../contracts/adapter-store.js';
-import type { SamplingOptions } from '../contracts/base-model.js';
+import type { CandidateScores, SamplingOptions } from '../contracts/base-model.js';
 import type { AdapterTrainingResult, PeftEngine, TextRanker } from '../contracts/engine.js';
 import { OppuError } from '../contracts/errors.js';
 import type { HistoryItem, ScoredItem, UserProfile } from '../contracts/history.js';
@@ -10,9 +10,15 @@ import type { LongWorkOptions } from '../contracts/progress.js';
 import type { Retriever } from '../contracts/retriever.js';
 import type { TaskDefinition } from '../contracts/task.js';
 import { userId as checkUserId, type UserId } from '../contracts/user.js';
+import {
+  chooseCandidate,
+  type LabelChoice,
+  type LabelChoiceOptions,
+  labelChoiceDefaults,
+} from '../pipeline/label-choice.js';
 import { METHODS, type MethodName } from '../pipeline/methods.js';
 import { buildPrompt, trainingExamples } from '../pipeline/prompts.js';
-import { cleanAnswer } from '../pipeline/run-lamp.js';
+import { answerLabels, cleanAnswer, LAMP_SAMPLING } from '../pipeline/run-lamp.js';
 import { AdapterCache } from './adapter-cache.js';
 import { KeyedQueue } from './keyed-queue.js';
 
@@ -52,6 +58,8 @@ export interface OppuServiceOptions {
   /** Users trained at the same time (default 1). */
   readonly concurrency?: number;
   readonly limits?: Partial<UserLimits>;
+  /** How a label task's answer is picked from its labels' scores, over `labelChoiceDefaults(task)`. */
+  readonly labelChoice?: LabelChoiceOptions;
 }
 
 export interface TrainOptions extends LongWorkOptions {
@@ -62,15 +70,11 @@ export interface TrainOptions extends LongWorkOptions {
 export interface AskOptions {
   /** Default: `oppu+pag` when the user has an adapter and a summarizer is set, else `oppu+rag`/`rag`. */
   readonly method?: MethodName;
+  /** Generation tasks: decoding over `LAMP_SAMPLING[task.kind]`. */
   readonly sampling?: SamplingOptions;
+  /** Label tasks: over the service's `labelChoice`. */
+  readonly labelChoice?: LabelChoiceOptions;
 }
-
-/** The sampling `ask` uses unless told otherwise: greedy, one line of at most 48 tokens. */
-export const ASK_SAMPLING: SamplingOptions = Object.freeze({
-  maxNewTokens: 48,
-  temperature: 0,
-  stop: ['\n'],
-});
 
 /** A question as free text rather than a task input string (see `OppuService.prepare`). */
 export interface FreeTextInput {
@@ -106,6 +110,8 @@ export interface Answer {
   readonly profile?: string;
   /** The adapter version that answered; undefined when the base model answered. */
   readonly adapterVersion?: number;
+  /** Label tasks: each label's probability (they sum to 1); `text` is the label chosen (see `chooseLabel`). */
+  readonly probabilities?: Readonly<Record<string, number>>;
 }
 
 /**
@@ -137,6 +143,34 @@ export class OppuService {
 
   get engine(): PeftEngine {
     return this.options.engine;
+  }
+
+  /**
+   * The labels a question of this task is answered from (a classification or regression task's label set):
+   * each is scored after the prompt (`BaseModel.scoreCandidates`) and `chooseLabel` picks the answer. Undefined
+   * for a generation task, whose answer is generated.
+   */
+  get labels(): readonly string[] | undefined {
+    return answerLabels(this.task);
+  }
+
+  /**
+   * A label task's answer from the scores of `labels` after one prompt, chosen as everywhere in oppu
+   * (`chooseCandidate` with `labelChoiceDefaults(task)`, then the service's and the call's `labelChoice`).
+   */
+  chooseLabel(scores: CandidateScores, options: LabelChoiceOptions = {}): LabelChoice {
+    const labels = this.labels;
+    if (!labels) {
+      throw new OppuError(
+        'not_a_label_task',
+        `task ${this.task.id} is answered by generation, not from labels`,
+      );
+    }
+    return chooseCandidate(labels, scores, {
+      ...labelChoiceDefaults(this.task),
+      ...(this.options.labelChoice ?? {}),
+      ...options,
+    });
   }
 
   /** Adds items to the user's history (and memory), then refreshes the profile. */
@@ -402,16 +436,31 @@ export class OppuService {
     };
   }
 
-  /** Answers a question (a task input string) for the user, with their profile, memory and adapter. */
+  /**
+   * Answers a question (a task input string) for the user, with their profile, memory and adapter: a label
+   * task with the label `chooseLabel` picks (and every label's probability), a generation task with the first
+   * line generated under `LAMP_SAMPLING`.
+   */
   async ask(user: UserId, input: string, options: AskOptions = {}): Promise<Answer> {
     const prepared = await this.prepare(user, input, options.method ? { method: options.method } : {});
     const { prompt, adapter, method, retrieved, profile } = prepared;
-    const [result] = await this.engine.model.generate(
-      [{ prompt, ...(adapter ? { adapter: adapter.weights } : {}) }],
-      { ...ASK_SAMPLING, ...(options.sampling ?? {}) },
-    );
+    const request = { prompt, ...(adapter ? { adapter: adapter.weights } : {}) };
+    let answer: { text: string; probabilities?: Readonly<Record<string, number>> };
+    const labels = this.labels;
+    if (labels) {
+      const [scores] = await this.engine.model.scoreCandidates([{ ...request, candidates: labels }]);
+      if (!scores) throw new OppuError('engine_result_count', 'the base model scored no candidates');
+      const choice = this.chooseLabel(scores, options.labelChoice);
+      answer = { text: choice.answer, probabilities: choice.probabilities };
+    } else {
+      const [result] = await this.engine.model.generate([request], {
+        ...LAMP_SAMPLING[this.task.kind],
+        ...(options.sampling ?? {}),
+      });
+      answer = { text: cleanAnswer(result?.text ?? '') };
+    }
     return {
-      text: cleanAnswer(result?.text ?? ''),
+      ...answer,
       method,
       prompt,
       retrieved,

@@ -1,0 +1,168 @@
+import { describe, expect, it } from 'vitest';
+import type { AdapterStore } from '../contracts/adapter-store.js';
+import type { BaseModel, GenerateRequest, SamplingOptions, ScoreRequest } from '../contracts/base-model.js';
+import type { PeftEngine, TextRanker } from '../contracts/engine.js';
+import type { HistoryItem, UserProfile } from '../contracts/history.js';
+import type { HistoryStore } from '../contracts/history-store.js';
+import type { TaskDefinition } from '../contracts/task.js';
+import { type UserId, userId } from '../contracts/user.js';
+import { LAMP_TASKS } from '../lamp/tasks.js';
+import { questionPrompt } from '../pipeline/prompts.js';
+import { LAMP_SAMPLING } from '../pipeline/run-lamp.js';
+import { OppuService, type OppuServiceOptions } from './oppu-service.js';
+
+/** History in memory (what the service reads: list, count, profiles). */
+function memoryHistory(): HistoryStore {
+  const items = new Map<UserId, HistoryItem[]>();
+  const profiles = new Map<string, UserProfile>();
+  return {
+    add: (u, add) => void items.set(u, [...(items.get(u) ?? []), ...add]),
+    list: (u) => [...(items.get(u) ?? [])],
+    count: (u) => items.get(u)?.length ?? 0,
+    remove: () => 0,
+    forget: (u) => void items.delete(u),
+    users: () => [...items.keys()],
+    putProfile: (p, task) => void profiles.set(`${p.userId}/${task}`, p),
+    getProfile: (u, task) => profiles.get(`${u}/${task}`),
+    setSetting: () => {},
+    getSetting: () => undefined,
+  };
+}
+
+const noAdapters = {
+  list: async () => [],
+  get: async () => undefined,
+} as unknown as AdapterStore;
+
+/** Ranks by shared words with the query (ties: earlier first). */
+const wordRanker: TextRanker = {
+  topK(documents, query, k) {
+    const q = new Set(query.toLowerCase().split(/\W+/));
+    const hits = documents.map(
+      (d) =>
+        d
+          .toLowerCase()
+          .split(/\W+/)
+          .filter((w) => q.has(w)).length,
+    );
+    return documents
+      .map((_, i) => i)
+      .sort((a, b) => hits[b]! - hits[a]! || a - b)
+      .slice(0, k);
+  },
+};
+
+/** A model that prefers `preferred` among any candidates and generates `text`; records its calls. */
+function fakeModel(preferred: string, text = ' dark rainy day\nsecond line') {
+  const scored: ScoreRequest[][] = [];
+  const generated: { requests: GenerateRequest[]; options?: SamplingOptions }[] = [];
+  const model: BaseModel = {
+    info: {
+      name: 'fake',
+      hash: 'h',
+      architecture: 'fake',
+      parameters: 1,
+      contextLength: 4096,
+      vocabSize: 10,
+      hiddenSize: 1,
+      numLayers: 1,
+    },
+    tokenize: (t) => t.split(/\s+/).map(() => 1),
+    detokenize: () => '',
+    generate: async (requests, options) => {
+      generated.push({ requests: [...requests], ...(options ? { options } : {}) });
+      return requests.map(() => ({ text, tokens: 4, finishReason: 'stop' as const }));
+    },
+    score: async () => 0,
+    scoreCandidates: async (requests) => {
+      scored.push([...requests]);
+      return requests.map((r) => ({
+        logProbs: r.candidates.map((c, i) => (c === preferred ? -1 : -2 - i / 10)),
+        tokens: r.candidates.map(() => 2),
+      }));
+    },
+  };
+  const engine = { model } as unknown as PeftEngine;
+  return { engine, scored, generated };
+}
+
+function service(task: TaskDefinition, engine: PeftEngine, extra: Partial<OppuServiceOptions> = {}) {
+  return new OppuService({
+    engine,
+    task,
+    adapters: noAdapters,
+    history: memoryHistory(),
+    ranker: wordRanker,
+    ...extra,
+  });
+}
+
+const ann = userId('ann');
+const movie = LAMP_TASKS.LaMP_2M;
+const films: HistoryItem[] = [
+  { id: 'f1', description: 'a ship crew lost at sea', tag: 'action' },
+  { id: 'f2', description: 'a robot city in the future', tag: 'sci-fi' },
+];
+
+describe('OppuService.ask on a label task', () => {
+  it('answers one of the labels, with every label probability, from the prompt the pipeline builds', async () => {
+    const { engine, scored, generated } = fakeModel('sci-fi');
+    const s = service(movie, engine, { k: 1 });
+    await s.addItems(ann, films);
+    const input = movie.formatInput({ description: 'robots take over the city' });
+    const answer = await s.ask(ann, input, { method: 'rag' });
+
+    expect(generated).toHaveLength(0);
+    expect(answer.text).toBe('sci-fi');
+    expect(movie.labels).toContain(answer.text);
+    expect(Object.keys(answer.probabilities!)).toEqual(movie.labels);
+    expect(Object.values(answer.probabilities!).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12);
+    // e^-1 against e^(-2 - i/10) for the 14 other labels (i their index)
+    const rest = movie.labels
+      .map((l, i) => (l === 'sci-fi' ? 0 : Math.exp(-2 - i / 10)))
+      .reduce((a, b) => a + b, 0);
+    expect(answer.probabilities!['sci-fi']).toBeCloseTo(Math.exp(-1) / (Math.exp(-1) + rest), 12);
+
+    // The one prompt assembly: what the service scored is what runLamp would ask.
+    const expected = questionPrompt(movie, input, films, { k: 1, ranker: wordRanker });
+    expect(scored).toEqual([[{ prompt: expected, candidates: movie.labels }]]);
+    expect(answer.prompt).toBe(expected);
+    expect(answer.retrieved.map((it) => it.id)).toEqual(['f2']);
+  });
+
+  it("answers a rating with the service's or the call's label choice", async () => {
+    const rating = LAMP_TASKS.LaMP_3;
+    const input = rating.formatInput({ text: 'a fine kettle' });
+    const { engine } = fakeModel('4');
+    expect((await service(rating, engine).ask(ann, input)).text).toBe('4');
+    const expected = service(rating, engine, { labelChoice: { rating: 'expected' } });
+    const answer = await expected.ask(ann, input);
+    const logp = ['1', '2', '3', '4', '5'].map((c, i) => (c === '4' ? -1 : -2 - i / 10));
+    const p = logp.map((x) => Math.exp(x));
+    const mean = p.reduce((sum, x, i) => sum + x * (i + 1), 0) / p.reduce((a, b) => a + b, 0);
+    expect(answer.text).toBe(String(Math.round(mean * 100) / 100));
+    expect((await expected.ask(ann, input, { labelChoice: { rating: 'argmax' } })).text).toBe('4');
+  });
+
+  it('chooseLabel is refused on a generation task', () => {
+    const s = service(LAMP_TASKS.LaMP_7, fakeModel('x').engine);
+    expect(s.labels).toBeUndefined();
+    expect(() => s.chooseLabel({ logProbs: [0], tokens: [1] })).toThrow(
+      'task LaMP_7 is answered by generation, not from labels',
+    );
+  });
+});
+
+describe('OppuService.ask on a generation task', () => {
+  it('generates one line under LAMP_SAMPLING, cleaned as the pipeline cleans it', async () => {
+    const tweet = LAMP_TASKS.LaMP_7;
+    const { engine, scored, generated } = fakeModel('x');
+    const answer = await service(tweet, engine).ask(ann, tweet.formatInput({ text: 'rain again' }), {
+      method: 'base',
+    });
+    expect(scored).toHaveLength(0);
+    expect(generated[0]!.options).toEqual(LAMP_SAMPLING.generation);
+    expect(answer.text).toBe('dark rainy day');
+    expect(answer.probabilities).toBeUndefined();
+  });
+});
