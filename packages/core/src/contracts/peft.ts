@@ -83,5 +83,5 @@ export const OPPU_TRAINING: TrainingConfig = Object.freeze({
 export const SMALL_BASE_TRAINING: TrainingConfig = Object.freeze({
   ...OPPU_TRAINING,
   learningRate: 1e-2,
-  epochs: 6,
+  epochs: 4,
 });
