@@ -112,14 +112,21 @@ describe('runLamp answers label tasks from their label set', () => {
     );
   });
 
-  it('answers a rating task with a rating, or with the expected rating when asked', async () => {
+  it('answers a rating task with the expected rating, or with the most probable rating when asked', async () => {
     const rating = LAMP_TASKS.LaMP_3;
     const questions: PipelineQuestion[] = [
       { id: 'r1', user_id: 'cy', input: rating.formatInput({ text: 'fine kettle' }), profile: [] },
     ];
     const scored = labelEngine();
     // No history: no adapter, so no label is preferred; -3 - 0.1 i favours "1".
-    const argmax = await runLamp({ task: rating, method: 'oppu', engine: scored.engine, ranker, questions });
+    const argmax = await runLamp({
+      task: rating,
+      method: 'oppu',
+      engine: scored.engine,
+      ranker,
+      questions,
+      labelChoice: { rating: 'argmax' },
+    });
     expect(argmax.predictions.golds).toEqual([{ id: 'r1', output: '1' }]);
     const expected = await runLamp({
       task: rating,
@@ -127,7 +134,6 @@ describe('runLamp answers label tasks from their label set', () => {
       engine: scored.engine,
       ranker,
       questions,
-      labelChoice: { rating: 'expected' },
     });
     const w = [0, 1, 2, 3, 4].map((i) => Math.exp(-0.1 * i));
     const mean = w.reduce((sum, x, i) => sum + x * (i + 1), 0) / w.reduce((a, b) => a + b, 0);
@@ -146,7 +152,8 @@ describe('runLamp answers label tasks from their label set', () => {
     expect(generateCalls[0]!.options).toMatchObject({ ...LAMP_SAMPLING.generation, seed: 3 });
     expect(LAMP_SAMPLING.generation).toMatchObject({
       stop: ['\n'],
-      repetitionPenalty: 1.2,
+      repetitionPenalty: 1.1,
+      repetitionScope: 'output',
       noRepeatNgramSize: 3,
     });
     expect(result.predictions.golds).toEqual([{ id: 't1', output: 'the the the' }]);
