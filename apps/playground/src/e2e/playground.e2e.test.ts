@@ -151,6 +151,12 @@ describe.skipIf(!haveChromium)('playground in Chromium', () => {
         break;
       }
     }
+    // A label task: under each answer, its labels' probabilities, the chosen label first.
+    const answered = (await page.getByTestId('answer-text-oppu').textContent()) ?? '';
+    const bars = page.getByTestId('probabilities-oppu').locator(':scope > ul > li');
+    expect(await bars.count()).toBe(5);
+    expect(await bars.first().getAttribute('data-label')).toBe(answered);
+    expect(LAMP_TASKS.LaMP_2M.labels).toContain(answered);
     await shot('05-chat');
     expect(
       differed,

@@ -1,3 +1,4 @@
+import { LAMP_2M_TAGS } from '@oppu/core';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { synthHistories, type TestPlayground, testPlayground, uid } from '../testing.js';
@@ -148,9 +149,18 @@ describe('users, training and answers', () => {
     for (const [i, answers] of alone.entries()) {
       const [base, rag, oppu] = answers as {
         method: string;
+        text: string;
         retrieved: { id: string }[];
         adapterVersion?: number;
+        probabilities: Record<string, number>;
       }[];
+      // LaMP-2M is a label task: every answer is one of its tags, with each tag's probability shown.
+      for (const a of [base!, rag!, oppu!]) {
+        expect(LAMP_2M_TAGS).toContain(a.text);
+        expect(Object.keys(a.probabilities).sort()).toEqual([...LAMP_2M_TAGS].sort());
+        expect(Object.values(a.probabilities).reduce((x, y) => x + y, 0)).toBeCloseTo(1, 9);
+        expect(Math.max(...Object.values(a.probabilities))).toBe(a.probabilities[a.text]);
+      }
       expect(base).toMatchObject({ method: 'base', retrieved: [] });
       expect(base!.adapterVersion).toBeUndefined();
       const own = new Set(histories[i]!.items.map((it) => it.id));

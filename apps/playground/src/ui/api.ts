@@ -66,6 +66,8 @@ export interface Answer {
   retrieved: HistoryItem[];
   profile?: string;
   adapterVersion?: number;
+  /** Label tasks: each label's probability (the answer is the most probable label). */
+  probabilities?: Record<string, number>;
 }
 
 export interface AdapterVersion {

@@ -1,6 +1,7 @@
 import { type FormEvent, useState } from 'react';
 import { type Answer, api, userPath } from '../api.ts';
 import { type PageProps, PickUser } from '../app.tsx';
+import { LabelProbabilities } from '../components/label-probabilities.tsx';
 
 const EXPLAIN: Record<string, string> = {
   base: 'the base model alone: no personal data',
@@ -110,6 +111,13 @@ export function ChatPage(props: PageProps) {
                     <p className="answer-text" data-testid={`answer-text-${m}`}>
                       {a.text || <span className="muted">(empty answer)</span>}
                     </p>
+                    {a.probabilities && (
+                      <LabelProbabilities
+                        probabilities={a.probabilities}
+                        answer={a.text}
+                        testId={`probabilities-${m}`}
+                      />
+                    )}
                     {a.retrieved.length > 0 && (
                       <div className="small">
                         <div className="muted">retrieved from {user.id}'s history:</div>
