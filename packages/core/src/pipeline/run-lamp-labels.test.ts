@@ -150,12 +150,10 @@ describe('runLamp answers label tasks from their label set', () => {
     const result = await runLamp({ task: tweet, method: 'base', engine, ranker, questions, seed: 3 });
     expect(scoreCalls).toHaveLength(0);
     expect(generateCalls[0]!.options).toMatchObject({ ...LAMP_SAMPLING.generation, seed: 3 });
-    expect(LAMP_SAMPLING.generation).toMatchObject({
-      stop: ['\n'],
-      repetitionPenalty: 1.1,
-      repetitionScope: 'output',
-      noRepeatNgramSize: 3,
-    });
+    // One line, and anti-repetition on (the values are tuned in LAMP_SAMPLING, not here).
+    expect(LAMP_SAMPLING.generation.stop).toEqual(['\n']);
+    expect(LAMP_SAMPLING.generation.repetitionPenalty).toBeGreaterThan(1);
+    expect(LAMP_SAMPLING.generation.noRepeatNgramSize).toBeGreaterThan(0);
     expect(result.predictions.golds).toEqual([{ id: 't1', output: 'the the the' }]);
     expect(result.probabilities).toBeUndefined();
   });
