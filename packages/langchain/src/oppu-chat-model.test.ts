@@ -290,9 +290,12 @@ describe('OppuChatModel', () => {
     }
   });
 
-  it('bindTools and withStructuredOutput explain that the model cannot call tools', () => {
-    expect(() => model.bindTools([])).toThrow(OppuError);
-    expect(() => model.bindTools([])).toThrow(/cannot call tools/);
+  it('has no bindTools, and withStructuredOutput explains that the model cannot call tools', () => {
+    // Capability probes (LangChain's agents, the standard tests) read a bindTools method as tool calling.
+    expect(model.bindTools).toBeUndefined();
+    expect(() =>
+      model.withStructuredOutput({ type: 'object', title: 'answer', properties: { a: { type: 'string' } } }),
+    ).toThrow(OppuError);
     expect(() =>
       model.withStructuredOutput({ type: 'object', title: 'answer', properties: { a: { type: 'string' } } }),
     ).toThrow(/cannot call tools/);

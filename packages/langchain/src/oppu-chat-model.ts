@@ -4,7 +4,6 @@ import {
   BaseChatModel,
   type BaseChatModelCallOptions,
   type BaseChatModelParams,
-  type BindToolsInput,
   type LangSmithParams,
 } from '@langchain/core/language_models/chat_models';
 import { AIMessage, AIMessageChunk, type BaseMessage, type UsageMetadata } from '@langchain/core/messages';
@@ -179,7 +178,13 @@ export class OppuChatModel extends BaseChatModel<OppuChatModelCallOptions> {
 
   override _identifyingParams(): Record<string, unknown> {
     const info = this.service.engine.model.info;
-    return { model_name: info.name, model_hash: info.hash, task: this.service.task.id, ...this.settings };
+    return {
+      model_name: info.name,
+      model_hash: info.hash,
+      task: this.service.task.id,
+      ...this.settings,
+      ...(this.stop.length > 0 ? { stop: [...this.stop] } : {}),
+    };
   }
 
   override invocationParams(options?: this['ParsedCallOptions']): Record<string, unknown> {
@@ -209,17 +214,22 @@ export class OppuChatModel extends BaseChatModel<OppuChatModelCallOptions> {
       ls_model_type: 'chat',
       ...(s.temperature !== undefined ? { ls_temperature: s.temperature } : {}),
       ...(s.maxTokens !== undefined ? { ls_max_tokens: s.maxTokens } : {}),
-      ...(options?.stop ? { ls_stop: options.stop } : {}),
+      // The constructor's stop sequences and the call's, as `prepareCall` uses them (a task question adds its
+      // task's own, which depend on the question and are not known here).
+      ls_stop: [...new Set([...this.stop, ...(options?.stop ?? [])])],
     };
   }
 
-  /** The small default base model was not trained to call tools; agents get this explanation, not a crash later. */
-  override bindTools(_tools: BindToolsInput[], _kwargs?: Partial<OppuChatModelCallOptions>): never {
+  // No `bindTools`: LangChain (agents, `withStructuredOutput`, the standard tests) probes for it to tell a
+  // tool-calling model, and none of the base models' prompt formats here has tool calls.
+
+  /** Structured output needs tool calls, which the base model has not learned; says so in one line. */
+  override withStructuredOutput(): never {
     throw new OppuError(
       'tools_unsupported',
       `OppuChatModel cannot call tools: its base model (${this.service.engine.model.info.name}) was not trained ` +
-        'for tool calling, so bindTools and withStructuredOutput are not available. Let a tool-calling chat model ' +
-        'run the agent and use OppuChatModel for the personalised answer (for example inside a tool it calls)',
+        'for tool calling, so it has no bindTools and withStructuredOutput is not available. Let a tool-calling ' +
+        'chat model run the agent and use OppuChatModel for the personalised answer (for example inside a tool it calls)',
     );
   }
 
