@@ -8,7 +8,7 @@ import type { ProfileSummarizer } from '../contracts/profile-summarizer.js';
 import type { LongWorkOptions } from '../contracts/progress.js';
 import type { TaskDefinition, TaskKind } from '../contracts/task.js';
 import type { AdapterWeights } from '../contracts/tensors.js';
-import { userId as toUserId, type UserId } from '../contracts/user.js';
+import { type UserId, userIdFor } from '../contracts/user.js';
 import { chooseCandidate, type LabelChoiceOptions, labelChoiceDefaults } from './label-choice.js';
 import { METHODS, type MethodName } from './methods.js';
 import { questionPrompt, trainingExamples } from './prompts.js';
@@ -102,12 +102,15 @@ export interface RunLampResult {
 
 /**
  * Groups questions into users. Questions with the same `user_id` belong to one user whose history is the union
- * of their profiles (by item id); a question without `user_id` is its own user, as in LaMP.
+ * of their profiles (by item id); a question without `user_id` is its own user, as in LaMP (id `q<question id>`).
+ * Ids map injectively (`userIdFor`: a valid id as is, any other with a hash of the whole of it), and two users
+ * that would still share an id (a `user_id` chosen to equal another's mapped id) are refused, never merged.
  */
 export function groupUsers(questions: readonly PipelineQuestion[]): PipelineUser[] {
+  // Keyed by where the identity comes from, so `user_id: "q1"` and a question "1" without one stay apart here.
   const byUser = new Map<string, { items: Map<string, HistoryItem>; questions: PipelineQuestion[] }>();
   for (const q of questions) {
-    const key = q.user_id ?? `q${q.id}`;
+    const key = q.user_id !== undefined ? `u:${q.user_id}` : `q:${q.id}`;
     let user = byUser.get(key);
     if (!user) {
       user = { items: new Map(), questions: [] };
@@ -116,11 +119,24 @@ export function groupUsers(questions: readonly PipelineQuestion[]): PipelineUser
     user.questions.push(q);
     for (const item of q.profile) if (!user.items.has(item.id)) user.items.set(item.id, item);
   }
-  return [...byUser].map(([key, u]) => ({
-    userId: toUserId(key.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 64), 'user_id'),
-    items: sortByDate([...u.items.values()]),
-    questions: u.questions,
-  }));
+  const owners = new Map<UserId, PipelineQuestion>();
+  const source = (q: PipelineQuestion) =>
+    q.user_id !== undefined
+      ? `user_id ${JSON.stringify(String(q.user_id).slice(0, 80))}`
+      : `question ${JSON.stringify(String(q.id).slice(0, 80))} (no user_id)`;
+  return [...byUser.values()].map((u) => {
+    const first = u.questions[0]!;
+    const id = userIdFor(first.user_id !== undefined ? String(first.user_id) : `q${first.id}`);
+    const other = owners.get(id);
+    if (other !== undefined) {
+      throw new OppuError(
+        'user_id_collision',
+        `questions: ${source(other)} and ${source(first)} would both be user "${id}"; give one of them another user_id`,
+      );
+    }
+    owners.set(id, first);
+    return { userId: id, items: sortByDate([...u.items.values()]), questions: u.questions };
+  });
 }
 
 /** History in time order when items carry dates (stable otherwise), so "items before i" means earlier ones. */
