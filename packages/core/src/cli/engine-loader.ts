@@ -6,12 +6,17 @@ import { OppuError } from '../contracts/errors.js';
 import type { ProfileSummarizer } from '../contracts/profile-summarizer.js';
 import type { AdapterWeights } from '../contracts/tensors.js';
 
-/** What `oppu run` and `oppu info` need from `@oppu/node` (which core does not depend on, to avoid a cycle). */
+/**
+ * What `oppu run`, `oppu info` and `oppu generate` need from `@oppu/node` (which core does not depend on, to avoid
+ * a cycle).
+ */
 export interface EngineModule {
   createEngine(options: { baseModelDir?: string; onLog?: (line: string) => void }): Promise<PeftEngine>;
   createRanker(): TextRanker;
   createSummarizer(kind: 'extractive'): ProfileSummarizer;
   defaultBaseModelDir(): string;
+  /** Reads a PEFT adapter folder (`adapter_config.json` + `adapter_model.safetensors`). */
+  loadAdapter(dir: string): Promise<AdapterWeights>;
   /** The stage-1 task adapter shipped beside a base model for this base, if any. */
   shippedTaskAdapter(
     engine: PeftEngine,

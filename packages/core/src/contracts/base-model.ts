@@ -66,6 +66,13 @@ export interface GenerateResult {
   readonly text: string;
   readonly tokens: number;
   readonly finishReason: 'stop' | 'length' | 'abort';
+  /** The ids the prompt was fed as (the tokenizer's special tokens included, e.g. BOS), where the model tells. */
+  readonly promptIds?: readonly number[];
+  /**
+   * The generated ids (`tokens` of them), where the model tells: the end-of-text id is not among them; a stop
+   * sequence's ids are (`text` is cut before it).
+   */
+  readonly ids?: readonly number[];
 }
 
 /**

@@ -163,6 +163,21 @@ describe('generation', () => {
     expect((await sample(1))[1]).toEqual(alone);
   });
 
+  it('reports the prompt ids it fed (BOS first) and the ids it generated', async () => {
+    const [r] = await base.generate([{ prompt: 'the cat' }, { prompt: 'a dog ran here' }], {
+      maxNewTokens: 8,
+    });
+    expect(tokenizer.bosId).toBeDefined();
+    expect(r?.promptIds).toEqual([tokenizer.bosId, ...base.tokenize('the cat')]);
+    expect(r?.ids).toHaveLength(r?.tokens ?? -1);
+    expect(base.detokenize(r?.ids ?? [])).toBe(r?.text);
+    const [plain] = await generateAll(model, [[...(r?.promptIds ?? [])]], {
+      maxNewTokens: 8,
+      stopIds: tokenizer.eosId === undefined ? [] : [tokenizer.eosId],
+    });
+    expect(r?.ids).toEqual(plain?.ids);
+  });
+
   it('ends at a stop sequence, which is cut from the text', async () => {
     const [full] = await base.generate([{ prompt: 'hello' }], { maxNewTokens: 16 });
     const text = full?.text ?? '';

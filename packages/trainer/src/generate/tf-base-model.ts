@@ -394,13 +394,15 @@ export class TfBaseModel implements BaseModel {
           break;
         }
       }
-      return outputs.map((o) => {
+      return outputs.map((o, i) => {
         const text = this.tokenizer.decode(o.ids);
         const cut = firstStop(text, stops);
         return {
           text: cut === undefined ? text : text.slice(0, cut),
           tokens: o.ids.length,
           finishReason: o.finishReason,
+          promptIds: prompts[i] as number[],
+          ids: o.ids,
         };
       });
     } finally {
