@@ -1,0 +1,487 @@
+import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { type AdapterWeights, type BaseModelInfo, OppuError, type ProgressEvent } from '@oppu/core';
+import type { FromWorker, JobOp, JobResult, ToWorker, WireError, WorkerStart } from './protocol.js';
+
+export interface EnginePoolOptions {
+  /** The base model folder (HF layout), already checked. */
+  readonly dir: string;
+  /** `base_model_name_or_path` of the engine; default the folder name. */
+  readonly name?: string;
+  /** Workers that train (each runs one training job at a time; default 1). */
+  readonly trainWorkers?: number;
+  /** Workers kept for answers, so a question never waits behind a training (default 1; 0: none). */
+  readonly serveWorkers?: number;
+  /**
+   * Threads of the native kernels (and of tfjs-backend-wasm) in each worker; default the cores divided among
+   * the workers, at least 1.
+   */
+  readonly threads?: number;
+  /** Lines the workers log (the backend chosen, a replaced worker); default none. */
+  readonly onLog?: (line: string) => void;
+}
+
+export type Lane = 'train' | 'serve';
+
+/** A job in the pool: training only on a `train` worker; answers on whichever worker is free, serve first. */
+interface PendingJob {
+  readonly id: number;
+  readonly model: string;
+  readonly op: JobOp;
+  lanes: readonly Lane[];
+  /** Cancelled while queued: sent with its cancel right behind (a training then returns its cancelled result). */
+  aborted?: boolean;
+  readonly onProgress?: (event: ProgressEvent) => void;
+  readonly onChunk?: (text: string) => void;
+  readonly signal?: AbortSignal;
+  resolve(result: JobResult): void;
+  reject(error: unknown): void;
+  slot?: Slot;
+  cleanup?: () => void;
+}
+
+interface Slot {
+  readonly index: number;
+  readonly lane: Lane;
+  worker: Worker;
+  ready: boolean;
+  current?: PendingJob;
+  /** Definitions waiting for this worker's answer (only the first answer settles a definition). */
+  readonly defines: Set<number>;
+}
+
+interface Definition {
+  readonly key: string;
+  readonly parent: string;
+  readonly weights: AdapterWeights;
+}
+
+/** A worker must start within this long (it loads tfjs and the base model). */
+const START_TIMEOUT_MS = 120_000;
+/** A worker that keeps dying before it is ready is not restarted after this many tries in a row. */
+const MAX_START_FAILURES = 3;
+
+/**
+ * A small pool of engine workers on `node:worker_threads`, each holding the base model once (and the merged
+ * stage-1 bases defined on it). The main thread only sends work and receives results, so it keeps answering
+ * while a training runs.
+ *
+ * - Training jobs run on `train` workers, one per worker at a time, first come first served; answers
+ *   (generation, scoring) go to a `serve` worker, or to any idle worker.
+ * - Cancelling a job's signal reaches the worker (training stops at its next step).
+ * - A worker that dies fails only its running job (one line naming the worker and the job) and is replaced at
+ *   once; its queued work waits for the replacement.
+ */
+export class EnginePool {
+  readonly trainWorkers: number;
+  readonly serveWorkers: number;
+  readonly threads: number;
+  /** The base model's info (from the first worker ready). */
+  info!: BaseModelInfo;
+  backend = '';
+  private readonly options: EnginePoolOptions;
+  private readonly slots: Slot[] = [];
+  private readonly queue: PendingJob[] = [];
+  private readonly definitions = new Map<string, Definition>();
+  private readonly waitingDefines = new Map<
+    number,
+    { resolve(info: BaseModelInfo): void; reject(e: unknown): void }
+  >();
+  private nextId = 1;
+  private startFailures = 0;
+  private closed = false;
+  private refs = 0;
+  /** Workers started since the pool opened (the first ones included), for tests and reports. */
+  started = 0;
+
+  private constructor(options: EnginePoolOptions) {
+    this.options = options;
+    this.trainWorkers = options.trainWorkers ?? 1;
+    this.serveWorkers = options.serveWorkers ?? 1;
+    if (!Number.isInteger(this.trainWorkers) || this.trainWorkers < 1) {
+      throw new OppuError(
+        'invalid_option',
+        `trainWorkers must be a whole number, 1 or more (got ${this.trainWorkers})`,
+      );
+    }
+    if (!Number.isInteger(this.serveWorkers) || this.serveWorkers < 0) {
+      throw new OppuError(
+        'invalid_option',
+        `serveWorkers must be a whole number, 0 or more (got ${this.serveWorkers})`,
+      );
+    }
+    const workers = this.trainWorkers + this.serveWorkers;
+    this.threads = options.threads ?? Math.max(1, Math.floor(availableParallelism() / workers));
+  }
+
+  /** Starts the workers and resolves once every one has loaded the base model. */
+  static async open(options: EnginePoolOptions): Promise<EnginePool> {
+    const pool = new EnginePool(options);
+    const lanes: Lane[] = [
+      ...Array<Lane>(pool.trainWorkers).fill('train'),
+      ...Array<Lane>(pool.serveWorkers).fill('serve'),
+    ];
+    try {
+      await Promise.all(lanes.map((lane, index) => pool.spawn(index, lane)));
+    } catch (error) {
+      await pool.terminate();
+      throw error;
+    }
+    return pool;
+  }
+
+  /** Workers now alive and ready. */
+  get readyWorkers(): number {
+    return this.slots.filter((s) => s.ready).length;
+  }
+
+  /** Jobs waiting for a worker (not counting running ones). */
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  private spawn(index: number, lane: Lane): Promise<void> {
+    const start: WorkerStart = {
+      dir: this.options.dir,
+      ...(this.options.name ? { name: this.options.name } : {}),
+      threads: this.threads,
+    };
+    const worker = startWorker(start, this.threads);
+    this.started++;
+    const slot: Slot = { index, lane, worker, ready: false, defines: new Set() };
+    this.slots[index] = slot;
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        void worker.terminate();
+        reject(
+          new OppuError(
+            'worker_start',
+            `engine worker ${index} did not load the base model within ${START_TIMEOUT_MS / 1000} s`,
+          ),
+        );
+      }, START_TIMEOUT_MS);
+      timer.unref();
+      worker.on('message', (message: FromWorker) => {
+        if (message.type === 'ready') {
+          clearTimeout(timer);
+          if (!this.info) {
+            this.info = message.info;
+            this.backend = message.backend;
+          }
+          slot.ready = true;
+          this.startFailures = 0;
+          for (const d of this.definitions.values()) this.sendDefine(slot, d);
+          resolve();
+          this.pump();
+        } else if (message.type === 'fatal') {
+          clearTimeout(timer);
+          reject(
+            new OppuError(
+              'worker_start',
+              `engine worker ${index} could not load the base model: ${message.error.message}`,
+            ),
+          );
+          void worker.terminate();
+        } else {
+          this.onMessage(slot, message);
+        }
+      });
+      worker.on('error', (error) => {
+        this.options.onLog?.(`oppu: engine worker ${index} (${lane}) failed: ${error.message}`);
+        if (!slot.ready) {
+          clearTimeout(timer);
+          reject(new OppuError('worker_start', `engine worker ${index} could not start: ${error.message}`));
+        }
+      });
+      worker.on('exit', (code) => {
+        clearTimeout(timer);
+        this.onExit(slot, code);
+      });
+    });
+  }
+
+  private onMessage(slot: Slot, message: Exclude<FromWorker, { type: 'ready' | 'fatal' }>): void {
+    if (message.type === 'log') {
+      this.options.onLog?.(message.line);
+      return;
+    }
+    if (this.waitingDefines.has(message.id) && (message.type === 'done' || message.type === 'failed')) {
+      slot.defines.delete(message.id);
+      const waiting = this.waitingDefines.get(message.id)!;
+      this.waitingDefines.delete(message.id);
+      if (message.type === 'done') waiting.resolve(message.result as BaseModelInfo);
+      else waiting.reject(fromWire(message.error));
+      return;
+    }
+    const job = slot.current;
+    if (!job || job.id !== message.id) return;
+    switch (message.type) {
+      case 'progress':
+        job.onProgress?.(message.event);
+        return;
+      case 'chunk':
+        job.onChunk?.(message.text);
+        return;
+      case 'done':
+        this.finish(slot, job);
+        job.resolve(message.result);
+        return;
+      case 'failed':
+        this.finish(slot, job);
+        job.reject(fromWire(message.error));
+        return;
+    }
+  }
+
+  private finish(slot: Slot, job: PendingJob): void {
+    job.cleanup?.();
+    slot.current = undefined;
+    this.pump();
+  }
+
+  private onExit(slot: Slot, code: number): void {
+    if (this.slots[slot.index] !== slot) return;
+    const wasReady = slot.ready;
+    slot.ready = false;
+    const job = slot.current;
+    slot.current = undefined;
+    if (job) {
+      job.cleanup?.();
+      job.reject(
+        new OppuError(
+          'worker_crashed',
+          `engine worker ${slot.index} (${slot.lane}) stopped with exit code ${code} while running ${job.op.op} job ${job.id}; nothing it was writing was stored, and the worker was replaced`,
+        ),
+      );
+    }
+    for (const id of slot.defines) {
+      // Another worker may still answer the definition; fail it only if none is left to.
+      if (!this.slots.some((s) => s !== slot && s.ready)) {
+        this.waitingDefines
+          .get(id)
+          ?.reject(
+            new OppuError('worker_crashed', `engine worker ${slot.index} stopped while merging a base model`),
+          );
+        this.waitingDefines.delete(id);
+      }
+    }
+    if (this.closed) return;
+    if (!wasReady) this.startFailures++;
+    if (this.startFailures >= MAX_START_FAILURES) {
+      this.failQueued(
+        `engine workers failed to start ${MAX_START_FAILURES} times in a row; see the log for why`,
+      );
+      return;
+    }
+    this.options.onLog?.(
+      `oppu: engine worker ${slot.index} (${slot.lane}) exited with code ${code}; starting a new one`,
+    );
+    this.spawn(slot.index, slot.lane).catch((error: unknown) => {
+      this.options.onLog?.(`oppu: ${(error as Error).message}`);
+    });
+  }
+
+  private failQueued(message: string): void {
+    for (const job of this.queue.splice(0)) {
+      job.cleanup?.();
+      job.reject(new OppuError('worker_start', message));
+    }
+  }
+
+  /** Hands queued jobs to idle workers: each worker takes the first job its lane may run. */
+  private pump(): void {
+    // Serve workers look first, so an answer takes a train worker only when every serve worker is busy.
+    const order = [
+      ...this.slots.filter((s) => s?.lane === 'serve'),
+      ...this.slots.filter((s) => s?.lane === 'train'),
+    ];
+    for (const slot of order) {
+      if (!slot.ready || slot.current) continue;
+      const at = this.queue.findIndex((job) => job.lanes.includes(slot.lane));
+      if (at < 0) continue;
+      const job = this.queue.splice(at, 1)[0]!;
+      slot.current = job;
+      job.slot = slot;
+      slot.worker.postMessage({ type: 'job', id: job.id, model: job.model, ...job.op } as ToWorker);
+      if (job.aborted) slot.worker.postMessage({ type: 'cancel', id: job.id } satisfies ToWorker);
+    }
+  }
+
+  /** Runs one job on a worker; `lanes` says which workers may take it. */
+  run(
+    model: string,
+    op: JobOp,
+    lanes: readonly Lane[],
+    hooks: {
+      readonly signal?: AbortSignal;
+      readonly onProgress?: (event: ProgressEvent) => void;
+      readonly onChunk?: (text: string) => void;
+    } = {},
+  ): Promise<JobResult> {
+    if (this.closed) return Promise.reject(new OppuError('pool_closed', 'the engine pool is closed'));
+    if (hooks.signal?.aborted && op.op !== 'train' && op.op !== 'trainMany') {
+      return Promise.reject(abortError(op.op));
+    }
+    return new Promise<JobResult>((resolve, reject) => {
+      const job: PendingJob = {
+        id: this.nextId++,
+        model,
+        op,
+        lanes: hooks.signal?.aborted ? ['serve', 'train'] : lanes,
+        ...(hooks.onProgress ? { onProgress: hooks.onProgress } : {}),
+        ...(hooks.onChunk ? { onChunk: hooks.onChunk } : {}),
+        resolve,
+        reject,
+        ...(hooks.signal?.aborted ? { aborted: true } : {}),
+      };
+      const signal = hooks.signal;
+      if (signal) {
+        const onAbort = () => {
+          const queuedAt = this.queue.indexOf(job);
+          if (queuedAt >= 0 && (op.op === 'train' || op.op === 'trainMany')) {
+            // Trainings answer a cancel with their cancelled result, as in-process: any worker gives it at once.
+            job.aborted = true;
+            job.lanes = ['serve', 'train'];
+            this.pump();
+          } else if (queuedAt >= 0) {
+            this.queue.splice(queuedAt, 1);
+            job.cleanup?.();
+            reject(abortError(op.op));
+          } else if (job.slot?.current === job) {
+            job.slot.worker.postMessage({ type: 'cancel', id: job.id } satisfies ToWorker);
+          }
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+        job.cleanup = () => signal.removeEventListener('abort', onAbort);
+      }
+      this.queue.push(job);
+      this.pump();
+    });
+  }
+
+  /** Defines a merged base on every worker (and on each replacement); resolves with its info. */
+  define(key: string, parent: string, weights: AdapterWeights): Promise<BaseModelInfo> {
+    const d: Definition = { key, parent, weights };
+    this.definitions.set(key, d);
+    const id = this.nextId++;
+    const answer = new Promise<BaseModelInfo>((resolve, reject) =>
+      this.waitingDefines.set(id, { resolve, reject }),
+    );
+    let sent = false;
+    for (const slot of this.slots) {
+      if (slot?.ready) {
+        slot.defines.add(id);
+        slot.worker.postMessage({ type: 'define', id, key, parent, weights } satisfies ToWorker);
+        sent = true;
+      }
+    }
+    if (!sent) {
+      this.waitingDefines.delete(id);
+      return Promise.reject(
+        new OppuError('pool_closed', 'no engine worker is running to merge the base model'),
+      );
+    }
+    return answer.catch((error: unknown) => {
+      this.undefine(key);
+      throw error;
+    });
+  }
+
+  /** A definition repeated to a worker that started after it (its answer is not waited for). */
+  private sendDefine(slot: Slot, d: Definition): void {
+    slot.worker.postMessage({
+      type: 'define',
+      id: this.nextId++,
+      key: d.key,
+      parent: d.parent,
+      weights: d.weights,
+    } satisfies ToWorker);
+  }
+
+  undefine(key: string): void {
+    if (!this.definitions.delete(key)) return;
+    for (const slot of this.slots)
+      if (slot?.ready) slot.worker.postMessage({ type: 'undefine', key } satisfies ToWorker);
+  }
+
+  /** Test hook: makes one worker exit as a crash would (the pool replaces it). */
+  crashWorker(lane: Lane, code = 7): void {
+    const slot = this.slots.find((s) => s?.lane === lane && s.ready);
+    slot?.worker.postMessage({ type: 'crash', code } satisfies ToWorker);
+  }
+
+  /** Counts a user of the pool; `release` closes it when the last one is done. */
+  acquire(): void {
+    this.refs++;
+  }
+
+  release(): void {
+    if (--this.refs <= 0) void this.terminate();
+  }
+
+  /** Fails queued and running jobs and stops every worker. */
+  async terminate(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.failQueued('the engine pool was closed');
+    for (const slot of this.slots) {
+      const job = slot?.current;
+      if (job) {
+        job.cleanup?.();
+        job.reject(
+          new OppuError('pool_closed', `the engine pool was closed while running ${job.op.op} job ${job.id}`),
+        );
+      }
+    }
+    for (const w of this.waitingDefines.values())
+      w.reject(new OppuError('pool_closed', 'the engine pool was closed'));
+    this.waitingDefines.clear();
+    await Promise.all(this.slots.map((slot) => slot?.worker.terminate()));
+  }
+}
+
+/** What an in-process engine throws when a signal stops generation or scoring (code `aborted`, name `AbortError`). */
+function abortError(op: string): OppuError {
+  const e = new OppuError('aborted', `${op}: cancelled`);
+  e.name = 'AbortError';
+  return e;
+}
+
+function fromWire(error: WireError): Error {
+  if (error.code !== undefined) {
+    const e = new OppuError(error.code, error.message);
+    if (error.name === 'AbortError') e.name = 'AbortError';
+    return e;
+  }
+  const e = new Error(error.message);
+  e.name = error.name;
+  return e;
+}
+
+/**
+ * Starts `engine-worker` next to this file: the built `.js`, or under source (tests, `--conditions source`) the
+ * `.ts` through tsx's loader, registered inside the worker before the entry is imported.
+ */
+function startWorker(start: WorkerStart, threads: number): Worker {
+  const here = import.meta.url;
+  const fromSource = here.endsWith('.ts');
+  const entry = new URL(`./engine-worker.${fromSource ? 'ts' : 'js'}`, here);
+  const env = {
+    ...process.env,
+    ...(process.env.OPPU_WASM_THREADS ? {} : { OPPU_WASM_THREADS: String(threads) }),
+  };
+  if (!fromSource) return new Worker(entry, { workerData: start, env });
+  const tsx = pathToFileURL(
+    createRequire(here)
+      .resolve('tsx/esm/api')
+      .replace(/\.cjs$/, '.mjs'),
+  ).href;
+  const boot = `import { register } from ${JSON.stringify(tsx)}; register(); await import(${JSON.stringify(entry.href)});`;
+  return new Worker(new URL(`data:text/javascript,${encodeURIComponent(boot)}`), {
+    workerData: start,
+    env,
+    execArgv: ['--conditions', 'source'],
+  });
+}

@@ -1,0 +1,179 @@
+/**
+ * An engine worker: one worker thread of an `EnginePool`. It loads the base model once (`TfPeftEngine` on the
+ * tfjs wasm backend, the native kernels with this worker's share of the cores), then runs the model work the pool
+ * sends it, one job at a time: training, generation and scoring. Progress and streamed text go back as they come;
+ * `cancel` aborts the job's signal (training stops at the next step, as in-process).
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import type { AdapterWeights, GenerateRequest, ProgressEvent } from '@oppu/core';
+import { TfPeftEngine } from '@oppu/trainer';
+import { nativeKernels } from '@oppu/trainer/kernels';
+import {
+  type AdapterRef,
+  type FromWorker,
+  type JobResult,
+  type ToWorker,
+  toWireError,
+  type WireGenerateRequest,
+  type WorkerStart,
+} from './protocol.js';
+
+const port = parentPort;
+if (!port) throw new Error('engine-worker.ts runs inside a worker thread started by EnginePool');
+const start = workerData as WorkerStart;
+
+function post(message: FromWorker, transfer: ArrayBuffer[] = []): void {
+  port!.postMessage(message, transfer);
+}
+
+/** Engines by key: `base`, and the merged bases the pool defined. */
+const engines = new Map<string, Promise<TfPeftEngine>>();
+const controllers = new Map<number, AbortController>();
+/**
+ * The adapters of recent requests by the pool's id: the same weights object comes back for the same id, so the
+ * engine's loaded-adapter cache (keyed by object) hits and the tensors are not rebuilt per request.
+ */
+const adapters = new Map<number, AdapterWeights>();
+const MAX_ADAPTERS = 64;
+
+function adapterOf(ref: AdapterRef | undefined): AdapterWeights | undefined {
+  if (!ref) return undefined;
+  let weights = adapters.get(ref.id);
+  if (weights) adapters.delete(ref.id);
+  else weights = ref.weights;
+  adapters.set(ref.id, weights);
+  if (adapters.size > MAX_ADAPTERS) adapters.delete(adapters.keys().next().value!);
+  return weights;
+}
+
+function request(r: WireGenerateRequest): GenerateRequest {
+  const adapter = adapterOf(r.adapter);
+  return { prompt: r.prompt, ...(adapter ? { adapter } : {}) };
+}
+
+function engine(key: string): Promise<TfPeftEngine> {
+  const e = engines.get(key);
+  if (!e) throw new Error(`engine worker: no model "${key}" (it was not defined, or was disposed)`);
+  return e;
+}
+
+/** The buffers of trained weights, handed over rather than copied. */
+function buffersOf(weights: AdapterWeights): ArrayBuffer[] {
+  const out: ArrayBuffer[] = [];
+  for (const t of weights.tensors.values()) {
+    const b = t.data.buffer;
+    if (b instanceof ArrayBuffer && !out.includes(b) && t.data.byteLength === b.byteLength) out.push(b);
+  }
+  return out;
+}
+
+async function run(message: Extract<ToWorker, { type: 'job' }>, signal: AbortSignal): Promise<void> {
+  const id = message.id;
+  const onProgress = (event: ProgressEvent) => post({ type: 'progress', id, event });
+  const e = await engine(message.model);
+  let result: JobResult;
+  let transfer: ArrayBuffer[] = [];
+  switch (message.op) {
+    case 'train': {
+      const { init, ...rest } = message.options;
+      const r = await e.trainAdapter(message.examples, {
+        ...rest,
+        ...(init ? { init } : {}),
+        signal,
+        onProgress,
+      });
+      result = r;
+      transfer = buffersOf(r.weights);
+      break;
+    }
+    case 'trainMany': {
+      if (!e.trainAdapters) throw new Error('engine worker: this engine cannot train users together');
+      const r = await e.trainAdapters(message.perUser, { ...message.options, signal, onProgress });
+      result = r;
+      transfer = r.flatMap((x) => buffersOf(x.weights));
+      break;
+    }
+    case 'generate':
+      result = await e.model.generate(message.requests.map(request), { ...message.sampling, signal });
+      break;
+    case 'stream':
+      for await (const text of e.model.stream(request(message.request), { ...message.sampling, signal })) {
+        post({ type: 'chunk', id, text });
+      }
+      result = null;
+      break;
+    case 'score':
+      result = await e.model.score({ ...request(message.request), completion: message.request.completion });
+      break;
+    case 'scoreCandidates':
+      result = await e.model.scoreCandidates(
+        message.requests.map((r) => ({ ...request(r), candidates: r.candidates })),
+        { signal },
+      );
+      break;
+  }
+  post({ type: 'done', id, result }, transfer);
+}
+
+/** Jobs and definitions run one after another (the pool sends one job at a time; definitions come between). */
+let chain: Promise<void> = Promise.resolve();
+function serial(work: () => Promise<void>): void {
+  chain = chain.then(work, work);
+}
+
+port.on('message', (message: ToWorker) => {
+  switch (message.type) {
+    case 'cancel':
+      controllers.get(message.id)?.abort(new Error('cancelled'));
+      return;
+    case 'crash':
+      process.exit(message.code);
+      return;
+    case 'undefine': {
+      const e = engines.get(message.key);
+      engines.delete(message.key);
+      serial(async () => (await e?.catch(() => undefined))?.dispose());
+      return;
+    }
+    case 'define': {
+      const merged = engine(message.parent).then((p) => p.mergeAdapter(message.weights));
+      merged.catch(() => {});
+      engines.set(message.key, merged);
+      serial(async () => {
+        try {
+          post({ type: 'done', id: message.id, result: (await merged).model.info });
+        } catch (error) {
+          post({ type: 'failed', id: message.id, error: toWireError(error) });
+        }
+      });
+      return;
+    }
+    case 'job': {
+      const controller = new AbortController();
+      controllers.set(message.id, controller);
+      serial(async () => {
+        try {
+          await run(message, controller.signal);
+        } catch (error) {
+          post({ type: 'failed', id: message.id, error: toWireError(error) });
+        } finally {
+          controllers.delete(message.id);
+        }
+      });
+      return;
+    }
+  }
+});
+
+try {
+  const base = TfPeftEngine.load(start.dir, {
+    ...(start.name ? { name: start.name } : {}),
+    onLog: (line) => post({ type: 'log', line }),
+  });
+  engines.set('base', base);
+  const loaded = await base;
+  nativeKernels()?.setThreads(start.threads);
+  post({ type: 'ready', info: loaded.model.info, backend: loaded.backend });
+} catch (error) {
+  post({ type: 'fatal', error: toWireError(error) });
+}

@@ -1,0 +1,120 @@
+import type {
+  AdapterTrainingResult,
+  AdapterWeights,
+  BaseModelInfo,
+  CandidateScores,
+  GenerateResult,
+  PeftConfig,
+  ProgressEvent,
+  SamplingOptions,
+  TrainingConfig,
+  TrainingExample,
+} from '@oppu/core';
+
+/**
+ * The messages between an `EnginePool` (main thread) and its engine workers (`engine-worker.ts`). Everything
+ * crosses by structured clone; the weights a worker returns are transferred, not copied.
+ */
+
+/** What a worker is started with (`workerData`). */
+export interface WorkerStart {
+  /** The base model folder (HF layout). */
+  readonly dir: string;
+  /** `base_model_name_or_path` for the engine (the embedded model's name), or undefined: the folder name. */
+  readonly name?: string;
+  /** Threads of the native kernels' pool in this worker. */
+  readonly threads: number;
+}
+
+/** An adapter as a request carries it: the weights, and the pool's id of that object (the worker reuses its copy). */
+export interface AdapterRef {
+  readonly id: number;
+  readonly weights: AdapterWeights;
+}
+
+export interface WireGenerateRequest {
+  readonly prompt: string;
+  readonly adapter?: AdapterRef;
+}
+
+export interface WireScoreRequest {
+  readonly prompt: string;
+  readonly candidates: readonly string[];
+  readonly adapter?: AdapterRef;
+}
+
+export type SamplingWire = Omit<SamplingOptions, 'signal'>;
+
+export interface TrainWire {
+  readonly peft: PeftConfig;
+  readonly training?: Partial<TrainingConfig>;
+}
+
+/** One unit of model work; `model` names the engine in the worker (`base`, or a key from `define`). */
+export type JobOp =
+  | {
+      readonly op: 'train';
+      readonly examples: readonly TrainingExample[];
+      readonly options: TrainWire & { readonly init?: AdapterWeights };
+    }
+  | {
+      readonly op: 'trainMany';
+      readonly perUser: readonly (readonly TrainingExample[])[];
+      readonly options: TrainWire & { readonly inits?: readonly (AdapterWeights | undefined)[] };
+    }
+  | {
+      readonly op: 'generate';
+      readonly requests: readonly WireGenerateRequest[];
+      readonly sampling: SamplingWire;
+    }
+  | { readonly op: 'stream'; readonly request: WireGenerateRequest; readonly sampling: SamplingWire }
+  | { readonly op: 'score'; readonly request: WireGenerateRequest & { readonly completion: string } }
+  | { readonly op: 'scoreCandidates'; readonly requests: readonly WireScoreRequest[] };
+
+export type ToWorker =
+  | ({ readonly type: 'job'; readonly id: number; readonly model: string } & JobOp)
+  | { readonly type: 'cancel'; readonly id: number }
+  /** A base with `weights` merged in (OPPU stage 1), under `key`, built from the engine `parent`. */
+  | {
+      readonly type: 'define';
+      readonly id: number;
+      readonly key: string;
+      readonly parent: string;
+      readonly weights: AdapterWeights;
+    }
+  | { readonly type: 'undefine'; readonly key: string }
+  /** Test hook: the worker exits at once with this code, as a crash would. */
+  | { readonly type: 'crash'; readonly code: number };
+
+export interface WireError {
+  readonly name: string;
+  readonly code?: string;
+  readonly message: string;
+}
+
+export type JobResult =
+  | AdapterTrainingResult
+  | AdapterTrainingResult[]
+  | GenerateResult[]
+  | CandidateScores[]
+  | BaseModelInfo
+  | number
+  | null;
+
+export type FromWorker =
+  | { readonly type: 'ready'; readonly info: BaseModelInfo; readonly backend: string }
+  | { readonly type: 'log'; readonly line: string }
+  | { readonly type: 'progress'; readonly id: number; readonly event: ProgressEvent }
+  | { readonly type: 'chunk'; readonly id: number; readonly text: string }
+  | { readonly type: 'done'; readonly id: number; readonly result: JobResult }
+  | { readonly type: 'failed'; readonly id: number; readonly error: WireError }
+  /** The worker could not start (the model did not load). */
+  | { readonly type: 'fatal'; readonly error: WireError };
+
+export function toWireError(error: unknown): WireError {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    return { name: error.name, message: error.message, ...(typeof code === 'string' ? { code } : {}) };
+  }
+  return { name: 'Error', message: String(error) };
+}
