@@ -33,6 +33,11 @@ export interface PlaygroundCliOptions {
   readonly token?: string;
   /** Host names the Host header may carry besides localhost and the machine's addresses (OPPU_ALLOWED_HOSTS). */
   readonly allowedHosts?: readonly string[];
+  /**
+   * Training workers (worker threads, each holding the model), plus one that answers; 0 trains and answers on
+   * the server's own thread. Default 1.
+   */
+  readonly workers?: number;
 }
 
 export const USAGE = `oppu playground: a web page to see personalization happen
@@ -55,6 +60,8 @@ usage: pnpm start [-- options]
   --demo-items N   typical history size of a demo user (default 16)
   --base-model DIR a base model folder in HF layout (default: the embedded tiny model)
   --redis URL      train through @oppu/queue workers on this Redis (default: OPPU_REDIS_URL; none: train here)
+  --workers N      users trained at once, each in a worker thread beside one that answers (default 1; 0: train
+                   and answer on the server's thread, which then stalls while a user trains)
   --log            log every request
   --help           this text
 `;
@@ -95,6 +102,7 @@ export function parseOptions(
       redis: { type: 'string' },
       token: { type: 'string' },
       'allowed-hosts': { type: 'string' },
+      workers: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -145,5 +153,6 @@ export function parseOptions(
     ...((values.redis ?? env.OPPU_REDIS_URL) ? { redisUrl: values.redis ?? env.OPPU_REDIS_URL } : {}),
     ...(token !== undefined ? { token } : {}),
     ...(allowedHosts.length ? { allowedHosts } : {}),
+    ...(values.workers !== undefined ? { workers: int(values.workers, 1, '--workers', 0, 64) } : {}),
   };
 }

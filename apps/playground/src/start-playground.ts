@@ -4,6 +4,7 @@ import { type ProfileSummarizer, TASK_TRAINING, type TextRanker } from '@oppu/co
 import {
   createEngine,
   createLocalOppu,
+  createPooledEngine,
   createRanker,
   createSummarizer,
   defaultBaseModelDir,
@@ -57,10 +58,17 @@ export async function startPlayground(
   if (await buildUi({ outDir: uiDir, quiet: true })) log(`built the page into ${uiDir}`);
 
   const dataDir = join(options.home, 'playground');
-  const engine = await createEngine({
+  // Training, evaluation and answers run in worker threads (the server's thread only routes requests), unless
+  // --workers 0.
+  const engineOptions = {
     ...(options.baseModelDir ? { baseModelDir: options.baseModelDir } : {}),
     onLog: log,
-  });
+  };
+  const workers = options.workers ?? 1;
+  const engine =
+    workers > 0
+      ? await createPooledEngine({ ...engineOptions, trainWorkers: workers })
+      : await createEngine(engineOptions);
   const locals: LocalOppu[] = [];
   for (const task of options.tasks) {
     const taskSteps = options.taskSteps ?? 0;

@@ -22,6 +22,7 @@ import { bm25Ranker } from './ranker.js';
 import { FsAdapterStore } from './store/fs-adapter-store.js';
 import { oppuHome } from './store/oppu-home.js';
 import { adaptToTask, type TaskAdaptationOptions } from './task-adaptation.js';
+import { PooledEngine } from './worker/pooled-engine.js';
 
 export interface EngineOptions {
   /** A base model folder in HF layout; default: the embedded tiny model (`@oppu/model-tiny`). */
@@ -36,6 +37,34 @@ export async function createEngine(options: EngineOptions = {}): Promise<TfPeftE
   return TfPeftEngine.load(dir, {
     ...(options.baseModelDir === undefined ? { name: TINY_MODEL_NAME } : {}),
     onLog: options.onLog ?? ((line) => console.error(line)),
+  });
+}
+
+export interface PooledEngineCreateOptions extends EngineOptions {
+  /** Workers that train, one job each at a time (default 1). */
+  readonly trainWorkers?: number;
+  /** Workers kept for answers, so a question never waits behind a training (default 1; 0: none). */
+  readonly serveWorkers?: number;
+  /** Kernel threads per worker; default the cores divided among the workers. */
+  readonly threads?: number;
+}
+
+/**
+ * Loads the base model into a pool of worker threads (`PooledEngine`): training, evaluation and generation run
+ * there, and the calling thread stays free to answer while they do. Dispose it (or every engine merged from it)
+ * to stop the workers.
+ */
+export async function createPooledEngine(options: PooledEngineCreateOptions = {}): Promise<PooledEngine> {
+  const dir = options.baseModelDir ? resolve(options.baseModelDir) : defaultBaseModelDir();
+  checkBaseModelDir(dir, options.baseModelDir === undefined);
+  const log = options.onLog ?? ((line: string) => console.error(line));
+  return PooledEngine.open({
+    dir,
+    ...(options.baseModelDir === undefined ? { name: TINY_MODEL_NAME } : {}),
+    ...(options.trainWorkers !== undefined ? { trainWorkers: options.trainWorkers } : {}),
+    ...(options.serveWorkers !== undefined ? { serveWorkers: options.serveWorkers } : {}),
+    ...(options.threads !== undefined ? { threads: options.threads } : {}),
+    onLog: log,
   });
 }
 
@@ -64,6 +93,12 @@ export interface LocalOppuOptions extends EngineOptions {
   readonly adapters?: AdapterStore;
   /** Share an engine between services (it is then not disposed by `close`). */
   readonly engine?: PeftEngine;
+  /**
+   * Model work (training, evaluation, generation) runs in worker threads, each holding the base model once: this
+   * many training workers plus one serving worker (default 1), so the calling thread keeps answering while users
+   * train. 0 runs it on the calling thread. Ignored when `engine` is given.
+   */
+  readonly workers?: number;
   readonly training?: Partial<TrainingConfig>;
   readonly peft?: PeftConfig;
   readonly k?: number;
@@ -97,7 +132,15 @@ export async function createLocalOppu(options: LocalOppuOptions = {}): Promise<L
   mkdirSync(home, { recursive: true });
   const task = typeof options.task === 'object' ? options.task : lampTask(options.task ?? 'LaMP_7');
   const ownEngine = options.engine === undefined;
-  const baseEngine = options.engine ?? (await createEngine(options));
+  const workers = options.workers ?? 1;
+  const baseEngine =
+    options.engine ??
+    (workers > 0
+      ? await createPooledEngine({ ...options, trainWorkers: workers })
+      : await createEngine(options));
+  // Users train in parallel up to the engine's training workers (one job per user at a time either way).
+  const concurrency =
+    options.concurrency ?? (baseEngine instanceof PooledEngine ? baseEngine.pool.trainWorkers : undefined);
   let engine = baseEngine;
   let history: HistoryStore | undefined;
   try {
@@ -125,7 +168,7 @@ export async function createLocalOppu(options: LocalOppuOptions = {}): Promise<L
       peft: options.peft ?? OPPU_LORA,
       ...(options.training ? { training: options.training } : {}),
       ...(options.k !== undefined ? { k: options.k } : {}),
-      ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
+      ...(concurrency !== undefined ? { concurrency } : {}),
       ...(options.limits ? { limits: options.limits } : {}),
     });
     const store = history;
