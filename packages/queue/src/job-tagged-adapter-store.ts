@@ -1,4 +1,11 @@
-import type { AdapterMetadata, AdapterStore, AdapterWeights, StoredAdapter, UserId } from '@oppu/core';
+import type {
+  AdapterMetadata,
+  AdapterStore,
+  AdapterWeights,
+  ImportLimits,
+  StoredAdapter,
+  UserId,
+} from '@oppu/core';
 
 /**
  * An adapter store that writes the id of the job now training a user into each version it stores
@@ -59,7 +66,8 @@ export class JobTaggedAdapterStore implements AdapterStore {
     user: UserId,
     archive: Uint8Array,
     expectBase?: { readonly name: string; readonly hash: string },
+    limits?: ImportLimits,
   ): Promise<AdapterMetadata[]> {
-    return this.inner.import(user, archive, expectBase);
+    return this.inner.import(user, archive, expectBase, limits);
   }
 }

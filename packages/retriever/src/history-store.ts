@@ -187,6 +187,10 @@ export class HistoryStore {
     return row ? (JSON.parse(row.data) as UserProfile) : undefined;
   }
 
+  deleteProfile(user: UserId, task = ''): void {
+    this.db.prepare('DELETE FROM profiles WHERE user_id = ? AND task = ?').run(userId(user), task);
+  }
+
   setSetting(user: UserId, key: string, value: unknown): void {
     this.db
       .prepare(

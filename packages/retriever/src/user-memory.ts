@@ -268,6 +268,11 @@ export class UserMemory implements Retriever {
   ): Promise<void> {
     const p = this.options.profile;
     if (!p) return;
+    if (s.items.length === 0) {
+      // Nothing left to describe: the profile goes with the last item (it would still speak of removed ones).
+      this.store.deleteProfile(user, p.task);
+      return;
+    }
     const previous = this.store.getProfile(user, p.task);
     const next =
       added && previous && p.summarizer.update && previous.itemCount + added.length === s.items.length

@@ -10,19 +10,20 @@ import {
   S3Client,
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
-import type { AdapterMetadata, AdapterStore, AdapterWeights, StoredAdapter } from '@oppu/core';
+import type { AdapterMetadata, AdapterStore, AdapterWeights, ImportLimits, StoredAdapter } from '@oppu/core';
 import { userId as checkUserId, OppuError, type UserId } from '@oppu/core';
 import {
   ADAPTER_CONFIG,
   ADAPTER_META,
   ADAPTER_WEIGHTS,
   FsAdapterStore,
+  MAX_ADAPTER_VERSION,
   packAdapterArchive,
   parseAdapterMetadata,
   sha256Hex,
   versionDirName,
 } from '@oppu/node';
-import { readSafetensors, writeSafetensors } from '@oppu/trainer';
+import { assertFiniteTensors, readSafetensors, writeSafetensors } from '@oppu/trainer';
 
 const VERSION_META = /\/v(\d{4,9})\/oppu_meta\.json$/;
 const HEAD = 'HEAD.json';
@@ -226,6 +227,7 @@ export class S3AdapterStore implements AdapterStore {
     meta: Omit<AdapterMetadata, 'version' | 'sha256' | 'userId'>,
   ): Promise<AdapterMetadata> {
     checkUserId(user, 'user');
+    assertFiniteTensors(weights.tensors, `user ${user}'s new adapter`);
     let generation = await this.generation(user);
     if (!generation) {
       generation = newGeneration();
@@ -237,6 +239,12 @@ export class S3AdapterStore implements AdapterStore {
     for (let attempt = 0; ; attempt++) {
       const versions = await this.versions(user, generation);
       const version = (versions[versions.length - 1] ?? 0) + 1;
+      if (version > MAX_ADAPTER_VERSION) {
+        throw new OppuError(
+          'adapter_version_limit',
+          `user ${user} has adapter version ${version - 1}, the highest this store numbers; export, then import the versions renumbered, or forget the user's adapters`,
+        );
+      }
       const full: AdapterMetadata = { ...meta, userId: user, version, sha256: sha256Hex(bytes) };
       const dir = this.versionKey(user, generation, version);
       await this.putBytes(`${dir}/${ADAPTER_CONFIG}`, config);
@@ -252,16 +260,26 @@ export class S3AdapterStore implements AdapterStore {
     }
   }
 
-  /** Removes objects of versions that never got their metadata (an interrupted write), once they are stale. */
+  /**
+   * Removes, once they are stale, what interrupted writes left under the user: objects of versions that never got
+   * their metadata, and generations `HEAD.json` does not name (an import killed before or after its switch).
+   */
   private async sweep(user: UserId, generation: string): Promise<void> {
-    const keys = await this.listKeys(`${this.userKey(user)}/${generation}/`);
+    const base = `${this.userKey(user)}/`;
+    const keys = await this.listKeys(base);
+    const live = `${base}${generation}/`;
     const committed = new Set(
-      keys.map((k) => VERSION_META.exec(k.key)?.[1]).filter((v): v is string => v !== undefined),
+      keys
+        .filter((k) => k.key.startsWith(live))
+        .map((k) => VERSION_META.exec(k.key)?.[1])
+        .filter((v): v is string => v !== undefined),
     );
     const now = Date.now();
     const stale = keys.filter((k) => {
+      if (now - k.modified <= this.staleWriteMs) return false;
+      if (!k.key.startsWith(live)) return /^g-[0-9a-f]{12,32}\//.test(k.key.slice(base.length));
       const v = /\/v(\d{4,9})\/[^/]+$/.exec(k.key)?.[1];
-      return v !== undefined && !committed.has(v) && now - k.modified > this.staleWriteMs;
+      return v !== undefined && !committed.has(v);
     });
     await this.deleteKeys(stale.map((k) => k.key));
   }
@@ -312,12 +330,13 @@ export class S3AdapterStore implements AdapterStore {
     user: UserId,
     archive: Uint8Array,
     expectBase?: { readonly name: string; readonly hash: string },
+    limits?: ImportLimits,
   ): Promise<AdapterMetadata[]> {
     checkUserId(user, 'user');
     const scratch = await mkdtemp(join(tmpdir(), 'oppu-s3-import-'));
     try {
       const fs = new FsAdapterStore({ root: scratch, maxArchiveBytes: this.maxArchiveBytes });
-      const metas = await fs.import(user, archive, expectBase);
+      const metas = await fs.import(user, archive, expectBase, limits);
       const previous = await this.generation(user);
       const generation = newGeneration();
       for (const meta of metas) {

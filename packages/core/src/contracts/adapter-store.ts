@@ -46,10 +46,19 @@ export interface AdapterStore {
   delete(user: UserId, version?: number): Promise<void>;
   /** One archive the user can take away: every version with its metadata. */
   export(user: UserId): Promise<Uint8Array>;
-  /** Validates an archive (format, checksums, base model) before anything is replaced. */
+  /**
+   * Validates an archive (format, checksums, PEFT files with finite weights, base model, `limits`) before anything
+   * is replaced, then replaces every version of the user with the archive's.
+   */
   import(
     user: UserId,
     archive: Uint8Array,
     expectBase?: { readonly name: string; readonly hash: string },
+    limits?: ImportLimits,
   ): Promise<AdapterMetadata[]>;
+}
+
+export interface ImportLimits {
+  /** Most versions an archive may hold (the service passes its `maxVersions`); more is refused, nothing written. */
+  readonly maxVersions?: number;
 }

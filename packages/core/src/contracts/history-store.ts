@@ -17,6 +17,8 @@ export interface HistoryStore {
   users(): MaybePromise<UserId[]>;
   putProfile(profile: UserProfile, task?: string): MaybePromise<void>;
   getProfile(user: UserId, task?: string): MaybePromise<UserProfile | undefined>;
+  /** Removes the user's profile for the task (a profile must not outlive the items it was built from). */
+  deleteProfile(user: UserId, task?: string): MaybePromise<void>;
   setSetting(user: UserId, key: string, value: unknown): MaybePromise<void>;
   getSetting<T = unknown>(user: UserId, key: string): MaybePromise<T | undefined>;
 }

@@ -24,6 +24,7 @@ function memoryHistory(): HistoryStore {
     users: () => [...items.keys()],
     putProfile: (p, task) => void profiles.set(`${p.userId}/${task}`, p),
     getProfile: (u, task) => profiles.get(`${u}/${task}`),
+    deleteProfile: (u, task) => void profiles.delete(`${u}/${task}`),
     setSetting: () => {},
     getSetting: () => undefined,
   };

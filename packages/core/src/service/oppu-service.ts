@@ -210,11 +210,15 @@ export class OppuService {
     return this.options.history.getProfile(checkUserId(user, 'user'), this.task.id);
   }
 
+  /** Rebuilds the user's profile from their items now; with no items left, the profile is removed. */
   private async refreshProfile(user: UserId): Promise<void> {
     const summarizer = this.options.summarizer;
     if (!summarizer) return;
     const items = await this.options.history.list(user);
-    if (items.length === 0) return;
+    if (items.length === 0) {
+      await this.options.history.deleteProfile(user, this.task.id);
+      return;
+    }
     const profile = await summarizer.summarize(user, items, this.task.id);
     await this.options.history.putProfile(profile, this.task.id);
   }
@@ -266,12 +270,24 @@ export class OppuService {
     );
   }
 
-  /** Stores a trained adapter as the user's next version (atomically), caches it and prunes old versions. */
+  /** A job whose loss is not a finite number: it fails and the user's previous adapter stays current. */
+  private diverged(users: readonly UserId[], loss: number): OppuError {
+    return new OppuError(
+      'training_diverged',
+      `training of user ${users.join(', ')}: the loss became ${loss}; nothing was stored and the previous adapter is kept (lower the learning rate)`,
+    );
+  }
+
+  /**
+   * Stores a trained adapter as the user's next version (atomically), caches it and prunes old versions. A job
+   * whose loss is not finite stores nothing (the store also refuses non-finite weights).
+   */
   private async store(
     plan: Awaited<ReturnType<OppuService['plan']>>,
     result: AdapterTrainingResult,
     seconds: number,
   ): Promise<AdapterMetadata> {
+    if (!Number.isFinite(result.finalLoss)) throw this.diverged([plan.user], result.finalLoss);
     const info = this.engine.model.info;
     const meta = await this.options.adapters.put(plan.user, result.weights, {
       task: this.task.id,
@@ -344,8 +360,21 @@ export class OppuService {
         );
         if (results.some((r) => r.cancelled)) throw this.cancelled(list.join(', ') as UserId, timeout);
         const seconds = (Date.now() - started) / 1000;
+        // Each user's adapter trained as if alone: one that diverged keeps its previous version, the others are
+        // stored, and then the job fails naming the diverged users.
         const out: AdapterMetadata[] = [];
-        for (const [i, p] of plans.entries()) out.push(await this.store(p, results[i]!, seconds));
+        const diverged: { user: UserId; loss: number }[] = [];
+        for (const [i, p] of plans.entries()) {
+          const r = results[i]!;
+          if (Number.isFinite(r.finalLoss)) out.push(await this.store(p, r, seconds));
+          else diverged.push({ user: p.user, loss: r.finalLoss });
+        }
+        if (diverged.length > 0) {
+          throw this.diverged(
+            diverged.map((d) => d.user),
+            diverged[0]!.loss,
+          );
+        }
         return out;
       }),
     );
@@ -505,12 +534,20 @@ export class OppuService {
     return this.options.adapters.export(checkUserId(user, 'user'));
   }
 
-  /** Validates the archive against the base model in use before it replaces the user's adapters. */
+  /**
+   * Validates the archive against the base model in use (and holds at most `maxVersions` versions) before it
+   * replaces the user's adapters.
+   */
   async importAdapter(user: UserId, archive: Uint8Array): Promise<AdapterMetadata[]> {
     const u = checkUserId(user, 'user');
     const info = this.engine.model.info;
     return this.queue.run(u, async () => {
-      const metas = await this.options.adapters.import(u, archive, { name: info.name, hash: info.hash });
+      const metas = await this.options.adapters.import(
+        u,
+        archive,
+        { name: info.name, hash: info.hash },
+        { maxVersions: this.limits.maxVersions },
+      );
       this.cache.forget(u);
       return metas;
     });

@@ -15,6 +15,8 @@ import { strToU8, unzipSync, zipSync } from 'fflate';
  * entry's CRC-32 is checked (fflate does not), so a damaged config or metadata entry is never imported.
  */
 export const ARCHIVE_FORMAT = 'oppu-adapter-archive';
+/** The highest version number an archive may bring in (the store numbers versions up to 999,999,999). */
+export const MAX_IMPORTED_VERSION = 1_000_000;
 const MANIFEST = 'oppu-adapter.json';
 const ENTRY = /^v(\d{4,9})\/(adapter_config\.json|adapter_model\.safetensors|oppu_meta\.json)$/;
 
@@ -114,6 +116,15 @@ export function unpackAdapterArchive(archive: Uint8Array, options: UnpackOptions
   const listed = manifest.versions;
   if (!Array.isArray(listed) || listed.length === 0 || !listed.every((v) => Number.isInteger(v) && v > 0)) {
     bad(`${MANIFEST}: "versions" must be a non-empty list of positive integers`);
+  }
+  const over = (listed as number[]).find((v) => v > MAX_IMPORTED_VERSION);
+  if (over !== undefined) {
+    bad(
+      `${MANIFEST}: version ${over} is over ${MAX_IMPORTED_VERSION}, the highest an import takes (the store must still number the versions trained after it)`,
+    );
+  }
+  if (new Set(listed as number[]).size !== (listed as number[]).length) {
+    bad(`${MANIFEST}: "versions" lists a version twice`);
   }
   const out: ArchiveVersion[] = [];
   for (const v of listed as number[]) {

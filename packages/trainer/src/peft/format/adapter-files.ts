@@ -50,7 +50,28 @@ export function decodeAdapter(
     // fp16/bf16 adapters are read as float32 values.
     out.set(name, { dtype: 'float32', shape: t.shape, data: t.data });
   }
+  assertFiniteTensors(out, `${where}/${ADAPTER_WEIGHTS_FILE}`);
   return { config: config as Record<string, unknown>, tensors: out };
+}
+
+/**
+ * Refuses NaN and infinite values in float tensors: a diverged training or a damaged file, which would turn every
+ * answer of the adapter into noise. `where` names the file or adapter in the error.
+ */
+export function assertFiniteTensors(tensors: ReadonlyMap<string, HostTensor>, where: string): void {
+  for (const [name, t] of tensors) {
+    const data = t.data;
+    if (!(data instanceof Float32Array)) continue;
+    for (let i = 0; i < data.length; i++) {
+      const v = data[i] as number;
+      if (v - v !== 0) {
+        throw new OppuError(
+          'adapter_not_finite',
+          `${where}: tensor "${name}" holds ${v} at element ${i}; the adapter diverged or the file is damaged (retrain it)`,
+        );
+      }
+    }
+  }
 }
 
 /**

@@ -8,6 +8,12 @@ export function loraScaling(config: Pick<LoraConfig, 'r' | 'alpha' | 'rslora'>):
   return config.rslora ? config.alpha / Math.sqrt(config.r) : config.alpha / config.r;
 }
 
+/**
+ * The largest LoRA scaling (alpha / r, or alpha / sqrt(r) with rsLoRA) accepted. Recipes use 0.5 to 64 (PEFT's
+ * default is 1); far beyond that the update swamps the base model's weights, or overflows float32.
+ */
+export const MAX_LORA_SCALING = 1024;
+
 /** Checks a LoRA config; returns it with the module list de-duplicated and in decoder order. */
 export function validateLoraConfig(config: LoraConfig, where = 'LoRA config'): LoraConfig {
   if (!Number.isSafeInteger(config.r) || config.r <= 0)
@@ -16,6 +22,12 @@ export function validateLoraConfig(config: LoraConfig, where = 'LoRA config'): L
     throw new OppuError(
       'invalid_peft_config',
       `${where}: alpha must be a positive number, got ${config.alpha}`,
+    );
+  const scaling = loraScaling(config);
+  if (scaling > MAX_LORA_SCALING)
+    throw new OppuError(
+      'invalid_peft_config',
+      `${where}: alpha ${config.alpha} with r ${config.r} scales the update by ${scaling}; at most ${MAX_LORA_SCALING} is accepted`,
     );
   if (!(config.dropout >= 0 && config.dropout < 1))
     throw new OppuError('invalid_peft_config', `${where}: dropout must be in [0, 1), got ${config.dropout}`);

@@ -3,14 +3,21 @@ import { basePeftFields, ConfigReader, isNullish } from '../format/config-fields
 import type { PeftModelDims } from '../model-dims.js';
 import type { AdapterBaseInfo } from '../peft-method.js';
 
+/** The most virtual tokens accepted: they are put before every prompt, inside the model's context. */
+export const MAX_VIRTUAL_TOKENS = 4096;
+
 export function validatePromptTuningConfig(
   config: PromptTuningConfig,
   where = 'prompt tuning config',
 ): PromptTuningConfig {
-  if (!Number.isSafeInteger(config.numVirtualTokens) || config.numVirtualTokens <= 0)
+  if (
+    !Number.isSafeInteger(config.numVirtualTokens) ||
+    config.numVirtualTokens <= 0 ||
+    config.numVirtualTokens > MAX_VIRTUAL_TOKENS
+  )
     throw new OppuError(
       'invalid_peft_config',
-      `${where}: numVirtualTokens must be a positive integer, got ${config.numVirtualTokens}`,
+      `${where}: numVirtualTokens must be an integer from 1 to ${MAX_VIRTUAL_TOKENS}, got ${config.numVirtualTokens}`,
     );
   if (config.initText !== undefined && config.initText.length === 0)
     throw new OppuError(
