@@ -37,8 +37,19 @@ export class AdapterCache {
     return `${user}@${version}`;
   }
 
-  get(user: UserId, version: number): StoredAdapter | undefined {
-    return this.lru.get(AdapterCache.key(user, version));
+  /**
+   * The cached adapter of this user and version; with `sha256` (the store's current checksum of that version), only
+   * when the cached weights are those: a version number can be written again by another process (a re-import, a
+   * store emptied and trained anew), and then the entry is dropped and the store is read.
+   */
+  get(user: UserId, version: number, sha256?: string): StoredAdapter | undefined {
+    const key = AdapterCache.key(user, version);
+    const hit = this.lru.get(key);
+    if (hit && sha256 !== undefined && hit.meta.sha256 !== sha256) {
+      this.lru.delete(key);
+      return undefined;
+    }
+    return hit;
   }
 
   set(adapter: StoredAdapter): void {

@@ -393,9 +393,14 @@ export class OppuService {
     }
   }
 
-  private async loadAdapter(user: UserId, version?: number): Promise<StoredAdapter | undefined> {
+  /** The user's adapter (the latest, or `version`); a cached copy only when its checksum is `sha256` (see AdapterCache.get). */
+  private async loadAdapter(
+    user: UserId,
+    version?: number,
+    sha256?: string,
+  ): Promise<StoredAdapter | undefined> {
     if (version !== undefined) {
-      const hit = this.cache.get(user, version);
+      const hit = this.cache.get(user, version, sha256);
       if (hit) return hit;
     }
     const stored = await this.options.adapters.get(user, version);
@@ -454,7 +459,9 @@ export class OppuService {
     });
     const { prompt } = built;
     const retrieved = built.retrieved.map((i) => items[i]!);
-    const adapter = spec.adapter && latest ? await this.loadAdapter(u, latest.version) : undefined;
+    // The version listed now, by checksum: one another process stored (a training worker) is served at once.
+    const adapter =
+      spec.adapter && latest ? await this.loadAdapter(u, latest.version, latest.sha256) : undefined;
     return {
       user: u,
       method,

@@ -33,6 +33,8 @@ interface PendingJob {
   lanes: readonly Lane[];
   /** Cancelled while queued: sent with its cancel right behind (a training then returns its cancelled result). */
   aborted?: boolean;
+  /** Sent as part of a batch with other answers (see `batch`). */
+  batched?: boolean;
   readonly onProgress?: (event: ProgressEvent) => void;
   readonly onChunk?: (text: string) => void;
   readonly signal?: AbortSignal;
@@ -56,6 +58,13 @@ interface Definition {
   readonly key: string;
   readonly parent: string;
   readonly weights: AdapterWeights;
+}
+
+/** Most requests one batch of answers carries. */
+const MAX_BATCH_ROWS = 32;
+
+function rowsOf(op: JobOp): number {
+  return 'requests' in op ? op.requests.length : 1;
 }
 
 /** A worker must start within this long (it loads tfjs and the base model). */
@@ -92,9 +101,13 @@ export class EnginePool {
   private nextId = 1;
   private startFailures = 0;
   private closed = false;
+  /** Why the pool gave up restarting workers; new jobs are refused with it. */
+  private broken: string | undefined;
   private refs = 0;
   /** Workers started since the pool opened (the first ones included), for tests and reports. */
   started = 0;
+  /** Batches of several queued answers sent as one job (see `batch`), for tests and reports. */
+  batches = 0;
 
   private constructor(options: EnginePoolOptions) {
     this.options = options;
@@ -270,9 +283,8 @@ export class EnginePool {
     if (this.closed) return;
     if (!wasReady) this.startFailures++;
     if (this.startFailures >= MAX_START_FAILURES) {
-      this.failQueued(
-        `engine workers failed to start ${MAX_START_FAILURES} times in a row; see the log for why`,
-      );
+      this.broken = `engine workers failed to start ${MAX_START_FAILURES} times in a row; see the log for why`;
+      this.failQueued(this.broken);
       return;
     }
     this.options.onLog?.(
@@ -301,12 +313,68 @@ export class EnginePool {
       if (!slot.ready || slot.current) continue;
       const at = this.queue.findIndex((job) => job.lanes.includes(slot.lane));
       if (at < 0) continue;
-      const job = this.queue.splice(at, 1)[0]!;
+      const job = this.batch(this.queue.splice(at, 1)[0]!, slot.lane);
       slot.current = job;
       job.slot = slot;
       slot.worker.postMessage({ type: 'job', id: job.id, model: job.model, ...job.op } as ToWorker);
       if (job.aborted) slot.worker.postMessage({ type: 'cancel', id: job.id } satisfies ToWorker);
     }
+  }
+
+  /**
+   * Answers waiting for the same model are sent as one batch (requests of different users' adapters share the
+   * forward passes in the worker, as in-process batches do): `first` with every queued job of the same kind, model
+   * and sampling options that this lane may run, up to MAX_BATCH_ROWS requests. Each job gets its own results.
+   */
+  private batch(first: PendingJob, lane: Lane): PendingJob {
+    const kind = first.op.op;
+    if ((kind !== 'scoreCandidates' && kind !== 'generate') || first.aborted) return first;
+    const sampling = kind === 'generate' ? JSON.stringify((first.op as { sampling: unknown }).sampling) : '';
+    const members = [first];
+    let rows = rowsOf(first.op);
+    for (let i = 0; i < this.queue.length && rows < MAX_BATCH_ROWS; ) {
+      const job = this.queue[i]!;
+      const same =
+        job.model === first.model &&
+        job.op.op === kind &&
+        job.lanes.includes(lane) &&
+        !job.aborted &&
+        (kind !== 'generate' || JSON.stringify((job.op as { sampling: unknown }).sampling) === sampling);
+      if (same && rows + rowsOf(job.op) <= MAX_BATCH_ROWS) {
+        members.push(job);
+        this.queue.splice(i, 1);
+        rows += rowsOf(job.op);
+      } else i++;
+    }
+    if (members.length === 1) return first;
+    for (const m of members) m.batched = true;
+    this.batches++;
+    const requests = members.flatMap((m) => (m.op as { requests: readonly unknown[] }).requests);
+    const op = (
+      kind === 'generate'
+        ? { op: 'generate', requests, sampling: (first.op as { sampling: unknown }).sampling }
+        : { op: 'scoreCandidates', requests }
+    ) as JobOp;
+    return {
+      id: this.nextId++,
+      model: first.model,
+      op,
+      lanes: first.lanes,
+      resolve: (result) => {
+        let at = 0;
+        for (const m of members) {
+          const n = rowsOf(m.op);
+          m.resolve((result as unknown[]).slice(at, at + n) as JobResult);
+          at += n;
+        }
+      },
+      reject: (error) => {
+        for (const m of members) m.reject(error);
+      },
+      cleanup: () => {
+        for (const m of members) m.cleanup?.();
+      },
+    };
   }
 
   /** Runs one job on a worker; `lanes` says which workers may take it. */
@@ -321,6 +389,7 @@ export class EnginePool {
     } = {},
   ): Promise<JobResult> {
     if (this.closed) return Promise.reject(new OppuError('pool_closed', 'the engine pool is closed'));
+    if (this.broken) return Promise.reject(new OppuError('worker_start', this.broken));
     if (hooks.signal?.aborted && op.op !== 'train' && op.op !== 'trainMany') {
       return Promise.reject(abortError(op.op));
     }
@@ -347,6 +416,10 @@ export class EnginePool {
             this.pump();
           } else if (queuedAt >= 0) {
             this.queue.splice(queuedAt, 1);
+            job.cleanup?.();
+            reject(abortError(op.op));
+          } else if (job.batched) {
+            // Its batch runs on for the others; this caller stops waiting now.
             job.cleanup?.();
             reject(abortError(op.op));
           } else if (job.slot?.current === job) {

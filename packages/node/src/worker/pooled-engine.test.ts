@@ -82,6 +82,42 @@ describe('PooledEngine (model work in worker threads)', () => {
     expect(streamed).toBe(g1!.text);
   });
 
+  it('sends answers that queue up together as one batch, each caller getting what it would alone', async () => {
+    const adapters = await Promise.all(
+      [1, 2, 3].map((seed) =>
+        local.trainAdapter(examples, { peft: OPPU_LORA, training: { ...training, maxSteps: 2, seed } }),
+      ),
+    );
+    const requests = Array.from({ length: 8 }, (_, i) => ({
+      prompt: ['the cat sat on the', 'a dog ran to the', 'the cat sat here and'][i % 3]!,
+      candidates: ['mat', 'park', 'slept'],
+      ...(i % 4 === 3 ? {} : { adapter: adapters[i % 3]!.weights }),
+    }));
+    const batchesBefore = pooled.pool.batches;
+    // Eight callers at once: two workers take one each, the six others wait and go together.
+    const together = await Promise.all(requests.map((r) => pooled.model.scoreCandidates([r])));
+    expect(pooled.pool.batches).toBeGreaterThan(batchesBefore);
+    for (const [i, r] of requests.entries()) {
+      const [alone] = await local.model.scoreCandidates([r]);
+      expect(together[i]).toHaveLength(1);
+      together[i]![0]!.logProbs.forEach((lp, c) => expect(lp).toBeCloseTo(alone!.logProbs[c]!, 4));
+    }
+    const generated = await Promise.all(
+      requests.map((r) =>
+        pooled.model.generate([{ prompt: r.prompt, ...(r.adapter ? { adapter: r.adapter } : {}) }], {
+          maxNewTokens: 5,
+        }),
+      ),
+    );
+    for (const [i, r] of requests.entries()) {
+      const [alone] = await local.model.generate(
+        [{ prompt: r.prompt, ...(r.adapter ? { adapter: r.adapter } : {}) }],
+        { maxNewTokens: 5 },
+      );
+      expect(generated[i]![0]!.text).toBe(alone!.text);
+    }
+  });
+
   it('keeps the main thread turning while a training runs in the worker', async () => {
     let turns = 0;
     let longest = 0;
