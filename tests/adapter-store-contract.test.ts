@@ -253,6 +253,23 @@ describe.each([
     await expect(store.export(alice)).rejects.toThrow(/has no adapter to export/);
   });
 
+  it("refuses non-finite weights, and imports over the caller's version limit, changing nothing", async () => {
+    await store.put(alice, weights(1), meta);
+    const nan = weights(2);
+    (nan.tensors.get(A)!.data as Float32Array)[3] = Number.NaN;
+    await expect(store.put(alice, nan, meta)).rejects.toThrow(
+      /^user alice's new adapter: tensor ".*" holds NaN at element 3/,
+    );
+    await store.put(alice, weights(3), meta);
+    const archive = await store.export(alice);
+    await expect(store.import(bob, archive, base, { maxVersions: 1 })).rejects.toThrow(
+      /^adapter archive: holds 2 versions; at most 1 are kept per user/,
+    );
+    expect(await store.list(bob)).toEqual([]);
+    expect((await store.list(alice)).map((m) => m.version)).toEqual([1, 2]);
+    expect((await store.import(bob, archive, base, { maxVersions: 2 })).length).toBe(2);
+  });
+
   it('keeps concurrent writers of different users apart', async () => {
     const users = ['u1', 'u2', 'u3', 'u4'].map((u) => userId(u));
     await Promise.all(users.flatMap((u, i) => [store.put(u, weights(i), meta)]));
@@ -264,6 +281,29 @@ describe.each([
       ]);
       expect(data((await store.get(u))?.weights, A)).toEqual(data(weights(i + 10), A));
     }
+  });
+});
+
+describe('S3AdapterStore leftovers', () => {
+  it('removes a generation an import left without switching HEAD.json, once stale, on the next write', async () => {
+    const store = new S3AdapterStore({ bucket: 'oppu', prefix: `stale-${n++}`, client, staleWriteMs: 0 });
+    await store.put(alice, weights(1), meta);
+    // An import killed after uploading its generation, before pointing HEAD.json at it.
+    const orphan = `${store.prefix}/alice/g-0123456789abcdef/v0001/adapter_model.safetensors`;
+    await client.send(new PutObjectCommand({ Bucket: 'oppu', Key: orphan, Body: 'orphaned weights' }));
+    const { ListObjectsV2Command } = await import('@aws-sdk/client-s3');
+    const keys = async () =>
+      (
+        (await client.send(new ListObjectsV2Command({ Bucket: 'oppu', Prefix: `${store.prefix}/` })))
+          .Contents ?? []
+      )
+        .map((o) => o.Key!)
+        .sort();
+    expect(await keys()).toContain(orphan);
+    await new Promise((r) => setTimeout(r, 1100)); // LastModified has whole seconds
+    await store.put(alice, weights(2), meta);
+    expect(await keys()).not.toContain(orphan);
+    expect((await store.list(alice)).map((m) => m.version)).toEqual([1, 2]);
   });
 });
 
