@@ -26,7 +26,8 @@ export interface TestOppuOptions {
   readonly model?: Omit<OppuChatModelInput, 'service'>;
   /**
    * A loaded engine to share between several test instances (load it once per test file with `createEngine()`
-   * from `@oppu/node`; you dispose it). Default: one is loaded, and disposed by `close()`.
+   * from `@oppu/node`; you dispose it). Default: one is loaded in process (`workers: 0`: no threads to start
+   * per test), and disposed by `close()`.
    */
   readonly engine?: PeftEngine;
   /**
@@ -72,7 +73,7 @@ export async function createTestOppu(options: TestOppuOptions = {}): Promise<Tes
       home,
       task: options.task ?? 'LaMP_7',
       training: { maxSteps: 2, ...(options.training ?? {}) },
-      ...(options.engine ? { engine: options.engine } : {}),
+      ...(options.engine ? { engine: options.engine } : { workers: 0 }),
       ...(baseModelDir ? { baseModelDir } : {}),
       onLog: options.onLog ?? (() => {}),
     });
