@@ -103,7 +103,7 @@ function perQuestion(task: LampTaskId, gold: string, pred: string): number {
   }
   return rouge1(gold, pred).fmeasure;
 }
-function primary(task: LampTaskId, s: LampScores): number {
+function primary(_task: LampTaskId, s: LampScores): number {
   if ('accuracy' in s) return s.accuracy;
   if ('MAE' in s) return 1 - s.MAE / 4;
   return s['rouge-1'];
@@ -309,7 +309,6 @@ for (const task of tasks) {
 const studies = new Set(values.studies!.split(',').filter(Boolean));
 const STUDY_TASK: LampTaskId = 'LaMP_2M';
 const studyMethods: MethodName[] = ['base', 'rag', 'oppu', 'oppu+rag'];
-const md: string[] = [];
 const goalsOut: Record<string, unknown> = {};
 
 function paired(task: LampTaskId, a: Column, b: Column, ids?: ReadonlySet<string>) {

@@ -100,7 +100,8 @@ describe('PooledEngine (model work in worker threads)', () => {
     for (const [i, r] of requests.entries()) {
       const [alone] = await local.model.scoreCandidates([r]);
       expect(together[i]).toHaveLength(1);
-      together[i]![0]!.logProbs.forEach((lp, c) => expect(lp).toBeCloseTo(alone!.logProbs[c]!, 4));
+      for (const [c, lp] of together[i]![0]!.logProbs.entries())
+        expect(lp).toBeCloseTo(alone!.logProbs[c]!, 4);
     }
     const generated = await Promise.all(
       requests.map((r) =>

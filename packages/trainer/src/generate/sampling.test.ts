@@ -108,7 +108,10 @@ describe('RepetitionGuard', () => {
     const all = row();
     new RepetitionGuard({ repetitionPenalty: 4, noRepeatNgramSize: 2 }, prompt).apply(all);
     const outputOnly = row();
-    const g = new RepetitionGuard({ repetitionPenalty: 4, noRepeatNgramSize: 2, repetitionScope: 'output' }, prompt);
+    const g = new RepetitionGuard(
+      { repetitionPenalty: 4, noRepeatNgramSize: 2, repetitionScope: 'output' },
+      prompt,
+    );
     g.apply(outputOnly);
     expect(Array.from(outputOnly)).toEqual(Array.from(row()));
     expect(Array.from(all)).not.toEqual(Array.from(row()));
