@@ -31,7 +31,7 @@ interface PendingJob {
   readonly model: string;
   readonly op: JobOp;
   lanes: readonly Lane[];
-  /** Cancelled while queued: sent with its cancel right behind (a training then returns its cancelled result). */
+  /** Cancelled while queued: sent marked so (a training then returns its cancelled result at once). */
   aborted?: boolean;
   /** Sent as part of a batch with other answers (see `batch`). */
   batched?: boolean;
@@ -316,8 +316,13 @@ export class EnginePool {
       const job = this.batch(this.queue.splice(at, 1)[0]!, slot.lane);
       slot.current = job;
       job.slot = slot;
-      slot.worker.postMessage({ type: 'job', id: job.id, model: job.model, ...job.op } as ToWorker);
-      if (job.aborted) slot.worker.postMessage({ type: 'cancel', id: job.id } satisfies ToWorker);
+      slot.worker.postMessage({
+        type: 'job',
+        id: job.id,
+        model: job.model,
+        ...job.op,
+        ...(job.aborted ? { aborted: true } : {}),
+      } as ToWorker);
     }
   }
 

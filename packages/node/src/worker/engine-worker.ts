@@ -150,6 +150,7 @@ port.on('message', (message: ToWorker) => {
     }
     case 'job': {
       const controller = new AbortController();
+      if (message.aborted) controller.abort(new Error('cancelled'));
       controllers.set(message.id, controller);
       serial(async () => {
         try {

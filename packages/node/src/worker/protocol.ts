@@ -72,7 +72,13 @@ export type JobOp =
   | { readonly op: 'scoreCandidates'; readonly requests: readonly WireScoreRequest[] };
 
 export type ToWorker =
-  | ({ readonly type: 'job'; readonly id: number; readonly model: string } & JobOp)
+  /** `aborted`: cancelled before it was sent (a training then returns its cancelled result at once). */
+  | ({
+      readonly type: 'job';
+      readonly id: number;
+      readonly model: string;
+      readonly aborted?: boolean;
+    } & JobOp)
   | { readonly type: 'cancel'; readonly id: number }
   /** A base with `weights` merged in (OPPU stage 1), under `key`, built from the engine `parent`. */
   | {
