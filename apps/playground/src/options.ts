@@ -9,14 +9,18 @@ export interface PlaygroundCliOptions {
   /** OPPU_HOME; the playground keeps its data under `<home>/playground`. */
   readonly home: string;
   readonly tasks: readonly PlaygroundTaskId[];
-  /** Training steps per adapter training. */
-  readonly steps: number;
+  /**
+   * Training steps per adapter training; absent: the recipe's epochs (`playgroundTraining`: SMALL_BASE_TRAINING on
+   * the embedded model, OPPU_TRAINING on a --base-model).
+   */
+  readonly steps?: number;
   /**
    * OPPU stage 1: steps of the task LoRA trained on a synthetic population (not the demo users) and merged into
    * the base before serving; 0 or absent: serve the raw base model. Trained once, then cached under the home.
    */
   readonly taskSteps?: number;
-  readonly learningRate: number;
+  /** Adapter learning rate; absent: the recipe's (1e-2 on the embedded model, OPPU's 1e-4 on a --base-model). */
+  readonly learningRate?: number;
   /** Create the demo users on first start. */
   readonly demo: boolean;
   readonly demoUsers: number;
@@ -52,9 +56,10 @@ usage: pnpm start [-- options]
                    (default: OPPU_ALLOWED_HOSTS; .example.lan also allows its subdomains)
   --home DIR       data folder (default: OPPU_HOME or ./.oppu); the playground writes under DIR/playground
   --tasks LIST     tasks offered, comma-separated (default LaMP_2M,LaMP_7; the first is the default)
-  --steps N        training steps per adapter training (default 60)
+  --steps N        training steps per adapter training (default: 4 epochs of the user's items on the embedded
+                   model, 2 with --base-model)
   --task-steps N   steps of the one-time task adaptation (OPPU stage 1) on a synthetic population (default 800; 0: none; the embedded model ships them)
-  --lr X           adapter learning rate (default 0.003)
+  --lr X           adapter learning rate (default 0.01 on the embedded model, 0.0001 with --base-model)
   --no-demo        do not create the demo users on first start
   --demo-users N   demo users of the default task (default 3)
   --demo-items N   typical history size of a demo user (default 16)
@@ -109,8 +114,8 @@ export function parseOptions(
     allowPositionals: false,
   });
   if (values.help) return 'help';
-  const lr = values.lr === undefined ? 0.003 : Number(values.lr);
-  if (!(lr > 0 && lr < 1))
+  const lr = values.lr === undefined ? undefined : Number(values.lr);
+  if (lr !== undefined && !(lr > 0 && lr < 1))
     throw new OppuError('invalid_option', `--lr: ${values.lr} is not a learning rate in (0, 1)`);
   const tasks = (values.tasks ?? PLAYGROUND_TASKS.join(','))
     .split(',')
@@ -142,9 +147,9 @@ export function parseOptions(
     port: int(values.port ?? env.PORT, 4319, '--port', 0, 65535),
     home: resolve(cwd, home),
     tasks: [...new Set(tasks)],
-    steps: int(values.steps, 60, '--steps', 1, 100_000),
+    ...(values.steps !== undefined ? { steps: int(values.steps, 0, '--steps', 1, 100_000) } : {}),
     taskSteps: int(values['task-steps'], 800, '--task-steps', 0, 100_000),
-    learningRate: lr,
+    ...(lr !== undefined ? { learningRate: lr } : {}),
     demo: !values['no-demo'],
     demoUsers: int(values['demo-users'], 3, '--demo-users', 1, 6),
     demoItems: int(values['demo-items'], 16, '--demo-items', 2, 500),

@@ -1,8 +1,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { OPPU_TRAINING, SMALL_BASE_TRAINING } from '@oppu/core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type RunningPlayground, startPlayground } from './start-playground.js';
+import { parseOptions } from './options.js';
+import { playgroundTraining, type RunningPlayground, startPlayground } from './start-playground.js';
 import { testBaseModelDir } from './testing.js';
 
 /** `pnpm start -- --host 0.0.0.0` (issue 18): said nothing and answered anyone; now it warns and needs a token. */
@@ -51,4 +53,29 @@ describe('startPlayground beyond loopback', () => {
     expect((await fetch(`${running.url}/api/users`, { headers: { cookie } })).status).toBe(200);
     expect((await fetch(`${running.url}/`, { headers: { cookie } })).status).toBe(200);
   }, 120_000);
+});
+
+/** The demo users trained 60 steps at lr 0.003, a budget chosen by no one; now the recipe `oppu run` uses. */
+describe('playgroundTraining', () => {
+  const training = (...argv: string[]) => {
+    const options = parseOptions(argv, {});
+    if (options === 'help') throw new Error('help');
+    return playgroundTraining(options);
+  };
+
+  it('trains users as SMALL_BASE_TRAINING on the embedded model, with OPPU_TRAINING on a --base-model', () => {
+    expect(training()).toEqual(SMALL_BASE_TRAINING);
+    expect(training()).toMatchObject({ learningRate: 0.01, epochs: 4 });
+    expect(training()).not.toHaveProperty('maxSteps');
+    expect(training('--base-model', '/models/llama')).toEqual(OPPU_TRAINING);
+  });
+
+  it('takes --steps and --lr over the recipe', () => {
+    expect(training('--steps', '30', '--lr', '0.002')).toEqual({
+      ...SMALL_BASE_TRAINING,
+      maxSteps: 30,
+      learningRate: 0.002,
+    });
+    expect(training('--base-model', '/m', '--lr', '0.001')).toMatchObject({ learningRate: 0.001, epochs: 2 });
+  });
 });

@@ -1,6 +1,13 @@
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
-import { type ProfileSummarizer, TASK_TRAINING, type TextRanker } from '@oppu/core';
+import {
+  OPPU_TRAINING,
+  type ProfileSummarizer,
+  SMALL_BASE_TRAINING,
+  TASK_TRAINING,
+  type TextRanker,
+  type TrainingConfig,
+} from '@oppu/core';
 import {
   createEngine,
   createLocalOppu,
@@ -28,6 +35,20 @@ export function taskExtras(): { ranker: TextRanker; summarizer: ProfileSummarize
   return {
     ranker: createRanker(),
     summarizer: createSummarizer(),
+  };
+}
+
+/**
+ * The users' adapter training, as `oppu run` chooses it: SMALL_BASE_TRAINING (lr 1e-2, 4 epochs, chosen on
+ * development seeds) on the embedded model, OPPU's paper settings on a --base-model; --steps and --lr override.
+ */
+export function playgroundTraining(
+  options: Pick<PlaygroundCliOptions, 'baseModelDir' | 'steps' | 'learningRate'>,
+): TrainingConfig {
+  return {
+    ...(options.baseModelDir ? OPPU_TRAINING : SMALL_BASE_TRAINING),
+    ...(options.steps !== undefined ? { maxSteps: options.steps } : {}),
+    ...(options.learningRate !== undefined ? { learningRate: options.learningRate } : {}),
   };
 }
 
@@ -81,7 +102,7 @@ export async function startPlayground(
         home: join(dataDir, task),
         task,
         engine,
-        training: { maxSteps: options.steps, learningRate: options.learningRate },
+        training: playgroundTraining(options),
         ...(taskSteps > 0
           ? {
               taskAdaptation: {
@@ -111,7 +132,7 @@ export async function startPlayground(
   const app = await createServer(playground, {
     uiDir,
     logger: options.logger,
-    learningRate: options.learningRate,
+    ...(options.learningRate !== undefined ? { learningRate: options.learningRate } : {}),
     ...(options.redisUrl ? { redisUrl: options.redisUrl } : {}),
     access: {
       ...(options.token !== undefined ? { token: options.token } : {}),

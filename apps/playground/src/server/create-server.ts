@@ -37,7 +37,7 @@ export interface ServerOptions {
   readonly uiDir?: string;
   /** Fastify's logger (default off). */
   readonly logger?: boolean;
-  /** Default adapter learning rate of evaluations (default 0.003, as the playground's trainings). */
+  /** Default adapter learning rate of evaluations, stage 1 included (default 0.003; the playground passes --lr). */
   readonly learningRate?: number;
   /** Seconds between keep-alive comments on event streams (default 15). */
   readonly heartbeatSeconds?: number;

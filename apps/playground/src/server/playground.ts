@@ -53,6 +53,12 @@ export interface AdapterVersionInfo extends AdapterMetadata {
 export const DEMO_NAMES = ['ada', 'ben', 'cleo', 'dev', 'eve', 'finn'] as const;
 
 /**
+ * The synthetic population the demo users are drawn from (`synthesize` with this seed, `queries` example
+ * questions each): the same call with more queries gives the same users and histories, and further questions.
+ */
+export const DEMO_SYNTH = Object.freeze({ seed: 7, queries: 3 });
+
+/**
  * The playground's application layer, independent of HTTP: users (a registry over the services), training
  * jobs with live progress, questions answered by several methods, adapters and evaluations.
  */
@@ -278,8 +284,8 @@ export class Playground {
         task,
         users: count,
         items: options.items ?? 16,
-        queries: 3,
-        seed: options.seed ?? 7,
+        queries: DEMO_SYNTH.queries,
+        seed: options.seed ?? DEMO_SYNTH.seed,
       });
       const field = QUESTION_FIELD[task];
       for (const synthUser of data.users) {
