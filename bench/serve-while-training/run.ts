@@ -52,7 +52,6 @@ const running = await startPlayground({
   home,
   tasks: ['LaMP_2M'],
   steps: STEPS,
-  learningRate: 0.003,
   demo: false,
   demoUsers: 1,
   demoItems: 2,
