@@ -1,4 +1,5 @@
 export * from './backend/init-backend.js';
+export * from './backend/wasm-memory.js';
 export * from './engine/tf-peft-engine.js';
 export * from './generate/generate-tokens.js';
 export * from './generate/sampling.js';
@@ -7,6 +8,7 @@ export * from './loaders/hf-checkpoint.js';
 export * from './loaders/llama2c.js';
 export * from './model/hooks.js';
 export * from './model/llama.js';
+export * from './model/memory-budget.js';
 export * from './peft/index.js';
 export * from './safetensors/index.js';
 export * from './tokenizer/hf-tokenizer.js';

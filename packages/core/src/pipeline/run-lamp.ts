@@ -3,7 +3,7 @@ import type { PeftEngine, TextRanker, TrainingExample } from '../contracts/engin
 import { OppuError } from '../contracts/errors.js';
 import type { HistoryItem } from '../contracts/history.js';
 import type { LoraConfig, PeftConfig, TrainingConfig } from '../contracts/peft.js';
-import { OPPU_LORA } from '../contracts/peft.js';
+import { OPPU_LORA, OPPU_TRAINING } from '../contracts/peft.js';
 import type { ProfileSummarizer } from '../contracts/profile-summarizer.js';
 import type { LongWorkOptions } from '../contracts/progress.js';
 import type { TaskDefinition, TaskKind } from '../contracts/task.js';
@@ -11,6 +11,7 @@ import type { AdapterWeights } from '../contracts/tensors.js';
 import { type UserId, userIdFor } from '../contracts/user.js';
 import { chooseCandidate, type LabelChoiceOptions, labelChoiceDefaults } from './label-choice.js';
 import { METHODS, type MethodName } from './methods.js';
+import { answerTokensFor, PromptFit, type TruncationOptions } from './prompt-fit.js';
 import { questionPrompt, trainingExamples } from './prompts.js';
 import { assertDisjoint, trainTaskAdapter } from './task-adaptation.js';
 
@@ -60,6 +61,11 @@ export interface RunLampOptions extends LongWorkOptions {
   readonly summarizer?: ProfileSummarizer;
   /** Generation tasks' decoding, over `LAMP_SAMPLING[task.kind]`. */
   readonly sampling?: SamplingOptions;
+  /**
+   * How prompts are cut by tokens to fit the model's context (prompt-fit.ts, `TRUNCATION_DEFAULTS`): training
+   * examples within the training `maxLength`, questions with room for their answer. A long input is never an error.
+   */
+  readonly truncation?: TruncationOptions;
   /**
    * How a label task (classification, regression) picks its answer from the scores of its labels, over
    * `labelChoiceDefaults(task)`, except that rating tasks answer with the expected rating (LaMP's MAE/RMSE
@@ -191,6 +197,31 @@ export function cleanAnswer(text: string): string {
   return (text.split('\n')[0] ?? '').trim();
 }
 
+/**
+ * The truncation policy for each kind of prompt of a run, bound to the base model: questions fit its context;
+ * training examples fit the training `maxLength` when it is shorter (stage 2's, and stage 1's own).
+ */
+function promptFits(
+  engine: PeftEngine,
+  options: Pick<RunLampOptions, 'truncation' | 'training' | 'taskTraining'>,
+): { query: PromptFit; training: PromptFit; task: PromptFit } {
+  const context = engine.model.info.contextLength;
+  const within = (maxLength: number | undefined) =>
+    new PromptFit(engine.model, {
+      ...(options.truncation ?? {}),
+      contextLength: Math.min(
+        context,
+        maxLength ?? OPPU_TRAINING.maxLength,
+        options.truncation?.contextLength ?? context,
+      ),
+    });
+  return {
+    query: new PromptFit(engine.model, options.truncation),
+    training: within(options.training?.maxLength),
+    task: within(options.taskTraining?.maxLength),
+  };
+}
+
 function checkAbort(signal?: AbortSignal): void {
   if (signal?.aborted) throw new OppuError('aborted', 'the run was cancelled');
 }
@@ -208,6 +239,7 @@ export async function runLamp(options: RunLampOptions): Promise<RunLampResult> {
   const peft = options.peft ?? OPPU_LORA;
   const seed = options.seed ?? 42;
   const users = groupUsers(options.questions);
+  const fits = promptFits(baseEngine, options);
   if (spec.profile && !options.summarizer) {
     throw new OppuError('missing_summarizer', `method ${method} needs a profile summarizer`);
   }
@@ -245,7 +277,7 @@ export async function runLamp(options: RunLampOptions): Promise<RunLampResult> {
     );
     const examples: TrainingExample[] = [];
     for (const user of trainUsers) {
-      examples.push(...trainingExamples(task, user.items, { k: 0 }));
+      examples.push(...trainingExamples(task, user.items, { k: 0, fit: fits.task }));
       for (const q of user.questions) {
         const gold = options.taskTrain.golds.get(q.id);
         if (gold === undefined) {
@@ -254,7 +286,9 @@ export async function runLamp(options: RunLampOptions): Promise<RunLampResult> {
             `task-train outputs: no gold output for question id ${JSON.stringify(q.id)}`,
           );
         }
-        examples.push({ prompt: questionPrompt(task, q.input, user.items, { k: 0 }), answer: gold });
+        const answer = fits.task.answer(gold);
+        const opts = { k: 0, fit: fits.task, answerTokens: fits.task.count(` ${answer}`) };
+        examples.push({ prompt: questionPrompt(task, q.input, user.items, opts), answer });
       }
     }
     const { weights } = await trainTaskAdapter(baseEngine, examples, {
@@ -280,7 +314,10 @@ export async function runLamp(options: RunLampOptions): Promise<RunLampResult> {
     if (spec.adapter) {
       const training = { seed, ...(options.training ?? {}) };
       const trainable = users
-        .map((user) => ({ user, examples: trainingExamples(task, user.items, userOptions(user)) }))
+        .map((user) => ({
+          user,
+          examples: trainingExamples(task, user.items, { ...userOptions(user), fit: fits.training }),
+        }))
         .filter((u) => u.examples.length > 0); // no history: the user is answered by the base
       const group =
         engine.trainAdapters && peft.method === 'lora' ? Math.max(1, options.usersPerBatch ?? 8) : 1;
@@ -329,9 +366,12 @@ export async function runLamp(options: RunLampOptions): Promise<RunLampResult> {
     // task's answer is the label `chooseCandidate` picks from the scores of all its labels; the others generate.
     t0 = performance.now();
     const requests: { id: string; prompt: string; adapter?: AdapterWeights }[] = [];
+    const maxNewTokens = { ...LAMP_SAMPLING[task.kind], ...(options.sampling ?? {}) }.maxNewTokens;
+    const answerTokens = answerTokensFor(fits.query, answerLabels(task), maxNewTokens);
     for (const user of users) {
       for (const q of user.questions) {
-        const prompt = questionPrompt(task, q.input, user.items, userOptions(user));
+        const fitted = { ...userOptions(user), fit: fits.query, answerTokens };
+        const prompt = questionPrompt(task, q.input, user.items, fitted);
         const adapter = adapters.get(user.userId);
         requests.push({ id: q.id, prompt, ...(adapter ? { adapter } : {}) });
       }

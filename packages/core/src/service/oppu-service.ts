@@ -4,7 +4,7 @@ import type { AdapterTrainingResult, PeftEngine, TextRanker } from '../contracts
 import { OppuError } from '../contracts/errors.js';
 import type { HistoryItem, ScoredItem, UserProfile } from '../contracts/history.js';
 import type { HistoryStore } from '../contracts/history-store.js';
-import { OPPU_LORA, type PeftConfig, type TrainingConfig } from '../contracts/peft.js';
+import { OPPU_LORA, OPPU_TRAINING, type PeftConfig, type TrainingConfig } from '../contracts/peft.js';
 import type { ProfileSummarizer } from '../contracts/profile-summarizer.js';
 import type { LongWorkOptions } from '../contracts/progress.js';
 import type { Retriever } from '../contracts/retriever.js';
@@ -17,7 +17,8 @@ import {
   labelChoiceDefaults,
 } from '../pipeline/label-choice.js';
 import { METHODS, type MethodName } from '../pipeline/methods.js';
-import { buildPrompt, trainingExamples } from '../pipeline/prompts.js';
+import { answerTokensFor, PromptFit, type TruncationOptions } from '../pipeline/prompt-fit.js';
+import { buildPrompt, questionBody, trainingExamples } from '../pipeline/prompts.js';
 import { answerLabels, cleanAnswer, LAMP_SAMPLING } from '../pipeline/run-lamp.js';
 import { AdapterCache } from './adapter-cache.js';
 import { KeyedQueue } from './keyed-queue.js';
@@ -60,6 +61,12 @@ export interface OppuServiceOptions {
   readonly limits?: Partial<UserLimits>;
   /** How a label task's answer is picked from its labels' scores, over `labelChoiceDefaults(task)`. */
   readonly labelChoice?: LabelChoiceOptions;
+  /**
+   * How prompts are cut by tokens to fit the model's context (prompt-fit.ts, `TRUNCATION_DEFAULTS`): training
+   * examples within the training `maxLength`, questions with room for their answer. A long item or question is
+   * never an error.
+   */
+  readonly truncation?: TruncationOptions;
 }
 
 export interface TrainOptions extends LongWorkOptions {
@@ -89,6 +96,8 @@ export interface PrepareOptions {
   readonly method?: MethodName;
   /** Retrieved history items (default: the service's `k`). */
   readonly k?: number;
+  /** Tokens the prompt leaves free for the answer (default: the task's longest label, else LAMP_SAMPLING's maxNewTokens). */
+  readonly answerTokens?: number;
 }
 
 /** The prompt `ask` would answer and what went into it, with the user's adapter loaded. */
@@ -132,6 +141,7 @@ export class OppuService {
   private readonly cache: AdapterCache;
   /** Serialises writes of one user's history/profile with that user's training job. */
   private readonly writes = new KeyedQueue(64);
+  private fitted?: { query: PromptFit; training: PromptFit };
 
   constructor(options: OppuServiceOptions) {
     this.options = options;
@@ -143,6 +153,24 @@ export class OppuService {
 
   get engine(): PeftEngine {
     return this.options.engine;
+  }
+
+  /** The truncation policy bound to the model: questions fit its context, training examples the training length. */
+  private fits(): { query: PromptFit; training: PromptFit } {
+    if (!this.fitted) {
+      const model = this.engine.model;
+      const truncation = this.options.truncation ?? {};
+      const context = Math.min(
+        model.info.contextLength,
+        truncation.contextLength ?? Number.POSITIVE_INFINITY,
+      );
+      const maxLength = this.options.training?.maxLength ?? OPPU_TRAINING.maxLength;
+      this.fitted = {
+        query: new PromptFit(model, { ...truncation, contextLength: context }),
+        training: new PromptFit(model, { ...truncation, contextLength: Math.min(context, maxLength) }),
+      };
+    }
+    return this.fitted;
   }
 
   /**
@@ -249,6 +277,7 @@ export class OppuService {
       k: spec.retrieval ? (this.options.k ?? 1) : 0,
       ranker: this.options.ranker,
       ...(profile !== undefined ? { profile } : {}),
+      fit: this.fits().training,
     });
     const previous = options.mode === 'fresh' ? undefined : await this.options.adapters.get(user);
     const peft: PeftConfig = previous?.meta.peft ?? this.options.peft ?? OPPU_LORA;
@@ -440,12 +469,11 @@ export class OppuService {
           ? 'pag'
           : 'rag');
     const spec = METHODS[method];
-    let body: string;
+    const fit = this.fits().query;
+    let body: Parameters<typeof buildPrompt>[1];
     let query: string;
     if (typeof input === 'string') {
-      const content = this.task.parseInput(input);
-      body = this.task.prompt(content);
-      query = this.task.retrievalQuery(content);
+      ({ body, query } = questionBody(this.task, input, fit.maxChars));
     } else {
       body = input.text;
       query = input.query ?? input.text;
@@ -456,6 +484,9 @@ export class OppuService {
       k: spec.retrieval ? (options.k ?? this.options.k ?? 1) : 0,
       ranker: this.options.ranker,
       ...(profile !== undefined ? { profile } : {}),
+      fit,
+      answerTokens:
+        options.answerTokens ?? answerTokensFor(fit, this.labels, LAMP_SAMPLING[this.task.kind].maxNewTokens),
     });
     const { prompt } = built;
     const retrieved = built.retrieved.map((i) => items[i]!);
@@ -478,7 +509,11 @@ export class OppuService {
    * line generated under `LAMP_SAMPLING`.
    */
   async ask(user: UserId, input: string, options: AskOptions = {}): Promise<Answer> {
-    const prepared = await this.prepare(user, input, options.method ? { method: options.method } : {});
+    const maxNewTokens = { ...LAMP_SAMPLING[this.task.kind], ...(options.sampling ?? {}) }.maxNewTokens;
+    const prepared = await this.prepare(user, input, {
+      ...(options.method ? { method: options.method } : {}),
+      answerTokens: answerTokensFor(this.fits().query, this.labels, maxNewTokens),
+    });
     const { prompt, adapter, method, retrieved, profile } = prepared;
     const request = { prompt, ...(adapter ? { adapter: adapter.weights } : {}) };
     let answer: { text: string; probabilities?: Readonly<Record<string, number>> };

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { OppuError } from '@oppu/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { findWebgpuAdapter, registerWebgpuBackend } from '../webgpu/webgpu-adapter.js';
+import { type GuardedWasmModule, guardWasmMemory } from './wasm-memory.js';
 import { withNodeWasmThreads } from './wasm-threads.js';
 
 /** The backends oppu knows, fastest first. `tensorflow` is the native binding (tfjs-node or tfjs-node-gpu). */
@@ -218,6 +219,8 @@ async function startWasm(threadsOption: number | undefined): Promise<Omit<Backen
     tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
     await activate('wasm');
   }
+  // A failed allocation throws `out_of_memory` instead of putting a tensor at address 0 (wasm-memory.ts).
+  guardWasmMemory((tf.backend() as unknown as { wasm: GuardedWasmModule }).wasm);
   return { name: 'wasm', provider: '@tensorflow/tfjs-backend-wasm', threads: wasm.getThreadsCount() };
 }
 

@@ -29,6 +29,12 @@ export interface TfPeftEngineOptions {
   /** Adapters kept loaded as tensors between calls (default 64). */
   readonly maxLoadedAdapters?: number;
   readonly onLog?: (line: string) => void;
+  /**
+   * Token budgets of one forward pass (rows x padded length): `training` for a training pass (a step over it
+   * runs as several passes whose gradients add up), `inference` for a generation prefill or a scoring pass.
+   * Defaults: what 1 GiB of activations holds at full context (`defaultBatchTokens`, model/memory-budget.ts).
+   */
+  readonly maxBatchTokens?: { readonly training?: number; readonly inference?: number };
 }
 
 /**
@@ -89,6 +95,9 @@ export class TfPeftEngine implements PeftEngine {
     let engine: TfPeftEngine | undefined;
     const model = await TfBaseModel.load(source, {
       ...(options.name ? { name: options.name } : {}),
+      ...(options.maxBatchTokens?.inference !== undefined
+        ? { maxBatchTokens: options.maxBatchTokens.inference }
+        : {}),
       resolveBatch: (rows) => engine!.resolveBatch(rows),
       batchable: (weights) => peftTypeOf(weights) === 'lora',
     });
@@ -224,6 +233,7 @@ export class TfPeftEngine implements PeftEngine {
         ...(options.signal ? { signal: options.signal } : {}),
         ...(tok.padId !== undefined ? { padId: tok.padId } : {}),
         ...(tok.eosId !== undefined ? { eosId: tok.eosId } : {}),
+        ...this.trainBudget(),
       });
     } catch (error) {
       if ((error as OppuError).code !== 'aborted') {
@@ -292,6 +302,7 @@ export class TfPeftEngine implements PeftEngine {
           ...(options.signal ? { signal: options.signal } : {}),
           ...(tok.padId !== undefined ? { padId: tok.padId } : {}),
           ...(tok.eosId !== undefined ? { eosId: tok.eosId } : {}),
+          ...this.trainBudget(),
         });
       } catch (error) {
         if ((error as OppuError).code !== 'aborted') throw error;
@@ -313,6 +324,11 @@ export class TfPeftEngine implements PeftEngine {
     } finally {
       multi.dispose();
     }
+  }
+
+  private trainBudget(): { maxBatchTokens?: number } {
+    const tokens = this.options.maxBatchTokens?.training;
+    return tokens === undefined ? {} : { maxBatchTokens: tokens };
   }
 
   async mergeAdapter(weights: AdapterWeights): Promise<TfPeftEngine> {

@@ -16,6 +16,7 @@ import { loadHfCheckpoint } from '../loaders/hf-checkpoint.js';
 import { type LoadedCheckpoint, loadLlama2c } from '../loaders/llama2c.js';
 import type { LinearAdapter } from '../model/hooks.js';
 import { KVCache, LlamaModel } from '../model/llama.js';
+import { defaultBatchTokens } from '../model/memory-budget.js';
 import { HfTokenizer, type TextTokenizer } from '../tokenizer/hf-tokenizer.js';
 import { abortError } from '../train/train-adapter.js';
 import { type GenerateTokensOptions, generateTokens, type RowOutput } from './generate-tokens.js';
@@ -46,12 +47,20 @@ export interface TfBaseModelOptions {
   readonly batchable?: (weights: AdapterWeights) => boolean;
   /** Requests per forward pass; default 32. */
   readonly maxBatchSize?: number;
+  /**
+   * Token positions one generation prefill may hold: requests x their longest prompt. A batch over it is cut
+   * into several (prompts of similar length together), so memory stays bounded however long the prompts are;
+   * a prompt longer than the budget runs alone. Default: `defaultBatchTokens(dims, contextLength, 'inference')`,
+   * what 1 GiB of activations holds (model/memory-budget.ts).
+   */
+  readonly maxBatchTokens?: number;
   /** `maxNewTokens` when a call does not give one; default 128. */
   readonly defaultMaxNewTokens?: number;
   /**
    * `scoreCandidates`: token positions one forward pass may hold, rows x padded length (a prompt prefill:
    * prompts x longest prompt; a candidate pass: candidates x (prompt + longest candidate), which is also the
-   * size of the KV cache it copies). A longer prompt still runs, alone. Default 8192.
+   * size of the KV cache it copies). A longer prompt still runs, alone. Default: 8192, or `maxBatchTokens`'s
+   * default when that is smaller.
    */
   readonly maxScoreTokens?: number;
 }
@@ -142,14 +151,19 @@ export class TfBaseModel implements BaseModel {
     options: SamplingOptions = {},
   ): Promise<GenerateResult[]> {
     const results: GenerateResult[] = new Array(requests.length);
+    const prompts = requests.map((r, i) => this.encodePrompt(r.prompt, i, 'generate'));
+    const budget = this.batchTokens();
     for (const group of this.groups(requests)) {
-      const outputs = await this.runBatch(
-        group.map((i) => requests[i] as GenerateRequest),
-        options,
-      );
-      group.forEach((i, j) => {
-        results[i] = outputs[j] as GenerateResult;
-      });
+      for (const part of byTokens(group, prompts, budget)) {
+        const outputs = await this.runBatch(
+          part.map((i) => requests[i] as GenerateRequest),
+          part.map((i) => prompts[i] as number[]),
+          options,
+        );
+        part.forEach((i, j) => {
+          results[i] = outputs[j] as GenerateResult;
+        });
+      }
     }
     return results;
   }
@@ -274,7 +288,7 @@ export class TfBaseModel implements BaseModel {
       });
     });
     const logProbs = targets.map((t) => new Array<number>(t.length).fill(0));
-    const budget = Math.max(1, this.options.maxScoreTokens ?? 8192);
+    const budget = Math.max(1, this.options.maxScoreTokens ?? Math.min(8192, this.batchTokens()));
     for (const group of this.groups(requests)) {
       // Shortest prompts first, so each chunk pads little; a chunk is as many as the budget holds.
       group.sort((a, b) => (prompts[a] as number[]).length - (prompts[b] as number[]).length);
@@ -311,6 +325,17 @@ export class TfBaseModel implements BaseModel {
         `${where}: request ${index} has ${ids.length} prompt tokens; ${this.info.name} holds ${this.info.contextLength} in all, so shorten the prompt (e.g. retrieve fewer history items)`,
       );
     return ids;
+  }
+
+  /** The token budget of a prefill: the option, or what the default activation memory holds at full context. */
+  private batchTokens(): number {
+    const given = this.options.maxBatchTokens;
+    if (given !== undefined) return Math.max(1, given);
+    return defaultBatchTokens(
+      { ...this.model.dims, vocabSize: this.model.config.vocab },
+      this.info.contextLength,
+      'inference',
+    );
   }
 
   private tokenOptions(options: SamplingOptions, adapter: LinearAdapter | undefined): GenerateTokensOptions {
@@ -370,9 +395,9 @@ export class TfBaseModel implements BaseModel {
 
   private async runBatch(
     requests: readonly GenerateRequest[],
+    prompts: readonly (readonly number[])[],
     options: SamplingOptions,
   ): Promise<GenerateResult[]> {
-    const prompts = requests.map((r, i) => this.encodePrompt(r.prompt, i, 'generate'));
     const stops = (options.stop ?? []).filter((s) => s.length > 0);
     const adapter = this.resolve(requests);
     try {
@@ -544,6 +569,33 @@ export class TfBaseModel implements BaseModel {
       if (!shared) adapter?.dispose?.();
     }
   }
+}
+
+/**
+ * A batch's requests cut into prefills of at most `budget` token positions (requests x longest prompt), when
+ * it does not fit whole: shortest prompts first, each part as many as fit (at least one). Rows decode as they would alone, so the
+ * parts give the batch's results.
+ */
+function byTokens(
+  group: readonly number[],
+  prompts: readonly (readonly number[])[],
+  budget: number,
+): number[][] {
+  const longest = Math.max(...group.map((i) => (prompts[i] as number[]).length));
+  if (group.length * longest <= budget) return [[...group]];
+  const sorted = [...group].sort((a, b) => (prompts[a] as number[]).length - (prompts[b] as number[]).length);
+  const parts: number[][] = [];
+  for (let start = 0; start < sorted.length; ) {
+    let end = start + 1;
+    while (
+      end < sorted.length &&
+      (end + 1 - start) * (prompts[sorted[end] as number] as number[]).length <= budget
+    )
+      end++;
+    parts.push(sorted.slice(start, end));
+    start = end;
+  }
+  return parts;
 }
 
 /**

@@ -1,6 +1,7 @@
 import { installIdentity, restoreStockIdentity } from './identity.js';
 import { installMatMul, type MatMulMode, matMulMode, restoreStockMatMul } from './mat-mul.js';
 import { nativeStatus } from './native.js';
+import { activeWasmBackend } from './wasm-heap.js';
 
 export { causalAttention, causalAttentionReference } from './attention.js';
 export { softmaxCrossEntropy, softmaxCrossEntropyReference } from './cross-entropy.js';
@@ -42,6 +43,7 @@ export interface KernelsInfo {
  * when it is built; `OPPU_NATIVE=0` does the same from the environment.
  */
 export function installKernels(options: { native?: boolean } = {}): KernelsInfo {
+  activeWasmBackend(); // guards the wasm heap's allocations (backend/wasm-memory.ts)
   installMatMul(options);
   installIdentity();
   return kernelsInfo();

@@ -1,5 +1,6 @@
 import type { DataId, TensorInfo } from '@tensorflow/tfjs-core';
 import * as tf from '@tensorflow/tfjs-core';
+import { guardWasmMemory } from '../backend/wasm-memory.js';
 
 /**
  * The parts of @tensorflow/tfjs-backend-wasm's `BackendWasm` the kernels use (it keeps them public in JS but
@@ -16,6 +17,8 @@ export interface WasmTensorData {
 
 export interface WasmModule {
   HEAPU8: Uint8Array;
+  _malloc(bytes: number): number;
+  _free(pointer: number): void;
   cwrap(name: string, ret: null | 'number', args: string[]): (...args: unknown[]) => unknown;
   tfjs: {
     registerTensor(id: number, size: number, memoryOffset: number): void;
@@ -31,9 +34,15 @@ export interface WasmBackend {
   disposeData(dataId: DataId, force?: boolean): boolean;
 }
 
-/** The wasm backend when it is the active one, else null. */
+/**
+ * The wasm backend when it is the active one, else null. Its heap is guarded (`guardWasmMemory`): an allocation
+ * that cannot be had throws `out_of_memory` rather than placing a tensor at address 0.
+ */
 export function activeWasmBackend(): WasmBackend | null {
-  return tf.getBackend() === 'wasm' ? (tf.backend() as unknown as WasmBackend) : null;
+  if (tf.getBackend() !== 'wasm') return null;
+  const backend = tf.backend() as unknown as WasmBackend;
+  guardWasmMemory(backend.wasm);
+  return backend;
 }
 
 /** Offset of a float32 tensor in wasm memory, in floats. */

@@ -436,76 +436,83 @@ export class LlamaModel implements BaseWeights {
           return adapter.linear(ctx, input, base, w);
         };
 
+        // Without a gradient tape (inference) each layer's intermediates are freed when the layer is done, so a
+        // long prefill holds one layer's attention scores at a time; training keeps what backprop needs.
+        const recording = (tf.engine().state as unknown as { gradientDepth: number }).gradientDepth > 0;
         for (let l = 0; l < c.layers; l++) {
-          const blk = this.blocks[l] as LayerTensors;
-          // ---- attention
-          const xn = rmsNorm(x, blk.attnNorm, c.normEps); // [b, tNew, d]
-          let q = tf.reshape(lin(l, 'q_proj', xn), [b * tNew, c.heads, hd]) as tf.Tensor3D;
-          let k = tf.reshape(lin(l, 'k_proj', xn), [b * tNew, c.kvHeads, hd]) as tf.Tensor3D;
-          const v = tf.reshape(lin(l, 'v_proj', xn), [b, tNew, c.kvHeads, hd]);
-          q = rope(q, cos, sin, c.ropeStyle); // [b*tNew, h, hd]
-          k = rope(k, cos, sin, c.ropeStyle); // [b*tNew, kvh, hd]
-          if (!cache && !attnBias) {
-            // Training / plain prefill: one fused causal-attention op on the [b, t, heads, hd] layout.
-            const att = causalAttention(
-              tf.reshape(q, [b, tNew, c.heads, hd]) as tf.Tensor4D,
-              tf.reshape(k, [b, tNew, c.kvHeads, hd]) as tf.Tensor4D,
-              v as tf.Tensor4D,
-              scale,
-            );
-            x = tf.add(x, lin(l, 'o_proj', tf.reshape(att, [b, tNew, c.dim]) as tf.Tensor3D));
-          } else {
-            let kh: tf.Tensor4D; // [b, kvh, capacity, hd]: keys of the cache and of the new positions
-            let vh: tf.Tensor4D;
-            const cached = cache?.layers[l];
-            if (wasm && cache) {
-              // In place: (grow the buffers if needed, then) write the new positions at past .. T - 1.
-              let entry = cached;
-              if (!entry || entry.k.shape[2] !== capacity) {
-                const shape: [number, number, number, number] = [b, c.kvHeads, capacity, hd];
-                entry = {
-                  k: kvBuffer(wasm, cached?.k, past, shape),
-                  v: kvBuffer(wasm, cached?.v, past, shape),
-                };
-                made.push(entry.k, entry.v);
-              }
-              kvWrite(wasm, entry.k, k, past);
-              kvWrite(wasm, entry.v, v, past);
-              newCache.push(entry);
-              kh = entry.k;
-              vh = entry.v;
+          const block = (): tf.Tensor3D => {
+            const blk = this.blocks[l] as LayerTensors;
+            // ---- attention
+            const xn = rmsNorm(x, blk.attnNorm, c.normEps); // [b, tNew, d]
+            let q = tf.reshape(lin(l, 'q_proj', xn), [b * tNew, c.heads, hd]) as tf.Tensor3D;
+            let k = tf.reshape(lin(l, 'k_proj', xn), [b * tNew, c.kvHeads, hd]) as tf.Tensor3D;
+            const v = tf.reshape(lin(l, 'v_proj', xn), [b, tNew, c.kvHeads, hd]);
+            q = rope(q, cos, sin, c.ropeStyle); // [b*tNew, h, hd]
+            k = rope(k, cos, sin, c.ropeStyle); // [b*tNew, kvh, hd]
+            if (!cache && !attnBias) {
+              // Training / plain prefill: one fused causal-attention op on the [b, t, heads, hd] layout.
+              const att = causalAttention(
+                tf.reshape(q, [b, tNew, c.heads, hd]) as tf.Tensor4D,
+                tf.reshape(k, [b, tNew, c.kvHeads, hd]) as tf.Tensor4D,
+                v as tf.Tensor4D,
+                scale,
+              );
+              x = tf.add(x, lin(l, 'o_proj', tf.reshape(att, [b, tNew, c.dim]) as tf.Tensor3D));
             } else {
-              kh = tf.transpose(tf.reshape(k, [b, tNew, c.kvHeads, hd]), [0, 2, 1, 3]) as tf.Tensor4D; // [b, kvh, tNew, hd]
-              vh = tf.transpose(v, [0, 2, 1, 3]) as tf.Tensor4D; // [b, kvh, tNew, hd]
-              if (cache && cached && past > 0) {
-                kh = tf.concat([cached.k, kh], 2); // [b, kvh, T, hd]
-                vh = tf.concat([cached.v, vh], 2);
+              let kh: tf.Tensor4D; // [b, kvh, capacity, hd]: keys of the cache and of the new positions
+              let vh: tf.Tensor4D;
+              const cached = cache?.layers[l];
+              if (wasm && cache) {
+                // In place: (grow the buffers if needed, then) write the new positions at past .. T - 1.
+                let entry = cached;
+                if (!entry || entry.k.shape[2] !== capacity) {
+                  const shape: [number, number, number, number] = [b, c.kvHeads, capacity, hd];
+                  entry = {
+                    k: kvBuffer(wasm, cached?.k, past, shape),
+                    v: kvBuffer(wasm, cached?.v, past, shape),
+                  };
+                  made.push(entry.k, entry.v);
+                }
+                kvWrite(wasm, entry.k, k, past);
+                kvWrite(wasm, entry.v, v, past);
+                newCache.push(entry);
+                kh = entry.k;
+                vh = entry.v;
+              } else {
+                kh = tf.transpose(tf.reshape(k, [b, tNew, c.kvHeads, hd]), [0, 2, 1, 3]) as tf.Tensor4D; // [b, kvh, tNew, hd]
+                vh = tf.transpose(v, [0, 2, 1, 3]) as tf.Tensor4D; // [b, kvh, tNew, hd]
+                if (cache && cached && past > 0) {
+                  kh = tf.concat([cached.k, kh], 2); // [b, kvh, T, hd]
+                  vh = tf.concat([cached.v, vh], 2);
+                }
+                if (cache) {
+                  newCache.push({ k: tf.keep(kh), v: tf.keep(vh) });
+                  made.push(kh, vh);
+                }
               }
-              if (cache) {
-                newCache.push({ k: tf.keep(kh), v: tf.keep(vh) });
-                made.push(kh, vh);
-              }
+              // Grouped-query attention without repeating k/v: the g query heads of one kv head form one matrix.
+              // (One new token, as when decoding: [b, 1, h, hd] and [b, h, 1, hd] are the same layout, no transpose.)
+              const qt = tNew === 1 ? q : tf.transpose(tf.reshape(q, [b, tNew, c.heads, hd]), [0, 2, 1, 3]);
+              const qh = tf.reshape(qt, [b, c.kvHeads, (c.heads / c.kvHeads) * tNew, hd]); // [b, kvh, g*tNew, hd]
+              const scores = tf.reshape(tf.matMul(qh, kh, false, true), [b, c.heads, tNew, capacity]); // [b, h, tNew, capacity]
+              const weights = attnBias
+                ? tf.softmax(tf.add(tf.mul(scores, scale), attnBias))
+                : causalSoftmax(scores, scale); // T = tNew here
+              const probs = tf.reshape(weights, [b, c.kvHeads, (c.heads / c.kvHeads) * tNew, capacity]);
+              const att = tf.matMul(probs, vh); // [b, kvh, g*tNew, hd]
+              const attT =
+                tNew === 1 ? att : tf.transpose(tf.reshape(att, [b, c.heads, tNew, hd]), [0, 2, 1, 3]);
+              const merged = tf.reshape(attT, [b, tNew, c.dim]) as tf.Tensor3D; // [b, tNew, h*hd]
+              x = tf.add(x, lin(l, 'o_proj', merged));
             }
-            // Grouped-query attention without repeating k/v: the g query heads of one kv head form one matrix.
-            // (One new token, as when decoding: [b, 1, h, hd] and [b, h, 1, hd] are the same layout, no transpose.)
-            const qt = tNew === 1 ? q : tf.transpose(tf.reshape(q, [b, tNew, c.heads, hd]), [0, 2, 1, 3]);
-            const qh = tf.reshape(qt, [b, c.kvHeads, (c.heads / c.kvHeads) * tNew, hd]); // [b, kvh, g*tNew, hd]
-            const scores = tf.reshape(tf.matMul(qh, kh, false, true), [b, c.heads, tNew, capacity]); // [b, h, tNew, capacity]
-            const weights = attnBias
-              ? tf.softmax(tf.add(tf.mul(scores, scale), attnBias))
-              : causalSoftmax(scores, scale); // T = tNew here
-            const probs = tf.reshape(weights, [b, c.kvHeads, (c.heads / c.kvHeads) * tNew, capacity]);
-            const att = tf.matMul(probs, vh); // [b, kvh, g*tNew, hd]
-            const attT =
-              tNew === 1 ? att : tf.transpose(tf.reshape(att, [b, c.heads, tNew, hd]), [0, 2, 1, 3]);
-            const merged = tf.reshape(attT, [b, tNew, c.dim]) as tf.Tensor3D; // [b, tNew, h*hd]
-            x = tf.add(x, lin(l, 'o_proj', merged));
-          }
-          // ---- SwiGLU feed-forward: down(silu(gate(x)) * up(x))
-          const hn = rmsNorm(x, blk.ffnNorm, c.normEps);
-          const gate = lin(l, 'gate_proj', hn); // [b, tNew, f]
-          const up = lin(l, 'up_proj', hn); // [b, tNew, f]
-          x = tf.add(x, lin(l, 'down_proj', swiglu(gate, up)));
+            // ---- SwiGLU feed-forward: down(silu(gate(x)) * up(x))
+            const hn = rmsNorm(x, blk.ffnNorm, c.normEps);
+            const gate = lin(l, 'gate_proj', hn); // [b, tNew, f]
+            const up = lin(l, 'up_proj', hn); // [b, tNew, f]
+            x = tf.add(x, lin(l, 'down_proj', swiglu(gate, up)));
+            return x;
+          };
+          x = recording ? block() : tf.tidy(block);
         }
         const keep = opts.logitsToKeep ?? tNew;
         if (keep < tNew) x = tf.slice(x, [0, tNew - keep, 0], [b, keep, c.dim]); // [b, keep, d]

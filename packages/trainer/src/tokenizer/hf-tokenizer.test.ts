@@ -52,6 +52,19 @@ describe('HfTokenizer', () => {
     }
   });
 
+  it('reads at most maxChars characters of a text: a 2 MB word costs what its first 256 Ki do', () => {
+    const giant = 'ab'.repeat(2 ** 20);
+    const started = performance.now();
+    const ids = tok.encode(giant);
+    expect(performance.now() - started).toBeLessThan(10_000); // whole, it took 21 s (and 576 MB) on the tiny model
+    expect(ids).toEqual(tok.encode(giant.slice(0, tok.maxChars)));
+    const small = new HfTokenizer(json, config, {}, { maxChars: 5 });
+    expect(small.encode('the cat sat')).toEqual(small.encode('the c'));
+    expect(() => new HfTokenizer(json, config, {}, { maxChars: 0 })).toThrow(
+      /maxChars must be a positive integer/,
+    );
+  });
+
   it('refuses a special token that is not in the vocabulary', () => {
     expect(() => new HfTokenizer(json, { eos_token: '<|im_end|>' })).toThrow(
       /eos_token "<\|im_end\|>" is not in the vocabulary/,

@@ -24,6 +24,18 @@ export interface SpecialTokens {
   readonly pad?: string;
 }
 
+export interface HfTokenizerOptions {
+  /**
+   * `encode` reads at most this many characters of a text (default `DEFAULT_TOKENIZER_MAX_CHARS`): tokenizing
+   * costs time and memory with the length of a word, and no context holds a text beyond it (a 2 MB "word" took
+   * 21 s and 576 MB of memory to encode whole, for ids no model could read).
+   */
+  readonly maxChars?: number;
+}
+
+/** Characters `HfTokenizer.encode` reads of a text by default (256 Ki). */
+export const DEFAULT_TOKENIZER_MAX_CHARS = 262_144;
+
 /**
  * An HF `tokenizer.json` (BPE, Unigram, WordPiece; normalizers, pre-tokenizers, templates, decoders), run by
  * @huggingface/tokenizers, the pure-JS port of HF tokenizers that transformers.js uses: no native build, no
@@ -36,6 +48,7 @@ export class HfTokenizer implements TextTokenizer {
   readonly eosId: number | undefined;
   readonly padId: number | undefined;
   readonly vocabSize: number;
+  readonly maxChars: number;
   private readonly tokenizer: Tokenizer;
   /** The same tokenizer without its special added tokens: their strings in a text are plain characters. */
   private readonly literal: Tokenizer;
@@ -44,7 +57,15 @@ export class HfTokenizer implements TextTokenizer {
     tokenizerJson: object,
     tokenizerConfig: Record<string, unknown> = {},
     special: SpecialTokens = {},
+    options: HfTokenizerOptions = {},
   ) {
+    const maxChars = options.maxChars ?? DEFAULT_TOKENIZER_MAX_CHARS;
+    if (!Number.isSafeInteger(maxChars) || maxChars < 1)
+      throw new OppuError(
+        'invalid_argument',
+        `tokenizer: maxChars must be a positive integer, got ${maxChars}`,
+      );
+    this.maxChars = maxChars;
     try {
       this.tokenizer = new Tokenizer(tokenizerJson, tokenizerConfig);
     } catch (error) {
@@ -90,7 +111,11 @@ export class HfTokenizer implements TextTokenizer {
    * Reads `tokenizer.json` (and `tokenizer_config.json` beside it, if present) from a folder or from the
    * path of the JSON file itself.
    */
-  static async load(location: string, special: SpecialTokens = {}): Promise<HfTokenizer> {
+  static async load(
+    location: string,
+    special: SpecialTokens = {},
+    options: HfTokenizerOptions = {},
+  ): Promise<HfTokenizer> {
     const isDir = await stat(location).then(
       (s) => s.isDirectory(),
       (error: unknown) => {
@@ -107,17 +132,19 @@ export class HfTokenizer implements TextTokenizer {
     const json = (await readJsonFile(file)) as Record<string, unknown>;
     const configFile = path.join(path.dirname(file), 'tokenizer_config.json');
     const config = (await readJsonFile(configFile, true)) ?? {};
-    return new HfTokenizer(json, config, special);
+    return new HfTokenizer(json, config, special, options);
   }
 
   /**
    * By default a user's text cannot smuggle control tokens in: `</s>` typed by a user is encoded as the
    * characters `<`, `/s`, `>`, not as EOS (HF's `split_special_tokens=True`). The template's own specials
-   * (BOS) are still added by id.
+   * (BOS) are still added by id. Only the first `maxChars` characters of `text` are read.
    */
   encode(text: string, options: { addSpecialTokens?: boolean; parseSpecialTokens?: boolean } = {}): number[] {
     const tokenizer = options.parseSpecialTokens ? this.tokenizer : this.literal;
-    return tokenizer.encode(text, { add_special_tokens: options.addSpecialTokens ?? true }).ids;
+    return tokenizer.encode(capText(text, this.maxChars), {
+      add_special_tokens: options.addSpecialTokens ?? true,
+    }).ids;
   }
 
   decode(ids: readonly number[], options: { skipSpecialTokens?: boolean } = {}): string {
@@ -131,6 +158,13 @@ export class HfTokenizer implements TextTokenizer {
   idToToken(id: number): string | undefined {
     return this.tokenizer.id_to_token(id);
   }
+}
+
+/** The first `maxChars` characters of a text, never splitting a surrogate pair. */
+function capText(text: string, maxChars: number): string {
+  if (text.length <= maxChars) return text;
+  const code = text.charCodeAt(maxChars - 1);
+  return text.slice(0, code >= 0xd800 && code <= 0xdbff ? maxChars - 1 : maxChars);
 }
 
 function tokenName(value: unknown): string | undefined {

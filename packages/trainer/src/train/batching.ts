@@ -23,6 +23,8 @@ export interface Batch {
   readonly tokens: number;
   /** Indices of the examples in this batch. */
   readonly indices: readonly number[];
+  /** Each row's real (unpadded) length. */
+  readonly lengths: readonly number[];
 }
 
 /**
@@ -88,7 +90,61 @@ export function makeBatch(
       }
     }
   });
-  return { rows, length, inputs, targets, mask, answerTokens, tokens, indices };
+  const lengths = fitted.map(({ ids }) => ids.length - 1);
+  return { rows, length, inputs, targets, mask, answerTokens, tokens, indices, lengths };
+}
+
+/**
+ * A batch cut into passes of at most `maxTokens` token positions each (rows x padded length), consecutive rows
+ * together, each pass padded only to its own longest row: what bounds a training step's activation memory
+ * whatever the batch size and the users sharing it. A row is never split; one longer than `maxTokens` is a
+ * pass of its own. Right padding never changes what the earlier positions of a row compute (attention is
+ * causal), so the passes' summed losses and gradients are the whole batch's.
+ */
+export function splitBatch(batch: Batch, maxTokens: number): Batch[] {
+  if (batch.rows * batch.length <= maxTokens) return [batch];
+  const out: Batch[] = [];
+  for (let start = 0; start < batch.rows; ) {
+    let end = start + 1;
+    let length = batch.lengths[start] as number;
+    while (end < batch.rows) {
+      const next = Math.max(length, batch.lengths[end] as number);
+      if ((end + 1 - start) * next > maxTokens) break;
+      length = next;
+      end++;
+    }
+    out.push(sliceRows(batch, start, end, length));
+    start = end;
+  }
+  return out;
+}
+
+/** Rows start..end-1 of a batch, cut to `length` positions. */
+function sliceRows(batch: Batch, start: number, end: number, length: number): Batch {
+  const rows = end - start;
+  const inputs = new Int32Array(rows * length);
+  const targets = new Int32Array(rows * length);
+  const mask = new Float32Array(rows * length);
+  let answerTokens = 0;
+  for (let r = 0; r < rows; r++) {
+    const from = (start + r) * batch.length;
+    inputs.set(batch.inputs.subarray(from, from + length), r * length);
+    targets.set(batch.targets.subarray(from, from + length), r * length);
+    mask.set(batch.mask.subarray(from, from + length), r * length);
+    for (let t = 0; t < length; t++) answerTokens += mask[r * length + t] as number;
+  }
+  const lengths = batch.lengths.slice(start, end);
+  return {
+    rows,
+    length,
+    inputs,
+    targets,
+    mask,
+    answerTokens,
+    tokens: lengths.reduce((a, b) => a + b, 0),
+    indices: batch.indices.slice(start, end),
+    lengths,
+  };
 }
 
 /**

@@ -1,8 +1,16 @@
 import { type LongWorkOptions, OppuError, type TrainingConfig } from '@oppu/core';
 import * as tf from '@tensorflow/tfjs-core';
+import { defaultBatchTokens } from '../model/memory-budget.js';
 import type { PeftMethod } from '../peft/peft-method.js';
 import { AdamW } from './adamw.js';
-import { type Batch, checkExamples, epochBatches, makeBatch, type TrainingExample } from './batching.js';
+import {
+  type Batch,
+  checkExamples,
+  epochBatches,
+  makeBatch,
+  splitBatch,
+  type TrainingExample,
+} from './batching.js';
 import type { TrainableCausalLM } from './causal-lm.js';
 import { clipGradNorm } from './clip.js';
 import { ensureGradients } from './gradients.js';
@@ -18,6 +26,28 @@ export interface TrainOptions extends LongWorkOptions {
   readonly eosId?: number;
   /** HF `group_by_length` batching (default true). */
   readonly groupByLength?: boolean;
+  /**
+   * Token positions (rows x padded length) one forward/backward pass may hold: a batch over it runs as several
+   * passes whose gradients add up to the same step, so memory stays bounded whatever the batch size, the
+   * sequence length and the number of users trained together. Default: `defaultBatchTokens(dims, maxLength,
+   * 'training')`, what 1 GiB of activations holds (model/memory-budget.ts).
+   */
+  readonly maxBatchTokens?: number;
+}
+
+/** The token budget of a training pass: the option, or what the default activation memory holds. */
+export function trainBatchTokens(
+  model: TrainableCausalLM,
+  config: TrainingConfig,
+  options: TrainOptions,
+): number {
+  const given = options.maxBatchTokens;
+  if (given !== undefined && !(Number.isSafeInteger(given) && given >= 1))
+    throw new OppuError(
+      'invalid_argument',
+      `training: maxBatchTokens must be a positive integer, got ${given}`,
+    );
+  return given ?? defaultBatchTokens(model.dims, config.maxLength, 'training');
 }
 
 export interface TrainResult {
@@ -97,6 +127,7 @@ export async function trainAdapter(
   const { signal, onProgress } = options;
   if (signal?.aborted) throw abortError('training', signal);
   const padId = options.padId ?? 0;
+  const maxTokens = trainBatchTokens(model, cfg, options);
   const plan = planTraining(examples.length, cfg);
   const vars = method.trainableVariables();
   if (vars.length === 0)
@@ -129,15 +160,19 @@ export async function trainAdapter(
         const windowTokens = window.reduce((n, b) => n + b.answerTokens, 0);
         let lossSum = 0;
         for (const batch of window) {
-          if (signal?.aborted) throw abortError(`training (step ${step + 1} of ${plan.totalSteps})`, signal);
-          lossSum += accumulate(model, adapter, vars, batch, windowTokens, (g) => {
-            if (!accum) accum = g;
-            else {
-              const prev = accum;
-              accum = prev.map((a, i) => tf.add(a, g[i] as tf.Tensor));
-              tf.dispose([...prev, ...g]);
-            }
-          });
+          // Passes within the token budget; their gradients add up to the batch's.
+          for (const pass of splitBatch(batch, maxTokens)) {
+            if (signal?.aborted)
+              throw abortError(`training (step ${step + 1} of ${plan.totalSteps})`, signal);
+            lossSum += accumulate(model, adapter, vars, pass, windowTokens, (g) => {
+              if (!accum) accum = g;
+              else {
+                const prev = accum;
+                accum = prev.map((a, i) => tf.add(a, g[i] as tf.Tensor));
+                tf.dispose([...prev, ...g]);
+              }
+            });
+          }
           tokens += batch.tokens;
           answerTokens += batch.answerTokens;
         }
