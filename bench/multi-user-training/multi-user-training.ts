@@ -1,9 +1,9 @@
 /**
  * Training several users' adapters: one after another (`trainAdapter` per user) against together in shared
  * batches (`trainAdapters`, the multi-adapter kernel), on the embedded base model with OPPU's LoRA and synthetic
- * LaMP-7 histories. Same examples, same steps per user.
+ * LaMP histories (LaMP-7 by default; LaMP-5's are ~140 tokens). Same examples, same steps per user.
  *
- *   pnpm bench:multi-user-training [--users 8] [--items 8] [--epochs 2] [--base DIR]
+ *   pnpm bench:multi-user-training [--users 8] [--items 8] [--epochs 2] [--task LaMP_7] [--dropout 0] [--base DIR]
  */
 import { parseArgs } from 'node:util';
 import { LAMP_TASKS, OPPU_LORA, synthesize } from '@oppu/core';
@@ -14,13 +14,17 @@ const { values } = parseArgs({
     users: { type: 'string', default: '8' },
     items: { type: 'string', default: '8' },
     epochs: { type: 'string', default: '2' },
+    task: { type: 'string', default: 'LaMP_7' },
+    dropout: { type: 'string', default: '0' },
     base: { type: 'string' },
   },
 });
 const engine = await createEngine({ ...(values.base ? { baseModelDir: values.base } : {}), onLog: () => {} });
-const task = LAMP_TASKS.LaMP_7;
+const taskName = values.task as keyof typeof LAMP_TASKS;
+const task = LAMP_TASKS[taskName];
+if (!task) throw new Error(`--task ${values.task}: not a LaMP task (${Object.keys(LAMP_TASKS).join(', ')})`);
 const data = synthesize({
-  task: 'LaMP_7',
+  task: taskName,
   users: Number(values.users),
   items: Number(values.items),
   queries: 1,
@@ -28,10 +32,10 @@ const data = synthesize({
 });
 const perUser = data.questions.map((q) => q.profile.map((it) => task.promptAnswer(it)));
 const training = { epochs: Number(values.epochs), batchSize: 4, learningRate: 1e-2, seed: 1 };
-const peft = { ...OPPU_LORA, dropout: 0 };
+const peft = { ...OPPU_LORA, dropout: Number(values.dropout) };
 const examples = perUser.reduce((n, e) => n + e.length, 0);
 console.log(
-  `${perUser.length} users, ${examples} examples (${perUser.map((e) => e.length).join(', ')}), ${training.epochs} epochs, base ${engine.model.info.name}, backend ${engine.backend}`,
+  `${perUser.length} users, ${examples} ${taskName} examples (${perUser.map((e) => e.length).join(', ')}), ${training.epochs} epochs, LoRA dropout ${peft.dropout}, base ${engine.model.info.name}, backend ${engine.backend}`,
 );
 
 // Warm-up (kernels, gradients registration) outside the timings.

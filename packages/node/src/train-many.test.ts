@@ -30,11 +30,11 @@ const histories = {
 describe('OppuService.trainMany', () => {
   it("trains several users in shared batches, each user's adapter as if trained alone", async () => {
     const engine = await createEngine({ baseModelDir: join(root, 'model'), onLog: () => {} });
-    // LoRA dropout 0: with dropout the masks depend on the batch layout (same statistics, not the same bits).
+    // OPPU's LoRA, dropout 0.05 included: each user's rows get the dropout masks that user gets alone.
     const options = {
       engine,
       training: { maxSteps: 4, learningRate: 1e-2, batchSize: 2, seed: 9 },
-      peft: { ...OPPU_LORA, dropout: 0 },
+      peft: OPPU_LORA,
       summarizer: 'none' as const,
     };
     const together = await createLocalOppu({ ...options, home: join(root, 'together') });

@@ -1,6 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { softmaxCrossEntropy, softmaxCrossEntropyReference } from './cross-entropy.js';
+import {
+  softmaxCrossEntropy,
+  softmaxCrossEntropyBlocks,
+  softmaxCrossEntropyReference,
+} from './cross-entropy.js';
 import { finiteDifferences, rand, relErr, useWasm } from './kernel-testing.js';
 import { nativeKernels } from './native.js';
 
@@ -70,5 +74,41 @@ for (const isa of isas)
       const l = tf.tensor2d([[1000, 0, -1000]]);
       expect(softmaxCrossEntropy(l, tf.tensor1d([0], 'int32')).dataSync()[0]).toBeCloseTo(0, 5);
       expect(softmaxCrossEntropy(l, tf.tensor1d([1], 'int32')).dataSync()[0]).toBeCloseTo(1000, 2);
+    });
+
+    it('softmaxCrossEntropyBlocks: each block bitwise as softmaxCrossEntropy on its rows alone', () => {
+      const rows = [5, 1, 8];
+      const logits = tf.mul(rand([14, 37], 3), 6) as tf.Tensor2D;
+      const t = tf.tensor1d(
+        Array.from({ length: 14 }, (_, i) => (i * 5) % 37),
+        'int32',
+      );
+      const w = tf.tensor1d([1, 1, 0, 1, 0, 1, 0, 0, 1, 1, 1, 1, 0, 1]);
+      const up = tf.tensor1d([0.5, 3, -2]); // each block's upstream gradient
+      const blocks = (l: tf.Tensor) =>
+        tf.sum(tf.mul(softmaxCrossEntropyBlocks(l as tf.Tensor2D, t, w, rows), up)) as tf.Scalar;
+      const value = softmaxCrossEntropyBlocks(logits, t, w, rows).dataSync();
+      const g = tf.grad(blocks)(logits).dataSync();
+      let start = 0;
+      rows.forEach((r, s) => {
+        const part = (x: tf.Tensor) => tf.slice(x, [start], [r]) as tf.Tensor1D;
+        const alone = (l: tf.Tensor) =>
+          tf.mul(
+            softmaxCrossEntropy(l as tf.Tensor2D, part(t), part(w)),
+            up.dataSync()[s] as number,
+          ) as tf.Scalar;
+        const mine = tf.slice(logits, [start, 0], [r, -1]);
+        expect(value[s], `block ${s}`).toBe(
+          softmaxCrossEntropy(mine as tf.Tensor2D, part(t), part(w)).dataSync()[0],
+        );
+        const gAlone = tf.grad(alone)(mine).dataSync();
+        expect(Array.from(g.subarray(start * 37, (start + r) * 37)), `block ${s} gradient`).toEqual(
+          Array.from(gAlone),
+        );
+        start += r;
+      });
+      expect(() => softmaxCrossEntropyBlocks(logits, t, w, [5, 5])).toThrow(
+        /blocks of \[5,5\] rows do not cut the 14 rows/,
+      );
     });
   });

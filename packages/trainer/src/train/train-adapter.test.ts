@@ -269,4 +269,52 @@ describe('trainAdapters (several users in one batch)', () => {
     }
     multi.dispose();
   });
+
+  // Users of different sizes: A 4 items, B 6 (longer), C 1; batchSize 2, so micro-batches hold 1-2 rows per
+  // user, the batch is padded to the longest user, and C drops out of the batch after its steps.
+  const userB: TrainingExample[] = [
+    { prompt: [1, 1, 2, 3, 5, 8], answer: [3, 4, 5] },
+    { prompt: [2], answer: [6] },
+    { prompt: [9, 9, 9], answer: [1, 2] },
+    { prompt: [4, 4, 3, 2, 1, 0, 1, 2, 3], answer: [11, 10, 9] },
+    { prompt: [7], answer: [7, 7, 7, 7] },
+    { prompt: [5, 6, 7, 8, 9, 10], answer: [1] },
+  ];
+  const userC: TrainingExample[] = [{ prompt: [8, 8], answer: [4] }];
+  const dropoutConfig = { ...OPPU_LORA, r: 2, alpha: 4, dropout: 0.3 };
+  const dropoutTraining = { learningRate: 2e-2, epochs: 2, batchSize: 2, maxGradNorm: 0.3, seed: 9 };
+
+  it('with LoRA dropout, each user gets the dropout masks and result of training alone', async () => {
+    const users = [examples, userB, userC];
+    const multi = MultiLora.create(dropoutConfig, DIMS, [5, 6, 7]);
+    const results = await trainAdapters(model, multi, users, dropoutTraining);
+    expect(results.map((r) => r.steps)).toEqual([4, 6, 2]);
+    for (const u of [0, 1, 2]) {
+      const solo = new LoraModel(dropoutConfig, DIMS, { seed: [5, 6, 7][u] });
+      const r = await trainAdapter(model, solo, users[u] as TrainingExample[], dropoutTraining);
+      const mine = multi.adapter(u);
+      for (const p of solo.allPairs()) {
+        const q = mine.pair(p.layer, p.module);
+        const where = `user ${u} ${p.layer}.${p.module}`;
+        expect(maxAbsDiff(p.a.dataSync(), q?.a.dataSync() ?? []), `${where}.A`).toBeLessThan(1e-4);
+        expect(maxAbsDiff(p.b.dataSync(), q?.b.dataSync() ?? []), `${where}.B`).toBeLessThan(1e-4);
+      }
+      expect(maxAbsDiff(r.losses, results[u]?.losses ?? [])).toBeLessThan(1e-4);
+      solo.dispose();
+      mine.dispose();
+    }
+    // The comparison has teeth: the masks move the adapter by far more than the tolerance (here: none at all).
+    const other = new LoraModel({ ...dropoutConfig, dropout: 0 }, DIMS, { seed: 5 });
+    await trainAdapter(model, other, examples, dropoutTraining);
+    const mine = multi.adapter(0);
+    const moved = Math.max(
+      ...other
+        .allPairs()
+        .map((p) => maxAbsDiff(p.b.dataSync(), mine.pair(p.layer, p.module)?.b.dataSync() ?? [])),
+    );
+    expect(moved).toBeGreaterThan(1e-3);
+    other.dispose();
+    mine.dispose();
+    multi.dispose();
+  });
 });

@@ -1,28 +1,14 @@
 import { OppuError, type TrainingConfig } from '@oppu/core';
 import * as tf from '@tensorflow/tfjs-core';
+import { softmaxCrossEntropyBlocks } from '../kernels/cross-entropy.js';
 import type { MultiLora } from '../peft/lora/multi.js';
 import { AdamW } from './adamw.js';
-import {
-  type Batch,
-  checkExamples,
-  epochBatches,
-  makeBatch,
-  splitBatch,
-  type TrainingExample,
-} from './batching.js';
+import { type Batch, checkExamples, epochBatches, makeBatch, type TrainingExample } from './batching.js';
 import type { TrainableCausalLM } from './causal-lm.js';
 import { ensureGradients } from './gradients.js';
-import { maskedCrossEntropyRows, maskedCrossEntropySum } from './masked-loss.js';
 import { createRng, deriveSeed, type Rng } from './rng.js';
 import { linearWarmupLr } from './schedule.js';
-import {
-  abortError,
-  planTraining,
-  type TrainOptions,
-  type TrainResult,
-  trainBatchTokens,
-  withEos,
-} from './train-adapter.js';
+import { abortError, planTraining, type TrainOptions, type TrainResult, withEos } from './train-adapter.js';
 import { resolveTrainingConfig } from './train-config.js';
 
 /** One user's stream of accumulation windows, epoch after epoch, in the order solo training would use. */
@@ -61,10 +47,15 @@ class UserStream {
  * Each user gets exactly what `trainAdapter` would do alone with the same config: their own data order
  * (seeded by `config.seed`), step count, warm-up schedule, loss normalisation (their own answer tokens),
  * gradient-norm clipping (their own slice's norm) and AdamW update (their own slice, their own learning rate;
- * a user whose steps are done gets lr 0 and stays unchanged). Nothing of one user's data reaches another
- * user's adapter; the test checks the result equals training each alone. One caveat: with LoRA dropout > 0,
- * the dropout masks come from one stream for the whole batch, so they depend on the batch layout (results
- * stay statistically the same, not bitwise); train alone or with dropout 0 where bitwise isolation matters.
+ * a user whose steps are done gets lr 0 and stays unchanged), and their own LoRA dropout masks: each user's
+ * rows draw from that user's own stream (seeded from `config.seed`), the masks solo training draws for the
+ * user's own batch, in the same order (`MultiLora.asLinearAdapter`). The loss is taken per user, so no
+ * gradient mixes users. Nothing of one user's data reaches another user's adapter: on the cpu backend and
+ * on wasm with the native addon, a user's adapter and losses are bitwise the same whoever shares the batches
+ * (tested; on wasm without the addon XNNPACK rounds attention differently for another padded length, so
+ * there they agree to float rounding; README: one exception for rank <= 4 past 256 tokens). Against
+ * `trainAdapter` alone the result agrees to float rounding (tested to 1e-4), not bitwise: the stacked
+ * adapters go through other kernels than a single LoRA.
  */
 export async function trainAdapters(
   model: TrainableCausalLM,
@@ -94,7 +85,6 @@ export async function trainAdapters(
   const { signal, onProgress } = options;
   if (signal?.aborted) throw abortError('training', signal);
   const padId = options.padId ?? 0;
-  const maxTokens = trainBatchTokens(model, cfg, options);
   const plans = perUser.map((ex) => planTraining(ex.length, cfg));
   const totalSteps = Math.max(...plans.map((p) => p.totalSteps));
   const streams = perUser.map((ex) => new UserStream(ex, cfg, options.groupByLength));
@@ -132,20 +122,14 @@ export async function trainAdapters(
               batch: makeBatch(perUser[u] as TrainingExample[], idx, cfg.maxLength, padId),
             });
         });
-        // The users' batches run in passes within the token budget; their gradients add up to the step's.
-        const rowLoss = new Map<number, number>();
-        for (const pass of tokenPasses(parts, maxTokens)) {
-          if (signal?.aborted) throw abortError(`training (step ${step + 1} of ${totalSteps})`, signal);
-          const passLoss = microStep(model, multi, vars, pass, windowTokens, padId, (g) => {
-            if (!accum) accum = g;
-            else {
-              const prev = accum;
-              accum = prev.map((a, i) => tf.add(a, g[i] as tf.Tensor));
-              tf.dispose([...prev, ...g]);
-            }
-          });
-          for (const [user, loss] of passLoss) rowLoss.set(user, (rowLoss.get(user) ?? 0) + loss);
-        }
+        const rowLoss = microStep(model, multi, vars, parts, windowTokens, padId, (g) => {
+          if (!accum) accum = g;
+          else {
+            const prev = accum;
+            accum = prev.map((a, i) => tf.add(a, g[i] as tf.Tensor));
+            tf.dispose([...prev, ...g]);
+          }
+        });
         for (const { user, batch } of parts) {
           stepLoss[user] = (stepLoss[user] as number) + (rowLoss.get(user) ?? 0);
           tokens[user] = (tokens[user] as number) + batch.tokens;
@@ -194,37 +178,6 @@ export async function trainAdapters(
   }));
 }
 
-/**
- * One micro-step's user batches packed into passes of at most `maxTokens` positions (rows x padded length):
- * each batch cut by `splitBatch`, the pieces longest first (so a pass pads little), a new pass whenever the
- * next piece would not fit. Memory then depends on the budget, not on how many users train together.
- */
-function tokenPasses(
-  parts: readonly { user: number; batch: Batch }[],
-  maxTokens: number,
-): { user: number; batch: Batch }[][] {
-  const pieces = parts
-    .flatMap(({ user, batch }) => splitBatch(batch, maxTokens).map((piece) => ({ user, batch: piece })))
-    .sort((a, b) => b.batch.length - a.batch.length || a.user - b.user);
-  const passes: { user: number; batch: Batch }[][] = [];
-  let current: { user: number; batch: Batch }[] = [];
-  let rows = 0;
-  let length = 0;
-  for (const piece of pieces) {
-    const longest = Math.max(length, piece.batch.length);
-    if (current.length > 0 && (rows + piece.batch.rows) * longest > maxTokens) {
-      passes.push(current);
-      current = [];
-      rows = 0;
-    }
-    current.push(piece);
-    rows += piece.batch.rows;
-    length = current.length === 1 ? piece.batch.length : Math.max(length, piece.batch.length);
-  }
-  if (current.length > 0) passes.push(current);
-  return passes;
-}
-
 /** torch clip_grad_norm_ applied to each user's slice (axis 0 of every stacked variable) on its own. */
 function clipPerSlice(grads: readonly tf.Tensor[], n: number, maxNorm: number): tf.Tensor[] {
   return tf.tidy(() => {
@@ -236,9 +189,12 @@ function clipPerSlice(grads: readonly tf.Tensor[], n: number, maxNorm: number): 
 }
 
 /**
- * One shared micro-batch: every user's batch stacked into one (right-padded to the longest), the mask of a
- * user's rows scaled by 1 / (that user's answer tokens in the window), so the summed loss is Σ_u mean_u.
- * Returns each user's share of their mean loss.
+ * One shared micro-batch: every user's batch stacked into one (right-padded to the longest), one forward pass,
+ * then one loss term per user taken op for op as `trainAdapter` takes it on the user's own batch (mean over
+ * the batch's answer tokens · its answer tokens / the window's). The summed loss is Σ_u (share of mean_u),
+ * and the gradient reaching a user's rows is made of that user's rows alone (a mean over the whole batch
+ * would divide by everyone's tokens and move the user's gradient by rounding). Returns each user's share of
+ * their mean loss.
  */
 function microStep(
   model: TrainableCausalLM,
@@ -249,54 +205,73 @@ function microStep(
   padId: number,
   sink: (grads: tf.Tensor[]) => void,
 ): Map<number, number> {
-  const length = Math.max(...parts.map((p) => p.batch.length));
+  // A user's rows go through the shared batch as one block, so that their dropout masks are drawn as alone:
+  // a second batch of a user here (e.g. two pieces of a batch cut to a token budget) gets a pass of its own.
+  const seen = new Set<number>();
+  const first = parts.filter((p) => !seen.has(p.user) && seen.add(p.user));
+  if (first.length < parts.length) {
+    const losses = microStep(model, multi, vars, first, windowTokens, padId, sink);
+    const rest = parts.filter((p) => !first.includes(p));
+    for (const [user, loss] of microStep(model, multi, vars, rest, windowTokens, padId, sink))
+      losses.set(user, (losses.get(user) ?? 0) + loss);
+    return losses;
+  }
+  // At least 5 positions: the native GEMM multiplies products of at most 4 rows (OPPU_GEMM_SMALL_ROWS) with
+  // another kernel, which rounds differently, so a short user batch would round one way when the batch is
+  // short and another way beside a longer user.
+  const length = Math.max(5, ...parts.map((p) => p.batch.length));
   const rows = parts.reduce((s, p) => s + p.batch.rows, 0);
   const inputs = new Int32Array(rows * length).fill(padId);
   const targets = new Int32Array(rows * length);
   const mask = new Float32Array(rows * length);
   const rowUser: number[] = [];
-  let maskSum = 0;
+  const rowLength: number[] = []; // each row's length in its user's own batch (dropout masks are drawn at it)
   let r0 = 0;
   for (const { user, batch } of parts) {
-    const scale = 1 / Math.max(1, windowTokens[user] as number);
     for (let r = 0; r < batch.rows; r++) {
       rowUser.push(user);
+      rowLength.push(batch.length);
       for (let t = 0; t < length; t++) {
         const src = r * batch.length + t;
         const dst = (r0 + r) * length + t;
         if (t < batch.length) {
           inputs[dst] = batch.inputs[src] as number;
           targets[dst] = batch.targets[src] as number;
-          mask[dst] = (batch.mask[src] as number) * scale;
-          maskSum += mask[dst] as number;
+          mask[dst] = batch.mask[src] as number;
         } else inputs[dst] = padId; // right padding, masked out
       }
     }
     r0 += batch.rows;
   }
-  const hooks = multi.asLinearAdapter(rowUser);
-  let perRow: tf.Tensor | undefined;
+  const hooks = multi.asLinearAdapter(rowUser, { lengths: rowLength });
+  let terms: tf.Tensor | undefined;
   try {
     const { value, grads } = tf.tidy(() => {
       const ids = tf.tensor2d(inputs, [rows, length], 'int32');
-      const tg = tf.tensor2d(targets, [rows, length], 'int32');
-      const mk = tf.tensor2d(mask, [rows, length]);
+      const tg = tf.tensor1d(targets, 'int32');
+      const mk = tf.tensor1d(mask);
+      const answerTokens = tf.tensor1d(parts.map((p) => p.batch.answerTokens));
+      const window = tf.tensor1d(parts.map((p) => windowTokens[p.user] as number));
       return tf.variableGrads(() => {
         const logits = model.forward(ids, hooks); // [rows, length, vocab]
-        perRow = tf.keep(maskedCrossEntropyRows(logits, tg, mk)); // reporting only: no gradient flows from it
-        return maskedCrossEntropySum(logits, tg, mk, maskSum);
+        const vocab = logits.shape[2];
+        // Each user's mean over their own rows, then · their answer tokens / their window's, as trainAdapter.
+        const means = softmaxCrossEntropyBlocks(
+          tf.reshape(logits, [-1, vocab]) as tf.Tensor2D,
+          tg,
+          mk,
+          parts.map((p) => p.batch.rows * length),
+        );
+        terms = tf.keep(tf.div(tf.mul(means, answerTokens), window)); // [parts]
+        return tf.sum(terms) as tf.Scalar;
       }, vars);
     });
     value.dispose();
     sink(vars.map((v) => grads[v.name] ?? tf.zerosLike(v)));
-    const values = (perRow as tf.Tensor).dataSync();
-    const byUser = new Map<number, number>();
-    rowUser.forEach((u, i) => {
-      byUser.set(u, (byUser.get(u) ?? 0) + (values[i] as number));
-    });
-    return byUser;
+    const values = (terms as tf.Tensor).dataSync();
+    return new Map(parts.map((p, k) => [p.user, values[k] as number]));
   } finally {
-    perRow?.dispose();
+    terms?.dispose();
     hooks.dispose();
   }
 }

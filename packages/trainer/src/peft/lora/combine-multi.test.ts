@@ -154,4 +154,64 @@ describe('MultiLora: one batch, many users', () => {
     hooks.dispose();
     for (const m of [alone, back, multi]) m.dispose();
   });
+
+  it("in training with dropout, each adapter's rows get the masks its own LoRA draws on its own batch", () => {
+    const config = { ...OPPU_LORA, r: 2, alpha: 4, dropout: 0.5, targetModules: ['q_proj', 'v_proj'] };
+    const multi = MultiLora.create(config, TINY_DIMS, [11, 12]);
+    for (const s of multi.stacksInOrder()) s.b.assign(tf.randomNormal(s.b.shape, 0, 1, 'float32', 5));
+    multi.setTraining(true, 7);
+    // Adapter 1 first (2 rows, its batch 2 long), then adapter 0 (1 row, 3 long); the batch is 4 long.
+    const hooks = multi.asLinearAdapter([1, 1, 0], { lengths: [2, 2, 3] });
+    const x = tf.randomNormal([3, 4, 8], 0, 1, 'float32', 1) as tf.Tensor3D;
+    const calls = [
+      { layer: 0, module: 'q_proj' },
+      { layer: 0, module: 'v_proj' },
+      { layer: 1, module: 'q_proj' },
+    ] as const;
+    const got = calls.map((ctx) => hooks.linear(ctx, x, base.base(ctx)));
+    const users = [
+      { adapter: 1, rows: [0, 1], length: 2 },
+      { adapter: 0, rows: [2], length: 3 },
+    ];
+    for (const { adapter, rows, length } of users) {
+      const solo = multi.adapter(adapter);
+      solo.setTraining(true, 7); // as trainAdapter seeds each user's LoRA
+      const mine = tf.slice(tf.gather(x, rows), [0, 0, 0], [-1, length, -1]) as tf.Tensor3D;
+      calls.forEach((ctx, k) => {
+        const want = solo.asLinearAdapter().linear(ctx, mine, base.base(ctx));
+        const part = tf.slice(tf.gather(got[k] as tf.Tensor3D, rows), [0, 0, 0], [-1, length, -1]);
+        expect(maxAbsDiff(part.dataSync(), want.dataSync()), `adapter ${adapter} call ${k}`).toBeLessThan(
+          1e-5,
+        );
+      });
+      // With another stream the masks differ (the check has teeth).
+      solo.setTraining(true, 8);
+      const other = solo.asLinearAdapter().linear(calls[0], mine, base.base(calls[0]));
+      const part = tf.slice(tf.gather(got[0] as tf.Tensor3D, rows), [0, 0, 0], [-1, length, -1]);
+      expect(maxAbsDiff(part.dataSync(), other.dataSync())).toBeGreaterThan(1e-2);
+      solo.dispose();
+    }
+    hooks.dispose();
+    // An adapter's rows are one block of one length while dropout is on.
+    const call = (rows: number[], lengths?: number[]) => {
+      const h = multi.asLinearAdapter(rows, lengths ? { lengths } : {});
+      const xs = tf.slice(x, [0, 0, 0], [rows.length, -1, -1]) as tf.Tensor3D;
+      try {
+        return h.linear(calls[0], xs, base.base(calls[0]));
+      } finally {
+        h.dispose();
+        xs.dispose();
+      }
+    };
+    expect(() => call([0, 1, 0])).toThrow(/row 2 of adapter 0 is apart from its other rows/);
+    expect(() => call([0, 0], [2, 3])).toThrow(/have lengths 2 and 3/);
+    expect(() => call([0, 1], [2])).toThrow(/1 row lengths for 2 rows/);
+    expect(() => call([0], [5])).toThrow(/5 long, the batch only 4/);
+    expect(() => multi.setTraining(true, [1, 2, 3])).toThrow(/3 dropout seeds for 2 adapters/);
+    // Without dropout (serving, evaluation) rows may come in any order.
+    multi.setTraining(false);
+    call([0, 1, 0]).dispose();
+    tf.dispose([x, ...got]);
+    multi.dispose();
+  });
 });

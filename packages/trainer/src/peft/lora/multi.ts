@@ -19,6 +19,83 @@ interface Stack {
 
 const key = (layer: number, module: string) => `${layer}.${module}`;
 
+/** Rows [start, start + rows) of one adapter, whose solo batch is `length` long. */
+interface DropoutRun {
+  readonly adapter: number;
+  readonly start: number;
+  readonly rows: number;
+  readonly length: number;
+}
+
+/** Each adapter's rows as one run (they must be contiguous and share one length). */
+function dropoutRuns(ids: readonly number[], lengths: readonly number[] | undefined): DropoutRun[] {
+  if (lengths && lengths.length !== ids.length)
+    throw new OppuError(
+      'invalid_argument',
+      `MultiLora: ${lengths.length} row lengths for ${ids.length} rows (options.lengths)`,
+    );
+  const runs: DropoutRun[] = [];
+  ids.forEach((adapter, i) => {
+    const length = lengths?.[i] ?? -1;
+    if (length !== -1 && (!Number.isInteger(length) || length < 1))
+      throw new OppuError('invalid_argument', `MultiLora: options.lengths[${i}] is ${length}, not a length`);
+    const last = runs[runs.length - 1];
+    if (last && last.adapter === adapter) {
+      if (last.length !== length)
+        throw new OppuError(
+          'invalid_argument',
+          `MultiLora: rows ${last.start} and ${i} of adapter ${adapter} have lengths ${last.length} and ${length}; one adapter's rows share one length`,
+        );
+      runs[runs.length - 1] = { ...last, rows: last.rows + 1 };
+      return;
+    }
+    if (runs.some((r) => r.adapter === adapter))
+      throw new OppuError(
+        'invalid_argument',
+        `MultiLora: row ${i} of adapter ${adapter} is apart from its other rows; while training with dropout an adapter's rows must be contiguous`,
+      );
+    runs.push({ adapter, start: i, rows: 1, length });
+  });
+  return runs;
+}
+
+/**
+ * The dropout multiplier [batch, seq, in] of a batch made of `runs`: for each run, the multiplier `tf.dropout`
+ * draws with `seed` for the run's own [rows, length, in] batch (floor(u + keep) / keep, u uniform on [0, 1)),
+ * zero on the padding past `length`. The multiplier is built from the uniforms in one pass, so its values on
+ * a run's real positions are bitwise those of the solo call.
+ */
+function dropoutMultiplier(
+  shape: readonly [number, number, number],
+  runs: readonly DropoutRun[],
+  seeds: readonly number[],
+  rate: number,
+): tf.Tensor3D {
+  return tf.tidy(() => {
+    const [, seq, inF] = shape;
+    const parts = runs.map((run, k) => {
+      const length = run.length === -1 ? seq : run.length;
+      if (length > seq)
+        throw new OppuError(
+          'invalid_argument',
+          `MultiLora: rows of adapter ${run.adapter} are ${length} long, the batch only ${seq}`,
+        );
+      const u = tf.randomUniform([run.rows, length, inF], 0, 1, 'float32', seeds[k]);
+      return length < seq
+        ? tf.pad(u, [
+            [0, 0],
+            [0, seq - length],
+            [0, 0],
+          ])
+        : u;
+    });
+    const uniform = parts.length === 1 ? (parts[0] as tf.Tensor) : tf.concat(parts, 0); // [batch, seq, in]
+    // tf.dropout's multiplier, op for op (tfjs-core ops/dropout.ts); a padded 0 gives floor(keep) = 0.
+    const keep = 1 - rate;
+    return tf.div(tf.floor(tf.add(uniform, keep)), keep) as tf.Tensor3D;
+  });
+}
+
 /**
  * Many users' LoRAs in one forward pass (the BGMV idea of Punica / S-LoRA): every projection holds the
  * adapters stacked, A [n, in, r] and B [n, r, out], and each batch row is routed to its own adapter by index
@@ -28,7 +105,9 @@ const key = (layer: number, module: string) => `${layer}.${module}`;
  * - serving: `MultiLora.fromAdapters([...])` stacks saved adapters (ranks padded with zeros, each adapter's
  *   scaling folded into its B); row index -1 (or `none`) means "no adapter".
  * - training several users at once: `MultiLora.create(config, dims, seeds)`; stacks are trainable variables
- *   and a row's loss reaches only its own adapter's slice (tested), so users stay isolated.
+ *   and a row's loss reaches only its own adapter's slice (tested), so users stay isolated. LoRA dropout
+ *   draws each adapter's masks from that adapter's own seed stream, exactly as a `LoraModel` training alone
+ *   on the same rows would (see `asLinearAdapter`), so no user's masks depend on who shares the batch.
  */
 export class MultiLora {
   readonly dims: PeftModelDims;
@@ -41,7 +120,8 @@ export class MultiLora {
   private readonly stacks = new Map<string, Stack>();
   private readonly hasNoneSlot: boolean;
   private training = false;
-  private dropoutRng: Rng = createRng(0);
+  /** One dropout stream per adapter, as each adapter's own `LoraModel` would hold. */
+  private dropoutRngs: Rng[] = [];
   private disposed = false;
 
   private constructor(
@@ -131,16 +211,38 @@ export class MultiLora {
     return m;
   }
 
-  setTraining(training: boolean, seed = 0): void {
+  /**
+   * Dropout on (training) or off. `seed` starts each adapter's own dropout stream: one number for all of
+   * them (each still draws from its own stream, as `LoraModel.setTraining(true, seed)` would), or one per
+   * adapter.
+   */
+  setTraining(training: boolean, seed: number | readonly number[] = 0): void {
+    if (typeof seed !== 'number' && seed.length !== this.count)
+      throw new OppuError(
+        'invalid_argument',
+        `MultiLora.setTraining: ${seed.length} dropout seeds for ${this.count} adapters`,
+      );
     this.training = training;
-    this.dropoutRng = createRng(seed);
+    this.dropoutRngs = Array.from({ length: this.count }, (_, i) =>
+      createRng(typeof seed === 'number' ? seed : (seed[i] as number)),
+    );
   }
 
   /**
    * The hooks for a batch whose row `i` belongs to adapter `rows[i]` (-1: no adapter, serving stacks only).
    * The returned adapter owns an index tensor: call `dispose()` on it when the batch is done.
+   *
+   * While training with dropout, each adapter's rows must be contiguous, and `lengths[i]` says how long row
+   * `i`'s batch is when its adapter trains alone (its positions 0..lengths[i]-1 are real, the rest right
+   * padding; default: the whole row). Every adapted projection then draws, for each adapter in row order,
+   * one seed from that adapter's stream and the mask `tf.dropout` would draw for its own [rows, length, in]
+   * batch; the masks are zero-padded to the batch length and stacked. So an adapter's masks, and with them
+   * its training, are bitwise those of a `LoraModel` training alone on its rows, whoever shares the batch.
    */
-  asLinearAdapter(rows: readonly number[]): LinearAdapter & { dispose(): void } {
+  asLinearAdapter(
+    rows: readonly number[],
+    options: { readonly lengths?: readonly number[] } = {},
+  ): LinearAdapter & { dispose(): void } {
     this.checkAlive();
     const ids = rows.map((r, i) => {
       if (r === -1 && this.hasNoneSlot) return this.count;
@@ -151,6 +253,7 @@ export class MultiLora {
         );
       return r;
     });
+    let runs: DropoutRun[] | undefined; // worked out at the first call with dropout on
     const idT = tf.keep(tf.tensor1d(ids, 'int32')); // lives until dispose(), also when made inside a tidy
     return {
       linear: (ctx: ModuleContext, x: tf.Tensor3D, base: (x: tf.Tensor3D) => tf.Tensor3D): tf.Tensor3D => {
@@ -163,9 +266,12 @@ export class MultiLora {
             `MultiLora: batch of ${x.shape[0]} rows, adapter map has ${ids.length}`,
           );
         const rate = this.training && this.config ? this.config.dropout : 0;
-        const seed = rate > 0 ? this.dropoutRng.seed() : 0;
+        if (rate > 0) runs ??= dropoutRuns(ids, options.lengths);
+        const seeds =
+          rate > 0 ? (runs ?? []).map((run) => (this.dropoutRngs[run.adapter] as Rng).seed()) : [];
         return tf.tidy(() => {
-          const xin = rate > 0 ? (tf.dropout(x, rate, undefined, seed) as tf.Tensor3D) : x;
+          const xin =
+            rate > 0 ? (tf.mul(x, dropoutMultiplier(x.shape, runs ?? [], seeds, rate)) as tf.Tensor3D) : x;
           // While training, the plain-tf reference (autograd keeps what backprop needs); the BGMV kernel's
           // gradient reads its input after the decoder's tidy has freed it (notes/kernels-multi-lora-bug.md).
           const delta = this.training ? multiLoraDeltaReference : multiLoraDelta;
