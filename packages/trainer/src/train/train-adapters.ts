@@ -3,12 +3,26 @@ import * as tf from '@tensorflow/tfjs-core';
 import { softmaxCrossEntropyBlocks } from '../kernels/cross-entropy.js';
 import type { MultiLora } from '../peft/lora/multi.js';
 import { AdamW } from './adamw.js';
-import { type Batch, checkExamples, epochBatches, makeBatch, type TrainingExample } from './batching.js';
+import {
+  type Batch,
+  checkExamples,
+  epochBatches,
+  makeBatch,
+  splitBatch,
+  type TrainingExample,
+} from './batching.js';
 import type { TrainableCausalLM } from './causal-lm.js';
 import { ensureGradients } from './gradients.js';
 import { createRng, deriveSeed, type Rng } from './rng.js';
 import { linearWarmupLr } from './schedule.js';
-import { abortError, planTraining, type TrainOptions, type TrainResult, withEos } from './train-adapter.js';
+import {
+  abortError,
+  planTraining,
+  type TrainOptions,
+  type TrainResult,
+  trainBatchTokens,
+  withEos,
+} from './train-adapter.js';
 import { resolveTrainingConfig } from './train-config.js';
 
 /** One user's stream of accumulation windows, epoch after epoch, in the order solo training would use. */
@@ -85,6 +99,7 @@ export async function trainAdapters(
   const { signal, onProgress } = options;
   if (signal?.aborted) throw abortError('training', signal);
   const padId = options.padId ?? 0;
+  const maxTokens = trainBatchTokens(model, cfg, options);
   const plans = perUser.map((ex) => planTraining(ex.length, cfg));
   const totalSteps = Math.max(...plans.map((p) => p.totalSteps));
   const streams = perUser.map((ex) => new UserStream(ex, cfg, options.groupByLength));
@@ -122,14 +137,20 @@ export async function trainAdapters(
               batch: makeBatch(perUser[u] as TrainingExample[], idx, cfg.maxLength, padId),
             });
         });
-        const rowLoss = microStep(model, multi, vars, parts, windowTokens, padId, (g) => {
-          if (!accum) accum = g;
-          else {
-            const prev = accum;
-            accum = prev.map((a, i) => tf.add(a, g[i] as tf.Tensor));
-            tf.dispose([...prev, ...g]);
-          }
-        });
+        // The users' batches run in passes within the token budget; their gradients add up to the step's.
+        const rowLoss = new Map<number, number>();
+        for (const pass of tokenPasses(parts, maxTokens)) {
+          if (signal?.aborted) throw abortError(`training (step ${step + 1} of ${totalSteps})`, signal);
+          const passLoss = microStep(model, multi, vars, pass, windowTokens, padId, (g) => {
+            if (!accum) accum = g;
+            else {
+              const prev = accum;
+              accum = prev.map((a, i) => tf.add(a, g[i] as tf.Tensor));
+              tf.dispose([...prev, ...g]);
+            }
+          });
+          for (const [user, loss] of passLoss) rowLoss.set(user, (rowLoss.get(user) ?? 0) + loss);
+        }
         for (const { user, batch } of parts) {
           stepLoss[user] = (stepLoss[user] as number) + (rowLoss.get(user) ?? 0);
           tokens[user] = (tokens[user] as number) + batch.tokens;
@@ -176,6 +197,37 @@ export async function trainAdapters(
     seconds,
     tokensPerSecond: (tokens[u] as number) / Math.max(seconds, 1e-9),
   }));
+}
+
+/**
+ * One micro-step's user batches packed into passes of at most `maxTokens` positions (rows x padded length):
+ * each batch cut by `splitBatch`, the pieces longest first (so a pass pads little), a new pass whenever the
+ * next piece would not fit. Memory then depends on the budget, not on how many users train together.
+ */
+function tokenPasses(
+  parts: readonly { user: number; batch: Batch }[],
+  maxTokens: number,
+): { user: number; batch: Batch }[][] {
+  const pieces = parts
+    .flatMap(({ user, batch }) => splitBatch(batch, maxTokens).map((piece) => ({ user, batch: piece })))
+    .sort((a, b) => b.batch.length - a.batch.length || a.user - b.user);
+  const passes: { user: number; batch: Batch }[][] = [];
+  let current: { user: number; batch: Batch }[] = [];
+  let rows = 0;
+  let length = 0;
+  for (const piece of pieces) {
+    const longest = Math.max(length, piece.batch.length);
+    if (current.length > 0 && (rows + piece.batch.rows) * longest > maxTokens) {
+      passes.push(current);
+      current = [];
+      rows = 0;
+    }
+    current.push(piece);
+    rows += piece.batch.rows;
+    length = current.length === 1 ? piece.batch.length : Math.max(length, piece.batch.length);
+  }
+  if (current.length > 0) passes.push(current);
+  return passes;
 }
 
 /** torch clip_grad_norm_ applied to each user's slice (axis 0 of every stacked variable) on its own. */
