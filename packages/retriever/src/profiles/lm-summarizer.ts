@@ -1,8 +1,11 @@
 import {
   type BaseModel,
+  capChars,
+  DEFAULT_MAX_CHARS,
   type HistoryItem,
   OppuError,
   type ProfileSummarizer,
+  PromptFit,
   type SamplingOptions,
   type UserId,
   type UserProfile,
@@ -81,6 +84,16 @@ export class LmProfileSummarizer implements ProfileSummarizer {
 
   /** The prompt OPPU would give the model for these items. */
   buildPrompt(items: readonly HistoryItem[], task: string, where = 'history'): string {
+    const { lines, render } = this.promptParts(items, task, where);
+    return render(lines);
+  }
+
+  /** The sampled items' history lines, and the prompt made from (possibly cut) lines. */
+  private promptParts(
+    items: readonly HistoryItem[],
+    task: string,
+    where: string,
+  ): { lines: string[]; render: (lines: readonly string[]) => string } {
     const prompts = this.options.prompts ?? OPPU_PROFILE_PROMPTS;
     const name = prompts === OPPU_PROFILE_PROMPTS ? oppuTaskName(task) : task in prompts ? task : undefined;
     const prompt = name ? prompts[name] : undefined;
@@ -95,18 +108,24 @@ export class LmProfileSummarizer implements ProfileSummarizer {
     const history = sample.map((item) => {
       const cut: Record<string, string> = {};
       for (const [key, v] of Object.entries(item))
-        if (typeof v === 'string') cut[key] = v.split(/\s+/).filter(Boolean).slice(0, maxTokens).join(' ');
+        if (typeof v === 'string')
+          cut[key] = capChars(v, DEFAULT_MAX_CHARS)
+            .split(/\s+/)
+            .filter(Boolean)
+            .slice(0, maxTokens)
+            .join(' ');
       try {
         return pythonFormat(prompt.retrievalHistory, cut, `${where}: item ${JSON.stringify(item.id)}`);
       } catch (error) {
         throw new OppuError('missing_fields', (error as Error).message);
       }
     });
-    const list =
-      (this.options.historyFormat ?? 'python-list') === 'python-list'
-        ? `[${history.map(pythonRepr).join(', ')}]`
-        : history.join(' | ');
-    return prompt.profilePrompt.replace('{}', () => list);
+    const python = (this.options.historyFormat ?? 'python-list') === 'python-list';
+    const render = (lines: readonly string[]) => {
+      const list = python ? `[${lines.map(pythonRepr).join(', ')}]` : lines.join(' | ');
+      return prompt.profilePrompt.replace('{}', () => list);
+    };
+    return { lines: history, render };
   }
 
   async summarize(
@@ -124,15 +143,20 @@ export class LmProfileSummarizer implements ProfileSummarizer {
         updatedAt: (this.options.now?.() ?? new Date()).toISOString(),
       };
     }
-    const prompt = this.buildPrompt(items, task, `history of ${u}`);
+    const { lines, render } = this.promptParts(items, task, `history of ${u}`);
+    let prompt = render(lines);
     const model = this.options.model;
     let text: string;
     if (isBaseModel(model)) {
-      const [out] = await model.generate([{ prompt }], {
-        ...OPPU_PROFILE_SAMPLING,
-        ...this.options.sampling,
-        signal,
-      });
+      const sampling = { ...OPPU_PROFILE_SAMPLING, ...this.options.sampling };
+      // A base model's context holds the prompt and the profile it writes: the longest lines lose tokens first.
+      const fields = Object.fromEntries(lines.map((l, i) => [`h${i}`, l]));
+      prompt = new PromptFit(model).fit(
+        { body: { fields, render: (f) => render(lines.map((_, i) => f[`h${i}`] ?? '')) }, history: [] },
+        sampling.maxNewTokens ?? 128,
+        (parts) => parts.body,
+      ).prompt;
+      const [out] = await model.generate([{ prompt }], { ...sampling, signal });
       text = out?.text ?? '';
     } else {
       const message = await model.invoke(prompt, { signal });

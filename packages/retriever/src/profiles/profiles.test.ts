@@ -143,6 +143,22 @@ describe('LmProfileSummarizer', () => {
     expect(() => s.buildPrompt(many, 'LaMP_9')).toThrow(/no prompt for task "LaMP_9"/);
   });
 
+  it('fits a base model’s context with room for the profile: long items lose characters, never fail', async () => {
+    const model = new RecordingModel();
+    Object.assign(model.info, { contextLength: 1024 }); // one token per character
+    const long = Array.from({ length: 10 }, (_, i) => ({
+      id: String(i),
+      description: `${'whale '.repeat(400)}film ${i}`,
+      tag: 'classic',
+    }));
+    const p = await new LmProfileSummarizer({ model, now }).summarize(alice, long, 'LaMP_2M');
+    expect(p.text).toBe('most popular tag: classic');
+    const prompt = model.prompts[0] as string;
+    expect(prompt.length + 300 + 2).toBeLessThanOrEqual(1024);
+    expect(prompt).toMatch(/^Look at the following past movies .* User History: \['description: whale whale/);
+    expect(prompt.endsWith('] Answer:')).toBe(true);
+  });
+
   it('works with a LangChain chat model', async () => {
     const model = new FakeListChatModel({ responses: ['Writes about whales.'] });
     const p = await new LmProfileSummarizer({ model }).summarize(alice, movies, 'LaMP_2M');
