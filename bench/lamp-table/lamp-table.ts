@@ -27,7 +27,7 @@ import {
   type MethodName,
   OPPU_TRAINING,
   type PeftEngine,
-  pyFloat,
+  ratingValue,
   rouge1,
   runLamp,
   SMALL_BASE_TRAINING,
@@ -97,9 +97,7 @@ function perQuestion(task: LampTaskId, gold: string, pred: string): number {
   if (kind === 'classification') return gold.trim() === pred.trim() ? 1 : 0;
   if (kind === 'regression') {
     const g = Number(gold);
-    const p = pyFloat(pred);
-    const v = p === undefined || !Number.isFinite(p) ? (Math.abs(1 - g) > Math.abs(5 - g) ? 1 : 5) : p;
-    return 1 - Math.abs(v - g) / 4;
+    return 1 - Math.abs(ratingValue(pred, g) - g) / 4;
   }
   return rouge1(gold, pred).fmeasure;
 }

@@ -2,12 +2,21 @@
  * The shipped stage-1 task adapter of one task, merged into the base, against the no-user rule on development
  * data (seed 101, 60 users x 4 questions; never a table seed). Label tasks are answered by scoring the labels.
  *
- *   pnpm bench:stage1-check LaMP_2M [repetitionPenalty noRepeatNgramSize]
+ *   pnpm bench:stage1-check LaMP_2M
+ *   pnpm bench:stage1-check LaMP_4 [repetitionPenalty noRepeatNgramSize [all|output]]   (generation options)
  */
-import { LAMP_SAMPLING, lampTask, lampTaskId, scoreLamp, synthesize } from '@oppu/core';
+import {
+  chooseCandidate,
+  LAMP_SAMPLING,
+  labelChoiceDefaults,
+  lampTask,
+  lampTaskId,
+  scoreLamp,
+  synthesize,
+} from '@oppu/core';
 import { createEngine, shippedTaskAdapter } from '@oppu/node';
 
-const [taskName, rp, nr] = process.argv.slice(2);
+const [taskName, rp, nr, scope] = process.argv.slice(2);
 const taskId = lampTaskId(taskName ?? '', 'task (first argument)');
 const task = lampTask(taskId);
 const engine = await createEngine({ onLog: () => {} });
@@ -25,6 +34,7 @@ if (task.kind === 'generation') {
         ...LAMP_SAMPLING.generation,
         ...(rp ? { repetitionPenalty: Number(rp) } : {}),
         ...(nr ? { noRepeatNgramSize: Number(nr) } : {}),
+        ...(scope === 'all' || scope === 'output' ? { repetitionScope: scope } : {}),
       },
     );
     results.forEach((r, j) => {
@@ -33,18 +43,20 @@ if (task.kind === 'generation') {
   }
 } else {
   const scores = await model.scoreCandidates(prompts.map((prompt) => ({ prompt, candidates: task.labels })));
+  // The most probable label, as runLamp chooses it (the task's normalisation; ratings by argmax here).
+  const choice = { ...labelChoiceDefaults(task), rating: 'argmax' as const };
   scores.forEach((s, i) => {
-    let best = 0;
-    s.logProbs.forEach((v, j) => {
-      if (v > s.logProbs[best]!) best = j;
-    });
-    preds.push({ id: data.questions[i]!.id, output: task.labels[best]! });
+    preds.push({ id: data.questions[i]!.id, output: chooseCandidate(task.labels, s, choice).answer });
   });
 }
 const rule = data.outputs.golds.map((g) => ({ id: g.id, output: data.baselineAnswers.get(g.id)! }));
 console.log(
   JSON.stringify({
     task: taskId,
+    sampling:
+      task.kind === 'generation'
+        ? { rp: rp ?? 'default', nr: nr ?? 'default', scope: scope ?? 'default' }
+        : 'labels scored',
     taskAdaptedBase: scoreLamp(taskId, data.outputs, { golds: preds }),
     noUserRule: scoreLamp(taskId, data.outputs, { golds: rule }),
   }),
