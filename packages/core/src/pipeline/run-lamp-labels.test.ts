@@ -9,6 +9,7 @@ import type {
 import type { PeftEngine } from '../contracts/engine.js';
 import type { AdapterWeights } from '../contracts/tensors.js';
 import { LAMP_TASKS } from '../lamp/tasks.js';
+import { fakeModelBasics } from '../testing/fake-model.js';
 import { LAMP_SAMPLING, type PipelineQuestion, runLamp } from './run-lamp.js';
 
 const tagOf = (w?: AdapterWeights) => (w as unknown as { tag?: string } | undefined)?.tag;
@@ -22,23 +23,11 @@ function labelEngine() {
   const scoreCalls: ScoreRequest[][] = [];
   const generateCalls: { requests: GenerateRequest[]; options?: SamplingOptions }[] = [];
   const model: BaseModel = {
-    info: {
-      name: 'fake',
-      hash: 'h',
-      architecture: 'fake',
-      parameters: 1,
-      contextLength: 4096,
-      vocabSize: 10,
-      hiddenSize: 1,
-      numLayers: 1,
-    },
-    tokenize: (t) => t.split(/\s+/).map(() => 1),
-    detokenize: () => '',
+    ...fakeModelBasics(),
     generate: async (requests, options) => {
       generateCalls.push({ requests: [...requests], ...(options ? { options } : {}) });
       return requests.map(() => ({ text: ' the the the\nmore', tokens: 4, finishReason: 'stop' as const }));
     },
-    score: async () => 0,
     scoreCandidates: async (requests): Promise<CandidateScores[]> => {
       scoreCalls.push([...requests]);
       return requests.map((r) => ({

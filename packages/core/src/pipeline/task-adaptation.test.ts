@@ -3,6 +3,7 @@ import type { BaseModel, CandidateScores, ScoreRequest } from '../contracts/base
 import type { PeftEngine, TrainAdapterOptions, TrainingExample } from '../contracts/engine.js';
 import type { AdapterWeights } from '../contracts/tensors.js';
 import { LAMP_TASKS } from '../lamp/tasks.js';
+import { fakeModelBasics } from '../testing/fake-model.js';
 import { type PipelineQuestion, runLamp } from './run-lamp.js';
 import { assertDisjoint, TASK_LORA, TASK_TRAINING, taskAdaptationConfig } from './task-adaptation.js';
 
@@ -13,20 +14,8 @@ function recordingEngine() {
   const trained: { examples: TrainingExample[]; options: TrainAdapterOptions }[] = [];
   const merged: AdapterWeights[] = [];
   const model: BaseModel = {
-    info: {
-      name: 'fake',
-      hash: 'h',
-      architecture: 'fake',
-      parameters: 1,
-      contextLength: 4096,
-      vocabSize: 10,
-      hiddenSize: 1,
-      numLayers: 1,
-    },
-    tokenize: (t) => t.split(/\s+/).map(() => 1),
-    detokenize: () => '',
+    ...fakeModelBasics(),
     generate: async (reqs) => reqs.map(() => ({ text: '1', tokens: 1, finishReason: 'stop' as const })),
-    score: async () => 0,
     scoreCandidates: async (reqs: readonly ScoreRequest[]): Promise<CandidateScores[]> =>
       reqs.map((r) => ({
         logProbs: r.candidates.map((c) => (c === '1' ? 0 : -5)),

@@ -9,6 +9,7 @@ import { type UserId, userId } from '../contracts/user.js';
 import { LAMP_TASKS } from '../lamp/tasks.js';
 import { questionPrompt } from '../pipeline/prompts.js';
 import { LAMP_SAMPLING } from '../pipeline/run-lamp.js';
+import { fakeModelBasics } from '../testing/fake-model.js';
 import { OppuService, type OppuServiceOptions } from './oppu-service.js';
 
 /** History in memory (what the service reads: list, count, profiles). */
@@ -58,23 +59,11 @@ function fakeModel(preferred: string, text = ' dark rainy day\nsecond line') {
   const scored: ScoreRequest[][] = [];
   const generated: { requests: GenerateRequest[]; options?: SamplingOptions }[] = [];
   const model: BaseModel = {
-    info: {
-      name: 'fake',
-      hash: 'h',
-      architecture: 'fake',
-      parameters: 1,
-      contextLength: 4096,
-      vocabSize: 10,
-      hiddenSize: 1,
-      numLayers: 1,
-    },
-    tokenize: (t) => t.split(/\s+/).map(() => 1),
-    detokenize: () => '',
+    ...fakeModelBasics(),
     generate: async (requests, options) => {
       generated.push({ requests: [...requests], ...(options ? { options } : {}) });
       return requests.map(() => ({ text, tokens: 4, finishReason: 'stop' as const }));
     },
-    score: async () => 0,
     scoreCandidates: async (requests) => {
       scored.push([...requests]);
       return requests.map((r) => ({
