@@ -1,7 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { AdapterWeights } from '@oppu/core';
+import { type AdapterWeights, LAMP_2M_TAGS } from '@oppu/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../backend/init-backend.js';
@@ -632,23 +632,7 @@ describe('scoring candidates', () => {
   it('is faster than one score() per candidate (16 prompts x 15 candidates, printed)', async () => {
     const base = new TfBaseModel(model, tokenizer, { name: 't', hash: 'h' });
     const words = 'the cat sat on a mat dog ran here and there hello'.split(' ');
-    const tags = [
-      'sci-fi',
-      'based on a book',
-      'comedy',
-      'action',
-      'twist ending',
-      'dystopia',
-      'dark comedy',
-      'classic',
-      'psychology',
-      'fantasy',
-      'romance',
-      'thought-provoking',
-      'social commentary',
-      'violence',
-      'true story',
-    ];
+    const tags = LAMP_2M_TAGS;
     const many = Array.from({ length: 16 }, (_, i) => ({
       prompt: Array.from({ length: 40 + (i % 5) }, (_, j) => words[(i + j * 3) % words.length]).join(' '),
       candidates: tags,
