@@ -4,7 +4,7 @@ import { ropeAngleTables, ropeInvFreq, ropeScalingFromHf, ropeScalingToHf } from
 // Hand-computed: head size 8, theta 10000 gives theta^(-2j/8) = 1, 0.1, 0.01, 0.001.
 const close = (a: ArrayLike<number>, b: readonly number[], digits = 9) => {
   expect(a.length).toBe(b.length);
-  b.forEach((v, i) => expect(a[i]).toBeCloseTo(v, digits));
+  for (const [i, v] of b.entries()) expect(a[i]).toBeCloseTo(v, digits);
 };
 
 describe('rope frequencies (HF modeling_rope_utils)', () => {
