@@ -4,14 +4,17 @@ import { causalAttention } from '../kernels/attention.js';
 import { embedding } from '../kernels/embedding.js';
 import { frozenLinear } from '../kernels/frozen-linear.js';
 import { causalSoftmax, rmsNorm, rope, swiglu } from '../kernels/fused-ops.js';
-import { activeWasmBackend } from '../kernels/wasm-heap.js';
 import type { PeftModelDims } from '../peft/model-dims.js';
 import type { BaseWeights, LinearAdapter, ModuleContext, ModuleName } from './hooks.js';
-import { kvBuffer, kvCapacity, kvSelectRows, kvWrite } from './kv-heap.js';
+import { headsFirst, type KVCache, KVCacheWriter } from './kv-cache.js';
+
+export { KVCache } from './kv-cache.js';
 
 /**
- * A Llama-family decoder in one file, in the spirit of llama2.c and nanoGPT: config, weights, RMSNorm, RoPE,
- * grouped-query attention with a KV cache, SwiGLU, and the forward pass, top to bottom.
+ * A Llama-family decoder in one file, in the spirit of llama2.c and nanoGPT, top to bottom: the config, the
+ * weights, the model (embedding, then per layer an attention block and an MLP block, then the head), and the
+ * building blocks (RoPE tables, positions and the attention mask). The KV cache is in kv-cache.ts, decoding
+ * (sampling, batching) in ../generate.
  *
  * Conventions: every projection weight is stored [in, out] (y = x·W) as a non-trainable tf.Variable and
  * applied by `frozenLinear` (the kernel that computes no weight gradient), always through the adapter seam
@@ -72,6 +75,11 @@ export function checkLlamaConfig(c: LlamaConfig, where = 'llama config'): LlamaC
   return c;
 }
 
+/** The size of one attention head, hd. */
+export function headDimOf(c: LlamaConfig): number {
+  return c.dim / c.heads;
+}
+
 // ----------------------------------------------------------------------------------------------------------
 // Weights (host form: what loaders produce and writers consume; all row-major float32)
 
@@ -108,7 +116,7 @@ export const PROJECTIONS: readonly ModuleName[] = [
 
 /** [in, out] of a projection. */
 export function projectionShape(c: LlamaConfig, module: ModuleName): [number, number] {
-  const hd = c.dim / c.heads;
+  const hd = headDimOf(c);
   switch (module) {
     case 'q_proj':
       return [c.dim, c.heads * hd];
@@ -196,64 +204,6 @@ interface LayerTensors {
   readonly proj: Record<ModuleName, tf.Variable<tf.Rank.R2>>;
 }
 
-// ----------------------------------------------------------------------------------------------------------
-// KV cache
-
-/**
- * Keys and values of every past position, per layer: k, v [b, kvh, capacity, hd]. Owned by the caller of
- * `forward`; `dispose()` frees it. `length` counts all cached positions, soft-prompt positions included.
- * On wasm the tensors are buffers that each step writes its positions into (kv-heap.ts: no copy of the whole
- * cache per step), with room for `capacity` >= `length` positions; elsewhere each step concatenates and
- * `capacity` = `length`.
- */
-export class KVCache {
-  readonly layers: { k: tf.Tensor4D; v: tf.Tensor4D }[] = [];
-  length = 0;
-  /** Virtual (soft-prompt) positions at the start of the cache. */
-  prefixLength = 0;
-  /** Positions the tensors hold (axis 2); positions from `length` on are unused and masked out. */
-  capacity = 0;
-
-  /**
-   * A new cache whose row i is a copy of this cache's row `rows[i]` (e.g. a prompt's keys and values for each
-   * of its continuations, which then extend their copies independently). The caller disposes both.
-   */
-  selectRows(rows: readonly number[]): KVCache {
-    const out = new KVCache();
-    const wasm = activeWasmBackend();
-    const index = wasm ? undefined : tf.tensor1d(rows as number[], 'int32');
-    const select = (t: tf.Tensor4D) =>
-      wasm ? kvSelectRows(wasm, t, rows) : (tf.gather(t, index as tf.Tensor1D) as tf.Tensor4D);
-    const made: tf.Tensor[] = [];
-    try {
-      for (const l of this.layers) {
-        const k = select(l.k);
-        made.push(k);
-        const v = select(l.v);
-        made.push(v);
-        out.layers.push({ k, v });
-      }
-    } catch (error) {
-      tf.dispose(made);
-      throw error;
-    } finally {
-      index?.dispose();
-    }
-    out.length = this.length;
-    out.prefixLength = this.prefixLength;
-    out.capacity = this.capacity;
-    return out;
-  }
-
-  dispose(): void {
-    for (const l of this.layers) tf.dispose([l.k, l.v]);
-    this.layers.length = 0;
-    this.length = 0;
-    this.prefixLength = 0;
-    this.capacity = 0;
-  }
-}
-
 export interface ForwardOptions {
   /** PEFT hooks: every projection goes through `adapter.linear`, a soft prompt through `prefixEmbeddings`. */
   readonly adapter?: LinearAdapter;
@@ -271,6 +221,25 @@ export interface ForwardOptions {
    * the last one, and the output head is the largest matrix of a small model. Default: every position.
    */
   readonly logitsToKeep?: number;
+}
+
+/** What every layer of one forward call shares. t = the call's new positions (soft prompt included). */
+interface Pass {
+  readonly b: number;
+  readonly t: number;
+  /** RoPE angles at each new position: [b*t, hd/2]. */
+  readonly cos: tf.Tensor2D;
+  readonly sin: tf.Tensor2D;
+  /**
+   * Additive attention bias [b, 1, t, keys], 0 where a query may see a key and -1e9 where not; null for plain
+   * causal attention (no cache, no padding: one fused kernel).
+   */
+  readonly bias: tf.Tensor4D | null;
+  /** Writes this call's keys and values into the cache, when there is one. */
+  readonly kv: KVCacheWriter | undefined;
+  readonly adapter: LinearAdapter | undefined;
+  /** The first layer's q/k/v read frozen weights only (no soft prompt in front): no input gradient needed. */
+  readonly constantInput: boolean;
 }
 
 // ----------------------------------------------------------------------------------------------------------
@@ -300,11 +269,6 @@ export class LlamaModel implements BaseWeights {
         tf.variable(tf.tensor2d(checkLength(a, r * k, name), [r, k]), false),
       ) as tf.Variable<tf.Rank.R2>;
     this.embed = v2(weights.embed, c.vocab, c.dim, 'embed');
-    if (weights.layers.length !== c.layers)
-      throw new OppuError(
-        'invalid_model_weights',
-        `llama weights: ${weights.layers.length} layers, config says ${c.layers}`,
-      );
     this.blocks = weights.layers.map((l, i) => ({
       attnNorm: v1(l.attnNorm, c.dim, `layers.${i}.attnNorm`),
       ffnNorm: v1(l.ffnNorm, c.dim, `layers.${i}.ffnNorm`),
@@ -316,14 +280,9 @@ export class LlamaModel implements BaseWeights {
       ) as Record<ModuleName, tf.Variable<tf.Rank.R2>>,
     }));
     this.norm = v1(weights.norm, c.dim, 'norm');
-    if (c.tiedEmbeddings) {
-      this.head = tf.tidy(() => tf.variable(tf.transpose(this.embed), false)) as tf.Variable<tf.Rank.R2>;
-    } else {
-      if (!weights.lmHead)
-        throw new OppuError('invalid_model_weights', 'llama weights: untied embeddings but no lmHead given');
-      this.head = v2(weights.lmHead, c.dim, c.vocab, 'lmHead');
-    }
-    // RoPE tables: angle(pos, j) = pos * theta^(-2j/hd), j < hd/2. Both conventions use the same angles.
+    this.head = c.tiedEmbeddings
+      ? (tf.tidy(() => tf.variable(tf.transpose(this.embed), false)) as tf.Variable<tf.Rank.R2>)
+      : v2(weights.lmHead as Float32Array, c.dim, c.vocab, 'lmHead'); // present: checkLlamaArrays
     const tables = ropeTables(c);
     this.ropeCos = tables.cos;
     this.ropeSin = tables.sin;
@@ -338,7 +297,7 @@ export class LlamaModel implements BaseWeights {
       intermediateSize: c.hidden,
       numAttentionHeads: c.heads,
       numKeyValueHeads: c.kvHeads,
-      headDim: c.dim / c.heads,
+      headDim: headDimOf(c),
       vocabSize: c.vocab,
     };
   }
@@ -353,6 +312,8 @@ export class LlamaModel implements BaseWeights {
     }
     return n + 2 * c.dim * c.layers;
   }
+
+  // ---- Forward
 
   /**
    * ids [b, t] (int32) -> logits [b, p + t, vocab], p = the adapter's soft-prompt length on a first call
@@ -371,9 +332,6 @@ export class LlamaModel implements BaseWeights {
         'invalid_input',
         `llama: token ids are ${ids.dtype}, expected int32 (tf.tensor2d(ids, [b, t], 'int32'))`,
       );
-    const hd = c.dim / c.heads;
-    const past = cache?.length ?? 0;
-    const firstCall = past === 0;
     if (
       opts.logitsToKeep !== undefined &&
       !(Number.isSafeInteger(opts.logitsToKeep) && opts.logitsToKeep >= 1)
@@ -382,157 +340,156 @@ export class LlamaModel implements BaseWeights {
         'invalid_argument',
         `llama: logitsToKeep must be a positive integer, got ${opts.logitsToKeep}`,
       );
-
-    // Positions and masks are small: build them on the host.
+    const past = cache?.length ?? 0;
+    const firstCall = past === 0;
+    // Positions and masks are small: built on the host.
     const maskRows = readMask(opts.attentionMask, b, (cache ? past - cache.prefixLength : 0) + t);
-
-    // On wasm the cache is written in place; the buffers made by this call (new, or grown) are freed on error.
-    const wasm = cache ? activeWasmBackend() : null;
-    const newCache: { k: tf.Tensor4D; v: tf.Tensor4D }[] = [];
-    const made: tf.Tensor[] = [];
-    let capacity = 0;
+    // On wasm the cache is written in place; the buffers this call makes (new, or grown) are freed on error.
+    const kv = cache ? new KVCacheWriter(cache, c.maxSeqLen) : undefined;
     let prefix = cache && !firstCall ? cache.prefixLength : 0;
     let tNew = t; // p + t on a first call with a soft prompt
     let logits: tf.Tensor3D;
     try {
       logits = tf.tidy(() => {
-        // Token embeddings, with the soft prompt in front on a first call.
-        let x = embedding(this.embed, ids) as tf.Tensor3D; // [b, t, d]
         const soft = firstCall ? adapter?.prefixEmbeddings?.(b) : undefined;
-        if (soft) {
-          if (soft.shape[0] !== b || soft.shape[2] !== c.dim)
-            throw new OppuError(
-              'invalid_adapter',
-              `prefixEmbeddings gave [${soft.shape}], expected [${b}, n, ${c.dim}]`,
-            );
-          prefix = soft.shape[1];
-          x = tf.concat([soft, x], 1); // [b, p + t, d]
-        }
+        let x = this.embedTokens(ids, soft); // [b, tNew, d]
+        if (soft) prefix = soft.shape[1];
         tNew = x.shape[1];
-        const T = past + tNew;
-        if (T > c.maxSeqLen)
-          throw new OppuError('sequence_too_long', `llama: ${T} positions exceed maxSeqLen ${c.maxSeqLen}`);
-        // Keys attended to: the cache's capacity when it is written in place (unused positions masked), else T.
-        capacity = wasm && cache ? Math.max(cache.capacity, kvCapacity(T, c.maxSeqLen)) : T;
-        const { positions, bias } = positionsAndBias(maskRows, b, prefix, past, tNew, c.maxSeqLen, capacity);
-        const half = hd / 2;
-        const cos = tf.tensor2d(hostRows(this.ropeCos, positions, half), [b * tNew, half]); // [b*tNew, hd/2]
-        const sin = tf.tensor2d(hostRows(this.ropeSin, positions, half), [b * tNew, half]); // [b*tNew, hd/2]
-        // Padding or a cache: an additive bias, 0 where allowed and -1e9 where not. Neither (training,
-        // unpadded prefill): bias is null and attention is plain causal, one fused kernel.
-        const attnBias = bias && tf.tensor4d(bias, [b, 1, tNew, capacity]);
-        const scale = 1 / Math.sqrt(hd);
-
-        // The first layer's attention input is made of frozen weights only (no soft prompt, frozen embeddings
-        // and norm): its projections need no input gradient.
-        const constantInput = !soft && !this.embed.trainable && !(this.blocks[0]?.attnNorm.trainable ?? true);
-        const lin = (layer: number, module: ModuleName, input: tf.Tensor3D): tf.Tensor3D => {
-          const w = (this.blocks[layer] as LayerTensors).proj[module];
-          const base = (xi: tf.Tensor3D) => frozenLinear(xi, w);
-          if (!adapter) return base(input);
-          const attnInput = module === 'q_proj' || module === 'k_proj' || module === 'v_proj';
-          const ctx =
-            layer === 0 && attnInput && constantInput ? { layer, module, constantInput } : { layer, module };
-          return adapter.linear(ctx, input, base, w);
-        };
-
-        // Without a gradient tape (inference) each layer's intermediates are freed when the layer is done, so a
-        // long prefill holds one layer's attention scores at a time; training keeps what backprop needs.
+        const pass = this.preparePass(maskRows, b, tNew, past, prefix, kv, adapter, !soft);
+        // Without a gradient tape (inference) each layer's intermediates are freed when the layer is done, so
+        // a long prefill holds one layer's attention scores at a time; training keeps what backprop needs.
         const recording = (tf.engine().state as unknown as { gradientDepth: number }).gradientDepth > 0;
         for (let l = 0; l < c.layers; l++) {
-          const block = (): tf.Tensor3D => {
-            const blk = this.blocks[l] as LayerTensors;
-            // ---- attention
-            const xn = rmsNorm(x, blk.attnNorm, c.normEps); // [b, tNew, d]
-            let q = tf.reshape(lin(l, 'q_proj', xn), [b * tNew, c.heads, hd]) as tf.Tensor3D;
-            let k = tf.reshape(lin(l, 'k_proj', xn), [b * tNew, c.kvHeads, hd]) as tf.Tensor3D;
-            const v = tf.reshape(lin(l, 'v_proj', xn), [b, tNew, c.kvHeads, hd]);
-            q = rope(q, cos, sin, c.ropeStyle); // [b*tNew, h, hd]
-            k = rope(k, cos, sin, c.ropeStyle); // [b*tNew, kvh, hd]
-            if (!cache && !attnBias) {
-              // Training / plain prefill: one fused causal-attention op on the [b, t, heads, hd] layout.
-              const att = causalAttention(
-                tf.reshape(q, [b, tNew, c.heads, hd]) as tf.Tensor4D,
-                tf.reshape(k, [b, tNew, c.kvHeads, hd]) as tf.Tensor4D,
-                v as tf.Tensor4D,
-                scale,
-              );
-              x = tf.add(x, lin(l, 'o_proj', tf.reshape(att, [b, tNew, c.dim]) as tf.Tensor3D));
-            } else {
-              let kh: tf.Tensor4D; // [b, kvh, capacity, hd]: keys of the cache and of the new positions
-              let vh: tf.Tensor4D;
-              const cached = cache?.layers[l];
-              if (wasm && cache) {
-                // In place: (grow the buffers if needed, then) write the new positions at past .. T - 1.
-                let entry = cached;
-                if (!entry || entry.k.shape[2] !== capacity) {
-                  const shape: [number, number, number, number] = [b, c.kvHeads, capacity, hd];
-                  entry = {
-                    k: kvBuffer(wasm, cached?.k, past, shape),
-                    v: kvBuffer(wasm, cached?.v, past, shape),
-                  };
-                  made.push(entry.k, entry.v);
-                }
-                kvWrite(wasm, entry.k, k, past);
-                kvWrite(wasm, entry.v, v, past);
-                newCache.push(entry);
-                kh = entry.k;
-                vh = entry.v;
-              } else {
-                kh = tf.transpose(tf.reshape(k, [b, tNew, c.kvHeads, hd]), [0, 2, 1, 3]) as tf.Tensor4D; // [b, kvh, tNew, hd]
-                vh = tf.transpose(v, [0, 2, 1, 3]) as tf.Tensor4D; // [b, kvh, tNew, hd]
-                if (cache && cached && past > 0) {
-                  kh = tf.concat([cached.k, kh], 2); // [b, kvh, T, hd]
-                  vh = tf.concat([cached.v, vh], 2);
-                }
-                if (cache) {
-                  newCache.push({ k: tf.keep(kh), v: tf.keep(vh) });
-                  made.push(kh, vh);
-                }
-              }
-              // Grouped-query attention without repeating k/v: the g query heads of one kv head form one matrix.
-              // (One new token, as when decoding: [b, 1, h, hd] and [b, h, 1, hd] are the same layout, no transpose.)
-              const qt = tNew === 1 ? q : tf.transpose(tf.reshape(q, [b, tNew, c.heads, hd]), [0, 2, 1, 3]);
-              const qh = tf.reshape(qt, [b, c.kvHeads, (c.heads / c.kvHeads) * tNew, hd]); // [b, kvh, g*tNew, hd]
-              const scores = tf.reshape(tf.matMul(qh, kh, false, true), [b, c.heads, tNew, capacity]); // [b, h, tNew, capacity]
-              const weights = attnBias
-                ? tf.softmax(tf.add(tf.mul(scores, scale), attnBias))
-                : causalSoftmax(scores, scale); // T = tNew here
-              const probs = tf.reshape(weights, [b, c.kvHeads, (c.heads / c.kvHeads) * tNew, capacity]);
-              const att = tf.matMul(probs, vh); // [b, kvh, g*tNew, hd]
-              const attT =
-                tNew === 1 ? att : tf.transpose(tf.reshape(att, [b, c.heads, tNew, hd]), [0, 2, 1, 3]);
-              const merged = tf.reshape(attT, [b, tNew, c.dim]) as tf.Tensor3D; // [b, tNew, h*hd]
-              x = tf.add(x, lin(l, 'o_proj', merged));
-            }
-            // ---- SwiGLU feed-forward: down(silu(gate(x)) * up(x))
-            const hn = rmsNorm(x, blk.ffnNorm, c.normEps);
-            const gate = lin(l, 'gate_proj', hn); // [b, tNew, f]
-            const up = lin(l, 'up_proj', hn); // [b, tNew, f]
-            x = tf.add(x, lin(l, 'down_proj', swiglu(gate, up)));
-            return x;
-          };
-          x = recording ? block() : tf.tidy(block);
+          const xl = x;
+          x = recording ? this.block(l, xl, pass) : tf.tidy(() => this.block(l, xl, pass));
         }
-        const keep = opts.logitsToKeep ?? tNew;
-        if (keep < tNew) x = tf.slice(x, [0, tNew - keep, 0], [b, keep, c.dim]); // [b, keep, d]
-        const xf = rmsNorm(x, this.norm, c.normEps);
-        return frozenLinear(xf, this.head); // [b, keep, vocab]
+        return this.logitsHead(x, opts.logitsToKeep ?? tNew); // [b, keep, vocab]
       });
     } catch (error) {
-      tf.dispose(made); // kept for the cache before the failure
+      kv?.discard(); // kept for the cache before the failure
       throw error;
     }
-
-    if (cache) {
-      const kept = new Set(newCache.flatMap((l) => [l.k, l.v]));
-      for (const l of cache.layers) for (const t of [l.k, l.v]) if (!kept.has(t)) t.dispose();
-      cache.layers.splice(0, cache.layers.length, ...newCache);
-      cache.length = past + tNew;
-      cache.prefixLength = prefix;
-      cache.capacity = capacity;
-    }
+    kv?.commit(past + tNew, prefix);
     return logits;
+  }
+
+  /** Token embeddings, with the soft prompt (if any) in front: ids [b, t] -> [b, p + t, d]. */
+  private embedTokens(ids: tf.Tensor2D, soft: tf.Tensor3D | undefined): tf.Tensor3D {
+    const [b] = ids.shape;
+    const x = embedding(this.embed, ids) as tf.Tensor3D; // [b, t, d]
+    if (!soft) return x;
+    if (soft.shape[0] !== b || soft.shape[2] !== this.config.dim)
+      throw new OppuError(
+        'invalid_adapter',
+        `prefixEmbeddings gave [${soft.shape}], expected [${b}, n, ${this.config.dim}]`,
+      );
+    return tf.concat([soft, x], 1); // [b, p + t, d]
+  }
+
+  /** Positions, RoPE angles and the attention bias of one call's t new positions (after `past` cached ones). */
+  private preparePass(
+    maskRows: Uint8Array[],
+    b: number,
+    t: number,
+    past: number,
+    prefix: number,
+    kv: KVCacheWriter | undefined,
+    adapter: LinearAdapter | undefined,
+    noSoftPrompt: boolean,
+  ): Pass {
+    const c = this.config;
+    const T = past + t;
+    if (T > c.maxSeqLen)
+      throw new OppuError('sequence_too_long', `llama: ${T} positions exceed maxSeqLen ${c.maxSeqLen}`);
+    // Keys attended to: the cache's capacity when it is written in place (unused positions masked), else T.
+    const keys = kv ? kv.reserve(T) : T;
+    const { positions, bias } = positionsAndBias(maskRows, b, prefix, past, t, c.maxSeqLen, keys);
+    const half = headDimOf(c) / 2;
+    return {
+      b,
+      t,
+      cos: tf.tensor2d(hostRows(this.ropeCos, positions, half), [b * t, half]),
+      sin: tf.tensor2d(hostRows(this.ropeSin, positions, half), [b * t, half]),
+      bias: bias && tf.tensor4d(bias, [b, 1, t, keys]),
+      kv,
+      adapter,
+      // The first layer's attention input is made of frozen weights only (frozen embeddings and norm).
+      constantInput: noSoftPrompt && !this.embed.trainable && !(this.blocks[0]?.attnNorm.trainable ?? true),
+    };
+  }
+
+  /** One pre-norm decoder block: x + attention(norm(x)), then + mlp(norm(x)). x [b, t, d] -> [b, t, d]. */
+  private block(layer: number, x: tf.Tensor3D, pass: Pass): tf.Tensor3D {
+    const blk = this.blocks[layer] as LayerTensors;
+    const eps = this.config.normEps;
+    const h = tf.add(x, this.attention(layer, rmsNorm(x, blk.attnNorm, eps), pass)) as tf.Tensor3D; // [b, t, d]
+    return tf.add(h, this.mlp(layer, rmsNorm(h, blk.ffnNorm, eps), pass));
+  }
+
+  /**
+   * Grouped-query self-attention with RoPE: xn [b, t, d] -> [b, t, d] (o_proj's output). Every query head
+   * reads kv head `head / g`; with a cache the keys are the cached positions followed by the new ones.
+   */
+  private attention(layer: number, xn: tf.Tensor3D, pass: Pass): tf.Tensor3D {
+    const c = this.config;
+    const { b, t, cos, sin, bias, kv } = pass;
+    const hd = headDimOf(c);
+    const g = c.heads / c.kvHeads;
+    const scale = 1 / Math.sqrt(hd);
+    const q0 = tf.reshape(this.project(layer, 'q_proj', xn, pass), [b * t, c.heads, hd]) as tf.Tensor3D;
+    const k0 = tf.reshape(this.project(layer, 'k_proj', xn, pass), [b * t, c.kvHeads, hd]) as tf.Tensor3D;
+    const v = tf.reshape(this.project(layer, 'v_proj', xn, pass), [b, t, c.kvHeads, hd]) as tf.Tensor4D;
+    const q = rope(q0, cos, sin, c.ropeStyle); // [b*t, h, hd]
+    const k = tf.reshape(rope(k0, cos, sin, c.ropeStyle), [b, t, c.kvHeads, hd]) as tf.Tensor4D;
+    if (!kv && !bias) {
+      // Training / plain prefill: one fused causal-attention op on the [b, t, heads, hd] layout.
+      const att = causalAttention(tf.reshape(q, [b, t, c.heads, hd]) as tf.Tensor4D, k, v, scale);
+      return this.project(layer, 'o_proj', tf.reshape(att, [b, t, c.dim]) as tf.Tensor3D, pass);
+    }
+    // Keys and values of every position attended to: [b, kvh, keys, hd] (keys = cache capacity, or t).
+    const { k: kh, v: vh } = kv ? kv.append(layer, k, v) : { k: headsFirst(k), v: headsFirst(v) };
+    const keys = kh.shape[2];
+    // Grouped-query attention without repeating k/v: the g query heads of one kv head form one matrix.
+    // (One new token, as when decoding: [b, 1, h, hd] and [b, h, 1, hd] are the same layout, no transpose.)
+    const qt = t === 1 ? q : headsFirst(tf.reshape(q, [b, t, c.heads, hd]) as tf.Tensor4D);
+    const qh = tf.reshape(qt, [b, c.kvHeads, g * t, hd]); // [b, kvh, g*t, hd]
+    const scores = tf.reshape(tf.matMul(qh, kh, false, true), [b, c.heads, t, keys]); // [b, h, t, keys]
+    const weights = bias ? tf.softmax(tf.add(tf.mul(scores, scale), bias)) : causalSoftmax(scores, scale);
+    const probs = tf.reshape(weights, [b, c.kvHeads, g * t, keys]);
+    const att = tf.matMul(probs, vh); // [b, kvh, g*t, hd]
+    const attT = t === 1 ? att : headsFirst(tf.reshape(att, [b, c.heads, t, hd]) as tf.Tensor4D); // [b, t, h, hd]
+    return this.project(layer, 'o_proj', tf.reshape(attT, [b, t, c.dim]) as tf.Tensor3D, pass);
+  }
+
+  /** SwiGLU feed-forward: down(silu(gate(x)) * up(x)), hn [b, t, d] -> [b, t, d]. */
+  private mlp(layer: number, hn: tf.Tensor3D, pass: Pass): tf.Tensor3D {
+    const gate = this.project(layer, 'gate_proj', hn, pass); // [b, t, f]
+    const up = this.project(layer, 'up_proj', hn, pass); // [b, t, f]
+    return this.project(layer, 'down_proj', swiglu(gate, up), pass);
+  }
+
+  /** The final norm and the output head over the last `keep` positions: x [b, t, d] -> [b, keep, vocab]. */
+  private logitsHead(x: tf.Tensor3D, keep: number): tf.Tensor3D {
+    const [b, t, d] = x.shape;
+    const last = keep < t ? (tf.slice(x, [0, t - keep, 0], [b, keep, d]) as tf.Tensor3D) : x; // [b, keep, d]
+    return frozenLinear(rmsNorm(last, this.norm, this.config.normEps), this.head);
+  }
+
+  /**
+   * A projection of `layer`: x [b, t, in] -> [b, t, out] by the frozen weight, through the adapter seam
+   * (`adapter.linear(ctx, x, base, weight)`) when an adapter is attached.
+   */
+  private project(layer: number, module: ModuleName, x: tf.Tensor3D, pass: Pass): tf.Tensor3D {
+    const w = (this.blocks[layer] as LayerTensors).proj[module];
+    const base = (xi: tf.Tensor3D) => frozenLinear(xi, w);
+    const { adapter } = pass;
+    if (!adapter) return base(x);
+    const attnInput = module === 'q_proj' || module === 'k_proj' || module === 'v_proj';
+    const ctx =
+      layer === 0 && attnInput && pass.constantInput
+        ? { layer, module, constantInput: true }
+        : { layer, module };
+    return adapter.linear(ctx, x, base, w);
   }
 
   // ---- BaseWeights: the frozen projections, [in, out], for merging adapters into the base.
@@ -609,7 +566,7 @@ export class LlamaModel implements BaseWeights {
  * (a cos - b sin, b cos + a sin).
  */
 export function ropeTables(c: LlamaConfig): { cos: Float32Array; sin: Float32Array } {
-  const hd = c.dim / c.heads;
+  const hd = headDimOf(c);
   const half = hd / 2;
   const cos = new Float32Array(c.maxSeqLen * half);
   const sin = new Float32Array(c.maxSeqLen * half);
