@@ -4,4 +4,10 @@ export * from './metrics/index.js';
 export * from './pipeline/index.js';
 export * from './service/index.js';
 export * from './synth/index.js';
-export { type AtomicWriter, createAtomicWriter, writeFileAtomic } from './util/atomic-write.js';
+export {
+  type AtomicWriter,
+  createAtomicWriter,
+  syncDir,
+  writeFileAtomic,
+  writeFileAtomicSync,
+} from './util/atomic-write.js';

@@ -15,8 +15,9 @@ import {
   type TrainingExample,
   taskAdaptationConfig,
   trainTaskAdapter,
+  writeFileAtomic,
 } from '@oppu/core';
-import { loadAdapter, saveAdapter, writeFileAtomic } from '@oppu/trainer';
+import { loadAdapter, saveAdapter } from '@oppu/trainer';
 import { defaultBaseModelDir } from './base-model-dir.js';
 
 /** OPPU stage 1: a task LoRA trained on other users' data, merged into the base before any user is served. */

@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { writeFileAtomic } from '../src/atomic-write.js';
+import { writeFileAtomicSync } from '@oppu/core';
 import { embeddingTokens, WordVectors, type WordVectorsHeader } from '../src/word-vectors.js';
 import { corpusVersions, trainingDocs } from './corpora.js';
 
@@ -359,9 +359,9 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const { vectors, report } = train();
   const bytes = vectors.encode();
   const asset = new URL('../assets/word-vectors.oppuwv', import.meta.url);
-  writeFileAtomic(fileURLToPath(asset), bytes);
+  writeFileAtomicSync(fileURLToPath(asset), bytes);
   const { words: _w, counts: _c, commonComponent: _u, ...rest } = vectors.header;
-  writeFileAtomic(
+  writeFileAtomicSync(
     fileURLToPath(new URL('../assets/word-vectors.json', import.meta.url)),
     `${JSON.stringify({ ...rest, vocabulary: vectors.size, bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') }, null, 2)}\n`,
   );

@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type HistoryItem, OppuError, type UserId, userId } from '@oppu/core';
+import { type HistoryItem, OppuError, type UserId, userId, writeFileAtomicSync } from '@oppu/core';
 import hnswlib from 'hnswlib-node';
-import { writeFileAtomic, writeWithAtomicRename } from './atomic-write.js';
 import type { UserMemory } from './user-memory.js';
 
 /**
@@ -26,12 +25,12 @@ export async function exportToHnswlib(memory: UserMemory, user: UserId, director
   vectors.forEach((v, i) => {
     index.addPoint(v, i);
   });
-  writeWithAtomicRename(join(directory, 'hnswlib.index'), (tmp) => index.writeIndexSync(tmp));
-  writeFileAtomic(join(directory, 'args.json'), JSON.stringify({ space: 'cosine', numDimensions: dim }));
+  writeFileAtomicSync(join(directory, 'hnswlib.index'), (tmp) => index.writeIndexSync(tmp));
+  writeFileAtomicSync(join(directory, 'args.json'), JSON.stringify({ space: 'cosine', numDimensions: dim }));
   const docstore = items.map(
     (it, i) => [String(i), { pageContent: texts[i], metadata: { ...it }, id: it.id }] as const,
   );
-  writeFileAtomic(join(directory, 'docstore.json'), JSON.stringify(docstore));
+  writeFileAtomicSync(join(directory, 'docstore.json'), JSON.stringify(docstore));
   return items.length;
 }
 

@@ -1,9 +1,8 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { OppuError } from '@oppu/core';
+import { OppuError, writeFileAtomicSync } from '@oppu/core';
 import hnswlib from 'hnswlib-node';
-import { writeFileAtomic, writeWithAtomicRename } from './atomic-write.js';
 
 const { HierarchicalNSW } = hnswlib;
 
@@ -237,12 +236,12 @@ export class VectorIndex {
       previous = undefined;
     }
     const staging = `vectors.${process.pid}.${Date.now()}.hnsw`;
-    writeWithAtomicRename(join(dir, staging), (tmp) => this.hnsw.writeIndexSync(tmp));
+    writeFileAtomicSync(join(dir, staging), (tmp) => this.hnsw.writeIndexSync(tmp));
     const bytes = readFileSync(join(dir, staging));
     const sha = createHash('sha256').update(bytes).digest('hex');
     const indexFile = `vectors.${sha.slice(0, 16)}.hnsw`;
     if (indexFile !== staging) {
-      writeFileAtomic(join(dir, indexFile), bytes);
+      writeFileAtomicSync(join(dir, indexFile), bytes);
       rmSync(join(dir, staging), { force: true });
     }
     const sidecar: Sidecar = {
@@ -260,7 +259,7 @@ export class VectorIndex {
       indexSha256: sha,
       entries: [...this.byLabel].map(([label, e]) => [label, e.id, e.date ?? null] as const),
     };
-    writeFileAtomic(join(dir, SIDECAR_FILE), JSON.stringify(sidecar));
+    writeFileAtomicSync(join(dir, SIDECAR_FILE), JSON.stringify(sidecar));
     if (previous && previous !== indexFile && /^vectors\.[0-9a-f]{16}\.hnsw$/.test(previous)) {
       rmSync(join(dir, previous), { force: true });
     }

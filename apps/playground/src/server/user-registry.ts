@@ -1,5 +1,5 @@
-import { isUserId, type LampTaskId, lampTaskId, OppuError, type UserId } from '@oppu/core';
-import { readJsonIfExists, writeJsonAtomic } from './atomic-json.js';
+import { readFile } from 'node:fs/promises';
+import { isUserId, type LampTaskId, lampTaskId, OppuError, type UserId, writeFileAtomic } from '@oppu/core';
 
 /** A playground user: which task their history belongs to, and for demo users what their data was drawn from. */
 export interface PlaygroundUser {
@@ -87,12 +87,25 @@ export class UserRegistry {
     if (this.nextSave) return this.nextSave;
     const next = this.writing.then(() => {
       this.nextSave = undefined; // changes from here on need another write
-      return writeJsonAtomic(this.path, { version: 1, users: this.list() } satisfies RegistryFile);
+      const file: RegistryFile = { version: 1, users: this.list() };
+      return writeFileAtomic(this.path, `${JSON.stringify(file, null, 2)}\n`);
     });
     this.nextSave = next;
     this.writing = next.catch(() => {});
     return next;
   }
+}
+
+/** Reads a JSON file; `undefined` when it does not exist. */
+async function readJsonIfExists(path: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  return JSON.parse(text);
 }
 
 function parseRegistry(raw: unknown, path: string): PlaygroundUser[] {

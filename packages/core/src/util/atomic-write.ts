@@ -1,21 +1,79 @@
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { createWriteStream } from 'node:fs';
+import {
+  closeSync,
+  createWriteStream,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { OppuError } from '../contracts/errors.js';
+
+/**
+ * The one atomic, durable file write of oppu, used by every package: the data goes to a temp file in the same
+ * folder (so the rename stays on one file system), the file is fsynced, renamed over the target, and the folder
+ * is fsynced (so the rename itself survives a power cut). A reader sees the old file or the new one, never half
+ * of one; a failure at any step leaves the old file as it was and no temp file. Failures are an OppuError
+ * `file_write_failed` naming the target.
+ */
 
 function tempPathFor(path: string): string {
   return join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
 }
 
+function writeFailed(path: string, error: unknown): OppuError {
+  if (error instanceof OppuError) return error;
+  return new OppuError('file_write_failed', `${path}: cannot write (${(error as Error).message})`, {
+    cause: error,
+  });
+}
+
 /**
- * Writes `data` to `path` atomically: into a temp file beside it, flushed to disk, then renamed over `path`.
- * A reader sees the old file or the new one, never half of one. Creates the folder if needed.
+ * fsyncs a folder, so that a rename or a new entry in it survives power loss. Best effort: where the platform
+ * refuses to open or sync a folder (Windows), the rename is still atomic, only not yet durable.
  */
+export async function syncDir(dir: string): Promise<void> {
+  let handle: Awaited<ReturnType<typeof open>>;
+  try {
+    handle = await open(dir, 'r');
+  } catch {
+    return;
+  }
+  try {
+    await handle.sync();
+  } catch {
+    // EISDIR/EPERM/EINVAL on platforms without folder fsync.
+  } finally {
+    await handle.close();
+  }
+}
+
+function syncDirSync(dir: string): void {
+  let fd: number;
+  try {
+    fd = openSync(dir, 'r');
+  } catch {
+    return;
+  }
+  try {
+    fsyncSync(fd);
+  } catch {
+    // As in syncDir.
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Writes `data` to `path` atomically and durably (see above). Creates the folder if needed. */
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
   const tmp = tempPathFor(path);
   try {
+    await mkdir(dirname(path), { recursive: true });
     const fh = await open(tmp, 'w');
     try {
       await fh.writeFile(data);
@@ -26,14 +84,42 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
     await rename(tmp, path);
   } catch (error) {
     await rm(tmp, { force: true });
-    throw error;
+    throw writeFailed(path, error);
   }
+  await syncDir(dirname(path));
+}
+
+/**
+ * `writeFileAtomic` for synchronous callers. `data` may also be a function that writes the file itself at the
+ * temp path it is given (a library's `writeIndexSync(path)`); that file is then fsynced and renamed the same way.
+ */
+export function writeFileAtomicSync(
+  path: string,
+  data: string | Uint8Array | ((tmpPath: string) => void),
+): void {
+  const tmp = tempPathFor(path);
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+    if (typeof data === 'function') data(tmp);
+    const fd = openSync(tmp, typeof data === 'function' ? 'r+' : 'w');
+    try {
+      if (typeof data !== 'function') writeFileSync(fd, data);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
+  } catch (error) {
+    rmSync(tmp, { force: true });
+    throw writeFailed(path, error);
+  }
+  syncDirSync(dirname(path));
 }
 
 /** A file being written piece by piece; nothing appears at `path` until `commit()`. */
 export interface AtomicWriter {
   write(chunk: string): Promise<void>;
-  /** Flushes, then renames the temp file over the target. */
+  /** Flushes and fsyncs the temp file, renames it over the target, fsyncs the folder. */
   commit(): Promise<void>;
   /** Removes the temp file; the target is untouched. */
   abort(): Promise<void>;
@@ -57,20 +143,26 @@ export async function createAtomicWriter(path: string): Promise<AtomicWriter> {
   };
   return {
     async write(chunk) {
-      if (failed) throw failed;
+      if (failed) throw writeFailed(path, failed);
       if (!stream.write(chunk)) await once(stream, 'drain');
     },
     async commit() {
-      if (failed) throw failed;
-      await closed();
-      if (failed) throw failed;
-      const fh = await open(tmp, 'r+');
       try {
-        await fh.sync();
-      } finally {
-        await fh.close();
+        if (failed) throw failed;
+        await closed();
+        if (failed) throw failed;
+        const fh = await open(tmp, 'r+');
+        try {
+          await fh.sync();
+        } finally {
+          await fh.close();
+        }
+        await rename(tmp, path);
+      } catch (error) {
+        await rm(tmp, { force: true });
+        throw writeFailed(path, error);
       }
-      await rename(tmp, path);
+      await syncDir(dirname(path));
     },
     async abort() {
       stream.destroy();

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type {
   AdapterMetadata,
@@ -9,7 +9,14 @@ import type {
   LoraConfig,
   StoredAdapter,
 } from '@oppu/core';
-import { userId as checkUserId, isUserId, OppuError, type UserId } from '@oppu/core';
+import {
+  userId as checkUserId,
+  isUserId,
+  OppuError,
+  syncDir,
+  type UserId,
+  writeFileAtomic,
+} from '@oppu/core';
 import {
   assertFiniteTensors,
   decodeAdapter,
@@ -23,7 +30,6 @@ import {
 } from '@oppu/trainer';
 import { packAdapterArchive, unpackAdapterArchive } from './adapter-archive.js';
 import { parseAdapterMetadata } from './adapter-metadata.js';
-import { syncDir } from './sync-dir.js';
 
 const VERSION_DIR = /^v(\d{4,9})$/;
 export const ADAPTER_CONFIG = 'adapter_config.json';
@@ -467,17 +473,11 @@ async function writeVersionDir(
   weights: Uint8Array,
   meta: AdapterMetadata,
 ): Promise<void> {
-  await mkdir(dir, { recursive: true });
   const configBytes = config instanceof Uint8Array ? config : `${JSON.stringify(config, null, 2)}\n`;
-  await writeFile(join(dir, ADAPTER_CONFIG), configBytes);
-  await writeFile(join(dir, ADAPTER_WEIGHTS), weights);
-  await writeFile(join(dir, ADAPTER_META), `${JSON.stringify(meta, null, 2)}\n`);
-  for (const f of [ADAPTER_CONFIG, ADAPTER_WEIGHTS, ADAPTER_META]) {
-    const h = await open(join(dir, f), 'r');
-    await h.sync();
-    await h.close();
-  }
-  await syncDir(dir);
+  // Each file durable (fsynced, and the folder too) before the folder is renamed into place.
+  await writeFileAtomic(join(dir, ADAPTER_CONFIG), configBytes);
+  await writeFileAtomic(join(dir, ADAPTER_WEIGHTS), weights);
+  await writeFileAtomic(join(dir, ADAPTER_META), `${JSON.stringify(meta, null, 2)}\n`);
 }
 
 /**

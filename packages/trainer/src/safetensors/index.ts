@@ -1,4 +1,3 @@
-export * from './atomic-write.js';
 export * from './dtypes.js';
 export * from './read.js';
 export * from './write.js';

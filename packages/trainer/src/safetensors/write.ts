@@ -1,5 +1,4 @@
-import { type HostTensor, OppuError } from '@oppu/core';
-import { writeFileAtomic } from './atomic-write.js';
+import { type HostTensor, OppuError, writeFileAtomic } from '@oppu/core';
 import {
   DTYPES,
   floatToBf16Bits,
@@ -122,7 +121,7 @@ export function writeSafetensors(
   return out;
 }
 
-/** Writes a safetensors file atomically (temp file + fsync + rename). */
+/** Writes a safetensors file atomically and durably (`writeFileAtomic` of @oppu/core). */
 export async function writeSafetensorsFile(
   path: string,
   tensors: TensorsInput,

@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type AdapterWeights, type HostTensor, OppuError } from '@oppu/core';
-import { writeFileAtomic } from '../../safetensors/atomic-write.js';
+import { type AdapterWeights, type HostTensor, OppuError, writeFileAtomic } from '@oppu/core';
 import { readSafetensors } from '../../safetensors/read.js';
 import { writeSafetensors } from '../../safetensors/write.js';
 import { peftJson } from './config-fields.js';
