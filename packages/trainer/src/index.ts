@@ -4,6 +4,7 @@ export * from './engine/tf-peft-engine.js';
 export * from './generate/generate-tokens.js';
 export * from './generate/sampling.js';
 export * from './generate/tf-base-model.js';
+export * from './gguf/index.js';
 export * from './loaders/hf-checkpoint.js';
 export * from './loaders/llama2c.js';
 export * from './model/hooks.js';

@@ -1,0 +1,2 @@
+export * from './gguf-file.js';
+export * from './llama-gguf.js';
