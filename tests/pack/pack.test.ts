@@ -493,9 +493,9 @@ describe.runIf(enabled)('the packed packages, installed outside the workspace', 
 
     // The first example of each README, as a stranger would paste it: TypeScript stripped by the TypeScript
     // compiler (no type check), run by plain Node in an empty folder of the scratch project. Not here:
-    // @oppu/trainer's loads './models/tiny-llama' (your own HF folder), @oppu/bot-discord's needs a Discord
-    // token, @oppu/queue's a Redis on port 6379 and @oppu/s3's an AWS bucket; their code paths run in smoke.mjs.
-    it.each(['core', 'model-tiny', 'retriever', 'node', 'langchain'] as const)(
+    // @oppu/bot-discord's needs a Discord token, @oppu/queue's a Redis on port 6379 and @oppu/s3's an AWS bucket;
+    // their code paths run in smoke.mjs.
+    it.each(['core', 'trainer', 'model-tiny', 'retriever', 'node', 'langchain'] as const)(
       'runs the example at the top of @oppu/%s README',
       async (dir) => {
         const readme = await readFile(join(unpacked.get(dir)!, 'README.md'), 'utf8');
