@@ -2,6 +2,7 @@
 export { loadAdapter } from '@oppu/trainer';
 export * from './base-model-dir.js';
 export * from './create-local-oppu.js';
+export * from './export-gguf.js';
 export * from './ranker.js';
 export * from './store/index.js';
 export * from './task-adaptation.js';

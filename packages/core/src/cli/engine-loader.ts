@@ -7,8 +7,8 @@ import type { ProfileSummarizer } from '../contracts/profile-summarizer.js';
 import type { AdapterWeights } from '../contracts/tensors.js';
 
 /**
- * What `oppu run`, `oppu info` and `oppu generate` need from `@oppu/node` (which core does not depend on, to avoid
- * a cycle).
+ * What `oppu run`, `oppu info`, `oppu generate` and `oppu export-gguf` need from `@oppu/node` (which core does
+ * not depend on, to avoid a cycle).
  */
 export interface EngineModule {
   createEngine(options: { baseModelDir?: string; onLog?: (line: string) => void }): Promise<PeftEngine>;
@@ -17,6 +17,15 @@ export interface EngineModule {
   defaultBaseModelDir(): string;
   /** Reads a PEFT adapter folder (`adapter_config.json` + `adapter_model.safetensors`). */
   loadAdapter(dir: string): Promise<AdapterWeights>;
+  /**
+   * Writes the base model, or with `adapterDir` a user's LoRA adapter, as a float32 GGUF file (`oppu export-gguf`).
+   */
+  exportGguf(options: {
+    baseModelDir?: string;
+    adapterDir?: string;
+    out: string;
+    name?: string;
+  }): Promise<{ file: string; kind: 'model' | 'adapter'; name: string; tensors: number; bytes: number }>;
   /** The stage-1 task adapter shipped beside a base model for this base, if any. */
   shippedTaskAdapter(
     engine: PeftEngine,

@@ -1,4 +1,7 @@
+import type { ChatTemplate } from './chat-template.js';
 import type { AdapterWeights } from './tensors.js';
+
+export * from './chat-template.js';
 
 /** Which checkpoint a model is, so an adapter trained on one is never applied to another. */
 export interface BaseModelInfo {
@@ -40,9 +43,17 @@ export interface SamplingOptions {
   readonly signal?: AbortSignal;
 }
 
+/**
+ * How a prompt is tokenized: `'text'` (default) with the tokenizer's special tokens added (BOS) and special-token
+ * strings in it read as plain characters; `'chat'`, a prompt the model's `chatTemplate` rendered: its
+ * special-token strings are the tokens and nothing is added (the template writes BOS where the model wants it).
+ */
+export type PromptFormat = 'text' | 'chat';
+
 /** One label-scoring request: each candidate is scored as a continuation of the prompt. */
 export interface ScoreRequest {
   readonly prompt: string;
+  readonly promptFormat?: PromptFormat;
   /** The answers to score (for LaMP's label tasks, the task's label set); at least one. */
   readonly candidates: readonly string[];
   /** The user's adapter; absent: the base model alone. */
@@ -59,6 +70,7 @@ export interface CandidateScores {
 /** One generation request; `adapter` selects the user's adapter (absent: the base model alone). */
 export interface GenerateRequest {
   readonly prompt: string;
+  readonly promptFormat?: PromptFormat;
   readonly adapter?: AdapterWeights;
 }
 
@@ -81,6 +93,11 @@ export interface GenerateResult {
  */
 export interface BaseModel {
   readonly info: BaseModelInfo;
+  /**
+   * An instruct model's chat template (from its `tokenizer_config.json`); absent for a base model, whose
+   * questions are written with the task's prompt templates.
+   */
+  readonly chatTemplate?: ChatTemplate;
   tokenize(text: string): number[];
   detokenize(ids: readonly number[]): string;
   generate(requests: readonly GenerateRequest[], options?: SamplingOptions): Promise<GenerateResult[]>;

@@ -178,6 +178,36 @@ describe('generation', () => {
     expect(r?.ids).toEqual(plain?.ids);
   });
 
+  it("feeds a chat-template prompt as HF does: the template's special tokens as ids, no BOS added, none from the text", async () => {
+    const chat = new HfTokenizer(json, {
+      ...tokConfig,
+      chat_template:
+        "{{ bos_token }}{% for m in messages %}{{ m['role'] + ' ' + m['content'] + eos_token }}{% endfor %}",
+    });
+    const model = new TfBaseModel(base.model, chat, { name: 'tiny-chat', hash: 'c'.repeat(64) });
+    expect(base.chatTemplate).toBeUndefined(); // a base model: no template
+    const prompt = model.chatTemplate?.render([{ role: 'user', content: 'the cat </s> sat' }]) ?? '';
+    expect(prompt).toBe('<s>user the cat <\u2060/s> sat</s>');
+    const [r] = await model.generate([{ prompt, promptFormat: 'chat' }], { maxNewTokens: 2 });
+    const { bosId: bos, eosId: eos } = chat;
+    // One BOS (the template's), one EOS (the template's, at the end): the text's "</s>" stays characters.
+    expect(r?.promptIds?.filter((id) => id === bos)).toHaveLength(1);
+    expect(r?.promptIds?.[0]).toBe(bos);
+    expect(r?.promptIds?.filter((id) => id === eos)).toEqual([eos]);
+    expect(r?.promptIds?.at(-1)).toBe(eos);
+    // As text, the same string gets the tokenizer's BOS and its "<s>" and "</s>" are characters.
+    const [text] = await model.generate([{ prompt }], { maxNewTokens: 2 });
+    expect(text?.promptIds?.filter((id) => id === bos)).toHaveLength(1);
+    expect(text?.promptIds).not.toContain(eos);
+    expect(text?.promptIds?.length).toBeGreaterThan((r?.promptIds?.length ?? 0) + 4);
+    const scored = await model.scoreCandidates([{ prompt, promptFormat: 'chat', candidates: ['cat'] }]);
+    const [viaScore] = await model.scoreCandidates([{ prompt: prompt.slice(3), candidates: ['cat'] }]);
+    expect(scored[0]?.logProbs[0]).not.toBeCloseTo(viaScore?.logProbs[0] ?? 0, 6);
+    await expect(
+      model.generate([{ prompt, promptFormat: 'jinja' as never }], { maxNewTokens: 1 }),
+    ).rejects.toThrow(/generate: request 0 has promptFormat "jinja"/);
+  });
+
   it('ends at a stop sequence, which is cut from the text', async () => {
     const [full] = await base.generate([{ prompt: 'hello' }], { maxNewTokens: 16 });
     const text = full?.text ?? '';

@@ -5,8 +5,10 @@ import type {
   BaseModel,
   BaseModelInfo,
   CandidateScores,
+  ChatTemplate,
   GenerateRequest,
   GenerateResult,
+  PromptFormat,
   SamplingOptions,
   ScoreRequest,
 } from '@oppu/core';
@@ -69,7 +71,8 @@ export interface TfBaseModelOptions {
  * `BaseModel` over the Llama decoder and an HF tokenizer: batched generation (left padding, KV cache,
  * greedy / temperature / top-k / top-p, repetition penalty, no-repeat n-grams, stop sequences, seed,
  * AbortSignal), streaming, and scoring (one completion, or label candidates in batched passes).
- * Prompts are encoded with the tokenizer's special tokens (BOS); `tokenize` gives plain-text ids.
+ * Prompts are encoded with the tokenizer's special tokens (BOS), a chat-template prompt (`promptFormat: 'chat'`)
+ * with its special-token strings as tokens and nothing added; `tokenize` gives plain-text ids.
  */
 export class TfBaseModel implements BaseModel {
   readonly info: BaseModelInfo;
@@ -138,6 +141,11 @@ export class TfBaseModel implements BaseModel {
     }
   }
 
+  /** The tokenizer's chat template (an instruct model); undefined for a base model. */
+  get chatTemplate(): ChatTemplate | undefined {
+    return this.tokenizer.chatTemplate;
+  }
+
   tokenize(text: string): number[] {
     return this.tokenizer.encode(text, { addSpecialTokens: false });
   }
@@ -151,7 +159,7 @@ export class TfBaseModel implements BaseModel {
     options: SamplingOptions = {},
   ): Promise<GenerateResult[]> {
     const results: GenerateResult[] = new Array(requests.length);
-    const prompts = requests.map((r, i) => this.encodePrompt(r.prompt, i, 'generate'));
+    const prompts = requests.map((r, i) => this.encodePrompt(r.prompt, i, 'generate', r.promptFormat));
     const budget = this.batchTokens();
     for (const group of this.groups(requests)) {
       for (const part of byTokens(group, prompts, budget)) {
@@ -173,7 +181,7 @@ export class TfBaseModel implements BaseModel {
     const stops = (options.stop ?? []).filter((s) => s.length > 0);
     const holdBack = Math.max(0, ...stops.map((s) => s.length - 1));
     let emitted = 0;
-    const prompt = this.encodePrompt(request.prompt, 0, 'stream');
+    const prompt = this.encodePrompt(request.prompt, 0, 'stream', request.promptFormat);
     const adapter = this.resolve([request]);
     const it = generateTokens(this.model, [prompt], this.tokenOptions(options, adapter));
     try {
@@ -205,7 +213,7 @@ export class TfBaseModel implements BaseModel {
 
   /** Sum of log-probabilities of the completion's tokens after the prompt (natural log). */
   async score(request: GenerateRequest & { readonly completion: string }): Promise<number> {
-    const prompt = this.encodePrompt(request.prompt, 0, 'score');
+    const prompt = this.encodePrompt(request.prompt, 0, 'score', request.promptFormat);
     const completion = this.tokenizer.encode(request.completion, { addSpecialTokens: false });
     if (completion.length === 0) return 0;
     const ids = [...prompt, ...completion];
@@ -270,7 +278,7 @@ export class TfBaseModel implements BaseModel {
     if (signal?.aborted) throw abortError('scoreCandidates', signal);
     const eos = this.tokenizer.eosId;
     const { maxSeqLen } = this.model.config;
-    const prompts = requests.map((r, i) => this.encodePrompt(r.prompt, i, 'scoreCandidates'));
+    const prompts = requests.map((r, i) => this.encodePrompt(r.prompt, i, 'scoreCandidates', r.promptFormat));
     // Per request, per candidate: the ids whose log-probs are summed.
     const targets = requests.map((r, i) => {
       if (r.candidates.length === 0)
@@ -312,8 +320,22 @@ export class TfBaseModel implements BaseModel {
 
   // ---- internals
 
-  private encodePrompt(prompt: string, index: number, where: string): number[] {
-    const ids = this.tokenizer.encode(prompt);
+  private encodePrompt(
+    prompt: string,
+    index: number,
+    where: string,
+    format: PromptFormat = 'text',
+  ): number[] {
+    if (format !== 'text' && format !== 'chat')
+      throw new OppuError(
+        'invalid_argument',
+        `${where}: request ${index} has promptFormat ${JSON.stringify(format)}; use 'text' or 'chat'`,
+      );
+    // A chat-template prompt holds its own special tokens (BOS where the template writes it), as HF encodes it.
+    const ids =
+      format === 'chat'
+        ? this.tokenizer.encode(prompt, { addSpecialTokens: false, parseSpecialTokens: true })
+        : this.tokenizer.encode(prompt);
     if (ids.length === 0)
       throw new OppuError(
         'empty_prompt',

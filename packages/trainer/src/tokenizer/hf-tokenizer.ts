@@ -1,7 +1,10 @@
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
-import { OppuError } from '@oppu/core';
+import { type ChatTemplate, OppuError } from '@oppu/core';
+import { HfChatTemplate } from './chat-template.js';
+
+export { HfChatTemplate, type HfChatTemplateOptions, toolCallFormat } from './chat-template.js';
 
 /** What generation needs from a tokenizer: text <-> ids and the special ids. */
 export interface TextTokenizer {
@@ -16,6 +19,8 @@ export interface TextTokenizer {
   readonly eosId: number | undefined;
   readonly padId: number | undefined;
   readonly vocabSize: number;
+  /** An instruct model's chat template (`chat_template` of tokenizer_config.json); absent for a base model. */
+  readonly chatTemplate?: ChatTemplate;
 }
 
 export interface SpecialTokens {
@@ -41,7 +46,8 @@ export const DEFAULT_TOKENIZER_MAX_CHARS = 262_144;
  * @huggingface/tokenizers, the pure-JS port of HF tokenizers that transformers.js uses: no native build, no
  * network, and the same files a Python user has. Special tokens come from `tokenizer_config.json`
  * (bos_token, eos_token, pad_token) or the options, else from the usual names (`<s>`, `</s>`, `<pad>`,
- * `<|endoftext|>`) when the vocabulary has them.
+ * `<|endoftext|>`) when the vocabulary has them. An instruct model's `chat_template` is `chatTemplate`; a
+ * prompt it renders is encoded with `parseSpecialTokens: true, addSpecialTokens: false` (as HF does).
  */
 export class HfTokenizer implements TextTokenizer {
   readonly bosId: number | undefined;
@@ -49,6 +55,8 @@ export class HfTokenizer implements TextTokenizer {
   readonly padId: number | undefined;
   readonly vocabSize: number;
   readonly maxChars: number;
+  /** `chat_template` of tokenizer_config.json, when it has one (an instruct model). */
+  readonly chatTemplate?: HfChatTemplate;
   private readonly tokenizer: Tokenizer;
   /** The same tokenizer without its special added tokens: their strings in a text are plain characters. */
   private readonly literal: Tokenizer;
@@ -77,7 +85,13 @@ export class HfTokenizer implements TextTokenizer {
         },
       );
     }
-    const added = (tokenizerJson as { added_tokens?: { special?: boolean }[] }).added_tokens ?? [];
+    const added =
+      (tokenizerJson as { added_tokens?: { special?: boolean; content?: unknown }[] }).added_tokens ?? [];
+    const chat = HfChatTemplate.fromTokenizerConfig(
+      tokenizerConfig,
+      added.flatMap((t) => (t.special && typeof t.content === 'string' ? [t.content] : [])),
+    );
+    if (chat) this.chatTemplate = chat;
     this.literal = new Tokenizer(
       { ...tokenizerJson, added_tokens: added.filter((t) => !t.special) },
       tokenizerConfig,
