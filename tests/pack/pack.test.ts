@@ -492,10 +492,19 @@ describe.runIf(enabled)('the packed packages, installed outside the workspace', 
     }, 60_000);
 
     // The first example of each README, as a stranger would paste it: TypeScript stripped by the TypeScript
-    // compiler (no type check), run by plain Node in an empty folder of the scratch project. Not here:
-    // @oppu/bot-discord's needs a Discord token, @oppu/queue's a Redis on port 6379 and @oppu/s3's an AWS bucket;
-    // their code paths run in smoke.mjs.
-    it.each(['core', 'trainer', 'model-tiny', 'retriever', 'node', 'langchain'] as const)(
+    // compiler (no type check), run by plain Node in an empty folder of the scratch project. @oppu/queue's starts a
+    // throw-away redis-server (on PATH in CI); @oppu/bot-discord's talks to the package's stand-in Discord. Not
+    // here: @oppu/s3's needs an S3 bucket (its code path runs in smoke.mjs).
+    it.each([
+      'core',
+      'trainer',
+      'model-tiny',
+      'retriever',
+      'node',
+      'langchain',
+      'queue',
+      'bot-discord',
+    ] as const)(
       'runs the example at the top of @oppu/%s README',
       async (dir) => {
         const readme = await readFile(join(unpacked.get(dir)!, 'README.md'), 'utf8');
