@@ -1,3 +1,4 @@
+import type { ChatMessage, ChatTemplate } from '../contracts/chat-template.js';
 import type { TextRanker, TrainingExample } from '../contracts/engine.js';
 import type { HistoryItem } from '../contracts/history.js';
 import type { TaskDefinition } from '../contracts/task.js';
@@ -55,6 +56,21 @@ export interface ExampleOptions {
   readonly fit?: PromptFit;
   /** Question prompts with `fit`: tokens kept free for the answer (default 64: set it to maxNewTokens). */
   readonly answerTokens?: number;
+  /** Question prompts (`buildPrompt`) for an instruct model: written with its chat template (see `ChatPromptOptions`). */
+  readonly chat?: ChatPromptOptions;
+}
+
+/**
+ * How an instruct model's question is written with its chat template: one system message (its own text, then
+ * the user's profile, then the user's retrieved history lines, as OPPU orders them), the earlier turns, and the
+ * question (the task's prompt, or the free text) as the last user message, then the assistant's cue.
+ */
+export interface ChatPromptOptions {
+  readonly template: ChatTemplate;
+  /** The system message's own text, before the profile and history. */
+  readonly system?: string;
+  /** Earlier turns (user and assistant messages), oldest first; the oldest are left out past half the context. */
+  readonly turns?: readonly ChatMessage[];
 }
 
 /** Tokens a question prompt keeps free for the answer when `answerTokens` is not given. */
@@ -66,6 +82,42 @@ function assembleFitted(parts: FittedParts): string {
     ...(parts.history.length > 0 ? { history: parts.history.join('') } : {}),
     ...(parts.profile !== undefined ? { profile: parts.profile } : {}),
   });
+}
+
+/** A question's chat prompt from fitted parts (see `ChatPromptOptions`). */
+function assembleChat(chat: ChatPromptOptions, turns: readonly ChatMessage[]) {
+  return (parts: FittedParts): string => {
+    const system = [chat.system, parts.profile, parts.history.join('').trimEnd()]
+      .filter((t): t is string => t !== undefined && t.trim() !== '')
+      .join('\n');
+    return chat.template.render(
+      [
+        ...(system ? [{ role: 'system' as const, content: system }] : []),
+        ...turns,
+        { role: 'user', content: parts.body },
+      ],
+      { addGenerationPrompt: true },
+    );
+  };
+}
+
+/** The latest turns whose rendering fits half the context (all of them without a fit). */
+function recentTurns(chat: ChatPromptOptions, fit: PromptFit | undefined): readonly ChatMessage[] {
+  const turns = chat.turns ?? [];
+  if (!fit || turns.length === 0) return turns;
+  const budget = Math.floor(fit.contextLength / 2);
+  let start = 0;
+  while (start < turns.length) {
+    const kept = turns.slice(start);
+    // A conversation starts with a user turn (templates check that turns alternate).
+    if (
+      kept[0]?.role === 'user' &&
+      fit.count(chat.template.render(kept, { addGenerationPrompt: false })) <= budget
+    )
+      return kept;
+    start++;
+  }
+  return [];
 }
 
 /** An item's text fields (not its id or date). */
@@ -214,6 +266,7 @@ export function buildPrompt(
   }
   const template: Templated =
     typeof body === 'string' ? { fields: { text: body }, render: (f) => f.text ?? '' } : body;
+  const assemble = options.chat ? assembleChat(options.chat, recentTurns(options.chat, fit)) : assembleFitted;
   if (fit) {
     const { prompt } = fit.fit(
       {
@@ -222,13 +275,16 @@ export function buildPrompt(
         ...(options.profile !== undefined ? { profile: options.profile } : {}),
       },
       options.answerTokens ?? DEFAULT_ANSWER_TOKENS,
-      assembleFitted,
+      assemble,
     );
     return { prompt, retrieved };
   }
-  const parts = {
-    ...(history !== undefined ? { history } : {}),
-    ...(options.profile !== undefined ? { profile: options.profile } : {}),
+  return {
+    prompt: assemble({
+      body: template.render(template.fields),
+      history: history !== undefined ? [history] : [],
+      ...(options.profile !== undefined ? { profile: options.profile } : {}),
+    }),
+    retrieved,
   };
-  return { prompt: assemblePrompt(template.render(template.fields), parts), retrieved };
 }

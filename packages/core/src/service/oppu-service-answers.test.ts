@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { AdapterStore } from '../contracts/adapter-store.js';
-import type { BaseModel, GenerateRequest, SamplingOptions, ScoreRequest } from '../contracts/base-model.js';
+import type {
+  BaseModel,
+  ChatTemplate,
+  GenerateRequest,
+  SamplingOptions,
+  ScoreRequest,
+} from '../contracts/base-model.js';
 import type { PeftEngine, TextRanker } from '../contracts/engine.js';
 import type { HistoryItem, UserProfile } from '../contracts/history.js';
 import type { HistoryStore } from '../contracts/history-store.js';
@@ -154,5 +160,108 @@ describe('OppuService.ask on a generation task', () => {
     expect(generated[0]!.options).toEqual(LAMP_SAMPLING.generation);
     expect(answer.text).toBe('dark rainy day');
     expect(answer.probabilities).toBeUndefined();
+  });
+});
+
+/** ChatML, as Qwen2.5's and SmolLM2's templates write it (the trainer tests the real templates). */
+const chatml: ChatTemplate = {
+  render: (messages, options) =>
+    messages.map((m) => `<|im_start|>${m.role}\n${m.content}<|im_end|>\n`).join('') +
+    (options?.addGenerationPrompt === false ? '' : '<|im_start|>assistant\n'),
+  parseToolCalls: (text) => ({ content: text, toolCalls: [] }),
+};
+
+describe('OppuService with an instruct model (a chat template)', () => {
+  function instruct(preferred: string, info: Parameters<typeof fakeModelBasics>[0] = {}) {
+    const fake = fakeModel(preferred);
+    Object.assign(
+      fake.engine.model,
+      { chatTemplate: chatml },
+      info ? { info: fakeModelBasics(info).info } : {},
+    );
+    return fake;
+  }
+
+  it("asks a task question as a system message (the user's profile and history) and the task prompt as the user's turn", async () => {
+    const { engine, scored } = instruct('sci-fi');
+    const history = memoryHistory();
+    const s = service(movie, engine, { k: 1, history });
+    await s.addItems(ann, films);
+    await history.putProfile(
+      { userId: ann, text: 'Likes robots.', itemCount: 2, updatedAt: new Date().toISOString() },
+      movie.id,
+    );
+    const input = movie.formatInput({ description: 'robots take over the city' });
+    const answer = await s.ask(ann, input, { method: 'pag' });
+    const line = movie.historyLine(films[1]!).trimEnd();
+    const taskPrompt = questionPrompt(movie, input, [], { k: 0 });
+    const expected = `<|im_start|>system\nLikes robots.\n${line}<|im_end|>\n<|im_start|>user\n${taskPrompt}<|im_end|>\n<|im_start|>assistant\n`;
+    expect(scored).toEqual([[{ prompt: expected, promptFormat: 'chat', candidates: movie.labels }]]);
+    expect(answer.prompt).toBe(expected);
+    expect(answer.text).toBe('sci-fi');
+  });
+
+  it('prepares a conversation: system text first, earlier turns, the question last and ranked against the history', async () => {
+    const { engine } = instruct('x');
+    const s = service(movie, engine, { k: 1 });
+    await s.addItems(ann, films);
+    const prepared = await s.prepare(
+      ann,
+      {
+        text: 'ignored for an instruct model',
+        messages: [
+          { role: 'system', content: 'Answer briefly.' },
+          { role: 'user', content: 'Hi' },
+          { role: 'assistant', content: 'Hello!' },
+          { role: 'user', content: 'Which film about a ship?' },
+        ],
+      },
+      { method: 'rag' },
+    );
+    expect(prepared.promptFormat).toBe('chat');
+    expect(prepared.retrieved.map((it) => it.id)).toEqual(['f1']);
+    expect(prepared.prompt).toBe(
+      `<|im_start|>system\nAnswer briefly.\n${movie.historyLine(films[0]!).trimEnd()}<|im_end|>\n` +
+        '<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\nHello!<|im_end|>\n' +
+        '<|im_start|>user\nWhich film about a ship?<|im_end|>\n<|im_start|>assistant\n',
+    );
+    await expect(
+      s.prepare(ann, {
+        text: '',
+        messages: [
+          { role: 'user', content: 'a' },
+          { role: 'assistant', content: 'b' },
+        ],
+      }),
+    ).rejects.toThrow(
+      "input.messages: the last of the 2 messages must be the user's question, not a assistant message",
+    );
+  });
+
+  it('leaves out the oldest turns past half the context, and a base model keeps the task prompt', async () => {
+    const { engine } = instruct('x', { contextLength: 64 });
+    const s = service(movie, engine, { k: 0 });
+    const long = 'word '.repeat(20).trim();
+    const prepared = await s.prepare(ann, {
+      text: '',
+      messages: [
+        { role: 'user', content: `old ${long}` },
+        { role: 'assistant', content: long },
+        { role: 'user', content: 'recent' },
+        { role: 'assistant', content: 'reply' },
+        { role: 'user', content: 'question' },
+      ],
+    });
+    expect(prepared.prompt).not.toContain('old');
+    expect(prepared.prompt).toContain(
+      '<|im_start|>user\nrecent<|im_end|>\n<|im_start|>assistant\nreply<|im_end|>',
+    );
+
+    const base = service(movie, fakeModel('x').engine, { k: 0 });
+    const plain = await base.prepare(ann, movie.formatInput({ description: 'robots' }));
+    expect(plain.promptFormat).toBe('text');
+    expect(plain.prompt).toBe(
+      questionPrompt(movie, movie.formatInput({ description: 'robots' }), [], { k: 0 }),
+    );
   });
 });

@@ -1,5 +1,6 @@
 import type { AdapterMetadata, AdapterStore, StoredAdapter } from '../contracts/adapter-store.js';
-import type { CandidateScores, SamplingOptions } from '../contracts/base-model.js';
+import type { CandidateScores, PromptFormat, SamplingOptions } from '../contracts/base-model.js';
+import type { ChatMessage } from '../contracts/chat-template.js';
 import type { AdapterTrainingResult, PeftEngine, TextRanker } from '../contracts/engine.js';
 import { OppuError } from '../contracts/errors.js';
 import type { HistoryItem, ScoredItem, UserProfile } from '../contracts/history.js';
@@ -18,7 +19,7 @@ import {
 } from '../pipeline/label-choice.js';
 import { METHODS, type MethodName } from '../pipeline/methods.js';
 import { answerTokensFor, PromptFit, type TruncationOptions } from '../pipeline/prompt-fit.js';
-import { buildPrompt, questionBody, trainingExamples } from '../pipeline/prompts.js';
+import { buildPrompt, type ChatPromptOptions, questionBody, trainingExamples } from '../pipeline/prompts.js';
 import { answerLabels, cleanAnswer, LAMP_SAMPLING } from '../pipeline/run-lamp.js';
 import { AdapterCache } from './adapter-cache.js';
 import { KeyedQueue } from './keyed-queue.js';
@@ -89,6 +90,12 @@ export interface FreeTextInput {
   readonly text: string;
   /** What ranks the user's history (default: `text`). */
   readonly query?: string;
+  /**
+   * An instruct model (the base model has a `chatTemplate`): the conversation as messages, used instead of
+   * `text`: system messages (their text opens the system message, before the profile and history), earlier
+   * user/assistant turns, and the question as the last user message.
+   */
+  readonly messages?: readonly ChatMessage[];
 }
 
 export interface PrepareOptions {
@@ -105,6 +112,8 @@ export interface PreparedAsk {
   readonly user: UserId;
   readonly method: MethodName;
   readonly prompt: string;
+  /** `'chat'` when the base model's chat template wrote the prompt (send it with `promptFormat: 'chat'`). */
+  readonly promptFormat: PromptFormat;
   readonly retrieved: readonly HistoryItem[];
   readonly profile?: string;
   /** The user's latest adapter (through the LRU cache); absent when the method uses none or the user has none. */
@@ -472,11 +481,20 @@ export class OppuService {
     const fit = this.fits().query;
     let body: Parameters<typeof buildPrompt>[1];
     let query: string;
+    // An instruct model's questions are written with its chat template; a base model's with the task's.
+    const template = this.engine.model.chatTemplate;
+    let chat: ChatPromptOptions | undefined = template ? { template } : undefined;
     if (typeof input === 'string') {
       ({ body, query } = questionBody(this.task, input, fit.maxChars));
     } else {
       body = input.text;
       query = input.query ?? input.text;
+      if (template && input.messages) {
+        const conversation = splitConversation(input.messages);
+        body = conversation.question;
+        query = input.query ?? conversation.question;
+        chat = { template, ...conversation.options };
+      }
     }
     const items = spec.retrieval ? await this.options.history.list(u) : [];
     const profile = spec.profile ? (await this.profile(u))?.text : undefined;
@@ -487,6 +505,7 @@ export class OppuService {
       fit,
       answerTokens:
         options.answerTokens ?? answerTokensFor(fit, this.labels, LAMP_SAMPLING[this.task.kind].maxNewTokens),
+      ...(chat ? { chat } : {}),
     });
     const { prompt } = built;
     const retrieved = built.retrieved.map((i) => items[i]!);
@@ -497,6 +516,7 @@ export class OppuService {
       user: u,
       method,
       prompt,
+      promptFormat: chat ? 'chat' : 'text',
       retrieved,
       ...(profile !== undefined ? { profile } : {}),
       ...(adapter ? { adapter } : {}),
@@ -514,8 +534,12 @@ export class OppuService {
       ...(options.method ? { method: options.method } : {}),
       answerTokens: answerTokensFor(this.fits().query, this.labels, maxNewTokens),
     });
-    const { prompt, adapter, method, retrieved, profile } = prepared;
-    const request = { prompt, ...(adapter ? { adapter: adapter.weights } : {}) };
+    const { prompt, promptFormat, adapter, method, retrieved, profile } = prepared;
+    const request = {
+      prompt,
+      ...(promptFormat === 'chat' ? { promptFormat } : {}),
+      ...(adapter ? { adapter: adapter.weights } : {}),
+    };
     let answer: { text: string; probabilities?: Readonly<Record<string, number>> };
     const labels = this.labels;
     if (labels) {
@@ -615,4 +639,32 @@ export class OppuService {
   idle(): Promise<void> {
     return this.queue.idle();
   }
+}
+
+/**
+ * A conversation for the chat template: the system messages' text, the earlier turns, and the question (the
+ * last message, which must be the user's).
+ */
+function splitConversation(messages: readonly ChatMessage[]): {
+  question: string;
+  options: Omit<ChatPromptOptions, 'template'>;
+} {
+  const last = messages[messages.length - 1];
+  if (last?.role !== 'user')
+    throw new OppuError(
+      'question_not_last',
+      `input.messages: the last of the ${messages.length} messages must be the user's question${last ? `, not a ${last.role} message` : ''}`,
+    );
+  const system = messages
+    .slice(0, -1)
+    .filter((m) => m.role === 'system')
+    .map((m) => m.content);
+  const turns = messages.slice(0, -1).filter((m) => m.role !== 'system');
+  return {
+    question: last.content,
+    options: {
+      ...(system.length > 0 ? { system: system.join('\n') } : {}),
+      ...(turns.length > 0 ? { turns } : {}),
+    },
+  };
 }

@@ -48,7 +48,11 @@ function adapterOf(ref: AdapterRef | undefined): AdapterWeights | undefined {
 
 function request(r: WireGenerateRequest): GenerateRequest {
   const adapter = adapterOf(r.adapter);
-  return { prompt: r.prompt, ...(adapter ? { adapter } : {}) };
+  return {
+    prompt: r.prompt,
+    ...(r.promptFormat ? { promptFormat: r.promptFormat } : {}),
+    ...(adapter ? { adapter } : {}),
+  };
 }
 
 function engine(key: string): Promise<TfPeftEngine> {

@@ -4,6 +4,7 @@ import type {
   BaseModel,
   BaseModelInfo,
   CandidateScores,
+  ChatTemplate,
   GenerateRequest,
   GenerateResult,
   PeftEngine,
@@ -50,7 +51,11 @@ function ref(weights: AdapterWeights | undefined): AdapterRef | undefined {
 
 function wire(r: GenerateRequest): WireGenerateRequest {
   const adapter = ref(r.adapter);
-  return { prompt: r.prompt, ...(adapter ? { adapter } : {}) };
+  return {
+    prompt: r.prompt,
+    ...(r.promptFormat ? { promptFormat: r.promptFormat } : {}),
+    ...(adapter ? { adapter } : {}),
+  };
 }
 
 function split(options: SamplingOptions): { signal?: AbortSignal; sampling: SamplingWire } {
@@ -73,6 +78,11 @@ export class PooledModel implements BaseModel {
     private readonly key: string,
     private readonly tokenizer: TextTokenizer,
   ) {}
+
+  /** The tokenizer's chat template (an instruct model); undefined for a base model. */
+  get chatTemplate(): ChatTemplate | undefined {
+    return this.tokenizer.chatTemplate;
+  }
 
   tokenize(text: string): number[] {
     return this.tokenizer.encode(text, { addSpecialTokens: false });

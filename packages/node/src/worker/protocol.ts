@@ -6,6 +6,7 @@ import type {
   GenerateResult,
   PeftConfig,
   ProgressEvent,
+  PromptFormat,
   SamplingOptions,
   TrainingConfig,
   TrainingExample,
@@ -34,11 +35,13 @@ export interface AdapterRef {
 
 export interface WireGenerateRequest {
   readonly prompt: string;
+  readonly promptFormat?: PromptFormat;
   readonly adapter?: AdapterRef;
 }
 
 export interface WireScoreRequest {
   readonly prompt: string;
+  readonly promptFormat?: PromptFormat;
   readonly candidates: readonly string[];
   readonly adapter?: AdapterRef;
 }
