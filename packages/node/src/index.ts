@@ -1,5 +1,6 @@
-// A PEFT adapter folder (`adapter_config.json` + `adapter_model.safetensors`), for `oppu generate --adapter`.
-export { loadAdapter } from '@oppu/trainer';
+// A PEFT adapter folder (`adapter_config.json` + `adapter_model.safetensors`), for `oppu generate --adapter`;
+// the registered PEFT methods, for `oppu run --peft`.
+export { loadAdapter, peftMethods } from '@oppu/trainer';
 export * from './base-model-dir.js';
 export * from './create-local-oppu.js';
 export * from './export-gguf.js';

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { PeftEngine, TextRanker } from '../contracts/engine.js';
 import { OppuError } from '../contracts/errors.js';
+import type { PeftMethodCatalog } from '../contracts/peft-method-info.js';
 import type { ProfileSummarizer } from '../contracts/profile-summarizer.js';
 import type { AdapterWeights } from '../contracts/tensors.js';
 
@@ -15,6 +16,8 @@ export interface EngineModule {
   createRanker(): TextRanker;
   createSummarizer(kind: 'extractive'): ProfileSummarizer;
   defaultBaseModelDir(): string;
+  /** The registered PEFT methods (`oppu run --peft <name>`). */
+  readonly peftMethods: PeftMethodCatalog;
   /** Reads a PEFT adapter folder (`adapter_config.json` + `adapter_model.safetensors`). */
   loadAdapter(dir: string): Promise<AdapterWeights>;
   /**

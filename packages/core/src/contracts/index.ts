@@ -5,6 +5,7 @@ export * from './errors.js';
 export * from './history.js';
 export * from './history-store.js';
 export * from './peft.js';
+export * from './peft-method-info.js';
 export * from './profile-summarizer.js';
 export * from './progress.js';
 export * from './retriever.js';

@@ -25,6 +25,10 @@ export interface PromptTuningConfig {
   readonly initText?: string;
 }
 
+/**
+ * The shipped methods' configs. A method is registered in `@oppu/trainer` (`SHIPPED_PEFT_METHODS`, checked
+ * against this union at compile time); a method registered at run time has a config of its own (`PeftConfigBase`).
+ */
 export type PeftConfig = LoraConfig | Ia3Config | PromptTuningConfig;
 export type PeftMethodName = PeftConfig['method'];
 

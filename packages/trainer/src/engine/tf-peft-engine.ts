@@ -13,10 +13,10 @@ import { type BackendInfo, initBackend } from '../backend/init-backend.js';
 import { type ResolvedAdapter, TfBaseModel } from '../generate/tf-base-model.js';
 import { installKernels } from '../kernels/index.js';
 import { createPeftMethod, loadPeftMethod, peftTypeOf } from '../peft/create.js';
-import { loraBatchAdapter } from '../peft/lora/batch.js';
 import { LoraModel } from '../peft/lora/model.js';
 import { MultiLora } from '../peft/lora/multi.js';
-import type { PeftMethod } from '../peft/peft-method.js';
+import { peftMethods } from '../peft/methods.js';
+import type { BatchAdapter, PeftMethod } from '../peft/peft-method.js';
 import { trainAdapter } from '../train/train-adapter.js';
 import { trainAdapters } from '../train/train-adapters.js';
 import { resolveTrainingConfig } from '../train/train-config.js';
@@ -99,7 +99,7 @@ export class TfPeftEngine implements PeftEngine {
         ? { maxBatchTokens: options.maxBatchTokens.inference }
         : {}),
       resolveBatch: (rows) => engine!.resolveBatch(rows),
-      batchable: (weights) => peftTypeOf(weights) === 'lora',
+      batchable: (weights) => peftMethods.forWeights(weights).multiAdapterBatching,
     });
     engine = new TfPeftEngine(source, backend, model, options, merged);
     if (merged.length > 0) {
@@ -125,33 +125,36 @@ export class TfPeftEngine implements PeftEngine {
   }
 
   /**
-   * One batch's hooks: LoRA rows share one pass, each row reading its own adapter's tensors (BGMV, nothing
-   * stacked or copied per batch); another method needs a batch of its own. The batch's adapters stay loaded
-   * (not freed by the LRU) until the hooks are disposed.
+   * One batch's hooks: rows of a method with multi-adapter batching (LoRA) share one pass, each row reading its
+   * own adapter's tensors (BGMV, nothing stacked or copied per batch); another method needs a batch of its own.
+   * The batch's adapters stay loaded (not freed by the LRU) until the hooks are disposed.
    */
   private resolveBatch(rows: readonly (AdapterWeights | undefined)[]): ResolvedAdapter | undefined {
     const distinct = [...new Set(rows.filter((r): r is AdapterWeights => r !== undefined))];
     if (distinct.length === 0) return undefined;
     // Each method is marked in use as soon as it is loaded: loading the next may evict it from the LRU.
     const methods: PeftMethod[] = [];
-    let hooks: ResolvedAdapter;
+    let hooks: BatchAdapter;
     try {
       for (const w of distinct) {
         const m = this.method(w);
         this.inUse.set(m, (this.inUse.get(m) ?? 0) + 1);
         methods.push(m);
       }
-      if (methods.every((m) => m instanceof LoraModel)) {
-        hooks = loraBatchAdapter(
-          methods as LoraModel[],
+      const kinds = [...new Set(distinct.map((w) => peftMethods.forWeights(w)))];
+      const batch = kinds.length === 1 ? kinds[0]!.batchAdapter : undefined;
+      if (batch) {
+        hooks = batch(
+          methods,
           rows.map((r) => (r === undefined ? -1 : distinct.indexOf(r))),
         );
       } else if (distinct.length === 1 && rows.every((r) => r === distinct[0])) {
         hooks = methods[0]!.asLinearAdapter();
       } else {
+        const alone = kinds.filter((k) => !k.batchAdapter).map((k) => k.name);
         throw new OppuError(
           'mixed_adapters',
-          'generate: IA3 and prompt-tuning adapters cannot share a batch with other adapters; send them in separate calls',
+          `generate: ${alone.length > 0 ? `${alone.join(' and ')} adapters cannot share a batch with other adapters` : `adapters of ${kinds.map((k) => k.name).join(' and ')} cannot share a batch`}; send them in separate calls`,
         );
       }
     } catch (error) {

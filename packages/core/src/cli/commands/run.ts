@@ -1,11 +1,5 @@
-import type { PeftConfig, TrainingConfig } from '../../contracts/peft.js';
-import {
-  DEFAULT_IA3,
-  DEFAULT_PROMPT_TUNING,
-  OPPU_LORA,
-  OPPU_TRAINING,
-  SMALL_BASE_TRAINING,
-} from '../../contracts/peft.js';
+import type { TrainingConfig } from '../../contracts/peft.js';
+import { OPPU_TRAINING, SMALL_BASE_TRAINING } from '../../contracts/peft.js';
 import { readOutputs, writeOutputs } from '../../lamp/outputs.js';
 import { readQuestions } from '../../lamp/questions.js';
 import { lampTaskId } from '../../lamp/task-ids.js';
@@ -15,9 +9,8 @@ import { runLamp } from '../../pipeline/run-lamp.js';
 import { type CliCommand, CliUsageError, optionValue, stringOption } from '../command.js';
 import { loadEngineModule } from '../engine-loader.js';
 import { checkOutputFile } from '../output-paths.js';
+import { peftOption } from '../peft-option.js';
 import { progressBar } from '../progress.js';
-
-const PEFT: Record<string, PeftConfig> = { lora: OPPU_LORA, ia3: DEFAULT_IA3, prompt: DEFAULT_PROMPT_TUNING };
 
 function positiveInt(value: string | undefined, flag: string): number | undefined {
   if (value === undefined) return undefined;
@@ -49,8 +42,9 @@ const run: CliCommand = {
     k: { type: 'string', placeholder: 'N', description: 'retrieved history items per prompt (default 1)' },
     peft: {
       type: 'string',
-      placeholder: 'lora|ia3|prompt',
-      description: 'the per-user PEFT method (default lora: r 8, alpha 8, q/v)',
+      placeholder: 'name',
+      description:
+        'the per-user PEFT method, any the engine registers (shipped: lora, ia3, prompt; default lora: r 8, alpha 8, q/v)',
     },
     'task-train': {
       type: 'string',
@@ -97,9 +91,6 @@ const run: CliCommand = {
     const taskId = optionValue(() => lampTaskId(stringOption(values, 'task')!, '--task'));
     const task = lampTask(taskId);
     const method = optionValue(() => methodName(stringOption(values, 'method')!, '--method'));
-    const pefts = stringOption(values, 'peft') ?? 'lora';
-    const peft = PEFT[pefts];
-    if (!peft) throw new CliUsageError(`--peft must be lora, ia3 or prompt, got "${pefts}"`);
     const k = positiveInt(stringOption(values, 'k'), '--k');
     const seed = positiveInt(stringOption(values, 'seed'), '--seed') ?? 42;
     const epochs = positiveInt(stringOption(values, 'epochs'), '--epochs');
@@ -136,6 +127,8 @@ const run: CliCommand = {
         : undefined;
 
     const engines = await loadEngineModule();
+    // The engine's registry of PEFT methods says which --peft values exist (checked before any model work).
+    const peft = peftOption(stringOption(values, 'peft'), engines.peftMethods);
     const base = stringOption(values, 'base');
     const engine = await engines.createEngine({
       ...(base ? { baseModelDir: context.path(base) } : {}),
