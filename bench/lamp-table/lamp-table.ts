@@ -177,6 +177,21 @@ function scoresOf(task: LampTaskId, data: SynthResult, preds: ReadonlyMap<string
 const synth = (task: LampTaskId, seed: number, extra: { shift?: boolean } = {}) =>
   synthesize({ task, users, items, queries, seed, ...extra });
 
+interface SearchRun {
+  command: string;
+  seeds: number[];
+  users: number;
+  items: number;
+  queries: number;
+  minutes: number;
+  rows: { task: LampTaskId; lr: number; epochs: number; base: number; oppu: number; se: number }[];
+}
+/** dev-search.json: `{runs: [...]}`; an older file held one run at the top level. */
+function searchRuns(text: string): SearchRun[] {
+  const j = JSON.parse(text);
+  return Array.isArray(j.runs) ? j.runs : [j];
+}
+
 // ---- mode search: per-user training settings on the development seeds
 
 if (search) {
@@ -225,7 +240,12 @@ if (search) {
     minutes: (performance.now() - started) / 60000,
     rows,
   };
-  await writeFile(join(import.meta.dirname, 'dev-search.json'), `${JSON.stringify(out, null, 2)}\n`);
+  // Every search is kept (a later one on other tasks must not erase the evidence for an earlier choice); a
+  // rerun of the same command replaces its own entry.
+  const searchFile = join(import.meta.dirname, 'dev-search.json');
+  const previous = await readFile(searchFile, 'utf8').then(searchRuns, () => []);
+  const runs = [...previous.filter((r) => r.command !== out.command), out];
+  await writeFile(searchFile, `${JSON.stringify({ runs }, null, 2)}\n`);
   console.log(`wrote bench/lamp-table/dev-search.json (${out.minutes.toFixed(1)} min)`);
   engine.dispose();
   process.exit(0);
@@ -480,17 +500,20 @@ if (!values['no-docs']) {
   ].join('\n');
   let search = '';
   try {
-    const s = JSON.parse(await readFile(join(import.meta.dirname, 'dev-search.json'), 'utf8'));
+    const runs = searchRuns(await readFile(join(import.meta.dirname, 'dev-search.json'), 'utf8'));
     search = [
-      `Command: \`${s.command}\` (${s.minutes.toFixed(1)} min; development seeds ${s.seeds.join(', ')}, ${s.users} users x ${s.queries} questions per seed, never the table's seeds).`,
       "Cells: the task's primary metric of `oppu` (per-user LoRA, no retrieval) against `base`, with the paired difference and its standard error over questions.",
-      '',
-      '| task | lr | epochs | base | oppu | oppu - base |',
-      '|---|---|---|---|---|---|',
-      ...s.rows.map(
-        (r: { task: string; lr: number; epochs: number; base: number; oppu: number; se: number }) =>
-          `| ${r.task} | ${r.lr} | ${r.epochs} | ${r.base.toFixed(3)} | ${r.oppu.toFixed(3)} | ${(r.oppu - r.base).toFixed(3)} +- ${r.se.toFixed(3)} |`,
-      ),
+      ...runs.flatMap((s) => [
+        '',
+        `Command: \`${s.command}\` (${s.minutes.toFixed(1)} min; development seeds ${s.seeds.join(', ')}, ${s.users} users x ${s.items} items x ${s.queries} questions per seed, never the table's seeds).`,
+        '',
+        '| task | lr | epochs | base | oppu | oppu - base |',
+        '|---|---|---|---|---|---|',
+        ...s.rows.map(
+          (r) =>
+            `| ${r.task} | ${r.lr} | ${r.epochs} | ${r.base.toFixed(3)} | ${r.oppu.toFixed(3)} | ${(r.oppu - r.base).toFixed(3)} +- ${r.se.toFixed(3)} |`,
+        ),
+      ]),
     ].join('\n');
   } catch {
     search = 'No search results yet: run `pnpm bench:lamp-table --mode search`.';
