@@ -57,7 +57,9 @@ function progressLines(
   let printed: { done: number; total: number } | undefined;
   const line = (e: { done: number; total: number }) => {
     const pct = e.total > 0 ? ` (${Math.floor((100 * e.done) / e.total)}%)` : '';
-    context.note(`${label}: ${e.done}/${e.total}${unit}${pct}, ${Math.round((performance.now() - t0) / 1000)} s`);
+    context.note(
+      `${label}: ${e.done}/${e.total}${unit}${pct}, ${Math.round((performance.now() - t0) / 1000)} s`,
+    );
     printed = e;
   };
   return {
