@@ -7,7 +7,7 @@ import { initBackend } from '../backend/init-backend.js';
 import { type LlamaArrays, type LlamaConfig, LlamaModel, randomLlamaArrays } from '../model/llama.js';
 import { readSafetensors } from '../safetensors/read.js';
 import { writeSafetensors } from '../safetensors/write.js';
-import { llamaConfigFromHf, loadHfCheckpoint, saveHfCheckpoint } from './hf-checkpoint.js';
+import { hfConfigFromLlama, llamaConfigFromHf, loadHfCheckpoint, saveHfCheckpoint } from './hf-checkpoint.js';
 
 const CONFIG: LlamaConfig = {
   dim: 16,
@@ -135,11 +135,150 @@ describe('HF checkpoints', () => {
     await expect(loadHfCheckpoint(out)).rejects.toThrow(
       /tensor "model.layers.0.mlp.gate_proj.weight" has shape \[40,16\], config.json implies \[41,16\]/,
     );
-    expect(() => llamaConfigFromHf({ ...hf, rope_scaling: { type: 'linear', factor: 2 } })).toThrow(
-      /rope_scaling is not supported/,
+    expect(() => llamaConfigFromHf({ ...hf, rope_scaling: { rope_type: 'yarn', factor: 2 } })).toThrow(
+      /"rope_scaling.rope_type" "yarn" is not supported/,
     );
     expect(() => llamaConfigFromHf({ ...hf, hidden_size: 'big' })).toThrow(
       /"hidden_size" must be a positive integer/,
     );
+  });
+});
+
+describe('HF config.json of each family', () => {
+  const base = {
+    hidden_size: 64,
+    intermediate_size: 112,
+    num_hidden_layers: 2,
+    num_attention_heads: 4,
+    num_key_value_heads: 2,
+    vocab_size: 71,
+    max_position_embeddings: 256,
+    rms_norm_eps: 1e-5,
+    rope_theta: 10000,
+  };
+  const common = {
+    dim: 64,
+    hidden: 112,
+    layers: 2,
+    heads: 4,
+    kvHeads: 2,
+    vocab: 71,
+    maxSeqLen: 256,
+    normEps: 1e-5,
+    ropeTheta: 10000,
+    ropeStyle: 'half',
+    tiedEmbeddings: false,
+  };
+
+  it('Llama 3.x: llama3 rope scaling, tied embeddings, head_dim equal to hidden / heads', () => {
+    const c = llamaConfigFromHf({
+      ...base,
+      architectures: ['LlamaForCausalLM'],
+      head_dim: 16,
+      tie_word_embeddings: true,
+      rope_scaling: {
+        factor: 32.0,
+        high_freq_factor: 4.0,
+        low_freq_factor: 1.0,
+        original_max_position_embeddings: 8192,
+        rope_type: 'llama3',
+      },
+    });
+    expect(c).toEqual({
+      ...common,
+      tiedEmbeddings: true,
+      ropeScaling: {
+        type: 'llama3',
+        factor: 32,
+        lowFreqFactor: 1,
+        highFreqFactor: 4,
+        originalMaxPositionEmbeddings: 8192,
+      },
+    });
+  });
+
+  it('Llama attention_bias and mlp_bias, linear and dynamic scaling', () => {
+    expect(
+      llamaConfigFromHf({
+        ...base,
+        attention_bias: true,
+        mlp_bias: true,
+        rope_scaling: { type: 'dynamic', factor: 2 },
+      }),
+    ).toEqual({
+      ...common,
+      biases: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'],
+      ropeScaling: { type: 'dynamic', factor: 2 },
+    });
+    expect(llamaConfigFromHf({ ...base, rope_scaling: { type: 'linear', factor: 4 } }).ropeScaling).toEqual({
+      type: 'linear',
+      factor: 4,
+    });
+  });
+
+  it('Qwen2: q/k/v biases; a sliding window on some layers is refused, naming the key', () => {
+    const qwen = {
+      ...base,
+      architectures: ['Qwen2ForCausalLM'],
+      model_type: 'qwen2',
+      max_window_layers: 2,
+      sliding_window: 256,
+      use_sliding_window: false,
+      tie_word_embeddings: true,
+    };
+    expect(llamaConfigFromHf(qwen)).toEqual({
+      ...common,
+      tiedEmbeddings: true,
+      biases: ['q_proj', 'k_proj', 'v_proj'],
+    });
+    expect(() => llamaConfigFromHf({ ...qwen, use_sliding_window: true, max_window_layers: 1 })).toThrow(
+      'config.json: "use_sliding_window" puts a sliding window on some layers only; not supported',
+    );
+    // Every layer below max_window_layers: no layer slides, so it loads.
+    expect(llamaConfigFromHf({ ...qwen, use_sliding_window: true }).slidingWindow).toBeUndefined();
+  });
+
+  it('Mistral: sliding window and an explicit head_dim', () => {
+    const mistral = { ...base, architectures: ['MistralForCausalLM'], sliding_window: 8, head_dim: 24 };
+    expect(llamaConfigFromHf(mistral)).toEqual({ ...common, slidingWindow: 8, headDim: 24 });
+    expect(llamaConfigFromHf({ ...mistral, sliding_window: null }).slidingWindow).toBeUndefined();
+  });
+
+  it('refuses other architectures and features with one line naming the key', () => {
+    expect(() => llamaConfigFromHf({ ...base, architectures: ['GPT2LMHeadModel'] }, 'x/config.json')).toThrow(
+      'x/config.json: "architectures" ["GPT2LMHeadModel"] is not supported (LlamaForCausalLM, Qwen2ForCausalLM, MistralForCausalLM)',
+    );
+    expect(() => llamaConfigFromHf({ ...base, model_type: 'phi3' })).toThrow(
+      '"model_type" "phi3" is not supported',
+    );
+    expect(() => llamaConfigFromHf({ ...base, hidden_act: 'gelu' })).toThrow(
+      '"hidden_act" "gelu" is not supported',
+    );
+    expect(() => llamaConfigFromHf({ ...base, partial_rotary_factor: 0.5 })).toThrow(
+      '"partial_rotary_factor" 0.5 is not supported',
+    );
+    expect(() => llamaConfigFromHf({ ...base, quantization_config: { quant_method: 'gptq' } })).toThrow(
+      '"quantization_config" is set',
+    );
+    expect(() =>
+      llamaConfigFromHf({ ...base, architectures: ['MistralForCausalLM'], mlp_bias: true }),
+    ).toThrow('"mlp_bias" true is not supported for MistralForCausalLM');
+  });
+
+  it('writes each family back as it reads it', () => {
+    for (const extra of [
+      { architectures: ['Qwen2ForCausalLM'], tie_word_embeddings: true },
+      { architectures: ['MistralForCausalLM'], sliding_window: 8, head_dim: 24 },
+      {
+        architectures: ['LlamaForCausalLM'],
+        attention_bias: true,
+        rope_scaling: { rope_type: 'linear', factor: 2 },
+      },
+    ]) {
+      const c = llamaConfigFromHf({ ...base, ...extra });
+      const hf = hfConfigFromLlama(c);
+      expect(hf.architectures).toEqual(extra.architectures);
+      expect(llamaConfigFromHf(hf)).toEqual(c);
+    }
   });
 });

@@ -3,18 +3,23 @@ import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { HostTensor } from '@oppu/core';
 import { OppuError, writeFileAtomic } from '@oppu/core';
+import type { ModuleName } from '../model/hooks.js';
 import type { LlamaArrays, LlamaConfig, LlamaLayerArrays } from '../model/llama.js';
-import { PROJECTIONS, projectionShape } from '../model/llama.js';
+import { headDimOf, PROJECTIONS, projectionShape } from '../model/llama.js';
+import { ropeScalingFromHf, ropeScalingToHf } from '../model/rope.js';
 import { readSafetensors } from '../safetensors/read.js';
 import { writeSafetensors } from '../safetensors/write.js';
 import type { LoadedCheckpoint } from './llama2c.js';
 import { transpose2d } from './transpose.js';
 
 /**
- * HuggingFace Llama checkpoints (`LlamaForCausalLM`): `config.json` plus `model.safetensors` or a sharded
- * `model.safetensors.index.json`. Tensors are [out, in] (`model.layers.N.self_attn.q_proj.weight`) and are
- * transposed to the decoder's [in, out]; fp16/bf16 are widened to fp32 by the safetensors reader. HF's q/k
- * weights are permuted for `rotate_half`, so an HF checkpoint runs with ropeStyle 'half'.
+ * HuggingFace checkpoints of the Llama family: `config.json` plus `model.safetensors` or a sharded
+ * `model.safetensors.index.json`. Architectures: `LlamaForCausalLM` (Llama 1/2/3.x, TinyLlama, SmolLM/SmolLM2;
+ * rope_scaling linear, dynamic and llama3; attention_bias, mlp_bias; explicit head_dim), `Qwen2ForCausalLM`
+ * (Qwen2/Qwen2.5: q/k/v biases) and `MistralForCausalLM` (sliding-window attention). Tensors are [out, in]
+ * (`model.layers.N.self_attn.q_proj.weight`) and are transposed to the decoder's [in, out]; fp16/bf16 are
+ * widened to fp32 by the safetensors reader. HF's q/k weights are permuted for `rotate_half`, so an HF
+ * checkpoint runs with ropeStyle 'half'.
  */
 
 const HF_MODULE_PATH: Record<string, string> = {
@@ -27,6 +32,18 @@ const HF_MODULE_PATH: Record<string, string> = {
   down_proj: 'mlp.down_proj',
 };
 
+/** The architectures the loader reads, and the `model_type` each one writes. */
+export const HF_ARCHITECTURES = {
+  LlamaForCausalLM: 'llama',
+  Qwen2ForCausalLM: 'qwen2',
+  MistralForCausalLM: 'mistral',
+} as const;
+export type HfArchitecture = keyof typeof HF_ARCHITECTURES;
+
+const QKV: readonly ModuleName[] = ['q_proj', 'k_proj', 'v_proj'];
+const ATTENTION: readonly ModuleName[] = ['q_proj', 'k_proj', 'v_proj', 'o_proj'];
+const MLP: readonly ModuleName[] = ['gate_proj', 'up_proj', 'down_proj'];
+
 /** The subset of an HF `config.json` the decoder reads. */
 export interface HfLlamaConfigJson {
   readonly hidden_size: number;
@@ -34,15 +51,39 @@ export interface HfLlamaConfigJson {
   readonly num_hidden_layers: number;
   readonly num_attention_heads: number;
   readonly num_key_value_heads?: number;
+  readonly head_dim?: number;
   readonly vocab_size: number;
   readonly max_position_embeddings: number;
   readonly rms_norm_eps?: number;
   readonly rope_theta?: number;
+  readonly rope_scaling?: Record<string, unknown> | null;
   readonly tie_word_embeddings?: boolean;
+  readonly sliding_window?: number | null;
   readonly [key: string]: unknown;
 }
 
-/** Maps an HF config to the decoder's; refuses features the decoder does not implement, saying which. */
+/** The architecture a config names (`architectures[0]`, else its `model_type`), refused unless supported. */
+export function hfArchitecture(json: Record<string, unknown>, file = 'config.json'): HfArchitecture {
+  const arch = json.architectures;
+  if (Array.isArray(arch) && arch.length > 0) {
+    const found = arch.find((a): a is HfArchitecture => typeof a === 'string' && a in HF_ARCHITECTURES);
+    if (found) return found;
+    throw new OppuError(
+      'unsupported_model',
+      `${file}: "architectures" ${JSON.stringify(arch)} is not supported (${Object.keys(HF_ARCHITECTURES).join(', ')})`,
+    );
+  }
+  const type = json.model_type ?? 'llama';
+  const entry = Object.entries(HF_ARCHITECTURES).find(([, t]) => t === type);
+  if (!entry)
+    throw new OppuError(
+      'unsupported_model',
+      `${file}: "model_type" ${JSON.stringify(type)} is not supported (llama, qwen2, mistral)`,
+    );
+  return entry[0] as HfArchitecture;
+}
+
+/** Maps an HF config to the decoder's; refuses features the decoder does not implement, naming the key. */
 export function llamaConfigFromHf(json: unknown, file = 'config.json'): LlamaConfig {
   if (typeof json !== 'object' || json === null || Array.isArray(json))
     throw new OppuError('invalid_model_config', `${file}: is not a JSON object`);
@@ -65,32 +106,53 @@ export function llamaConfigFromHf(json: unknown, file = 'config.json'): LlamaCon
       );
     return v;
   };
-  const arch = j.architectures;
-  if (Array.isArray(arch) && arch.length > 0 && !arch.includes('LlamaForCausalLM'))
-    throw new OppuError(
-      'unsupported_model',
-      `${file}: architectures ${JSON.stringify(arch)}; only LlamaForCausalLM checkpoints are supported`,
-    );
-  if (j.rope_scaling !== undefined && j.rope_scaling !== null)
-    throw new OppuError(
-      'unsupported_model',
-      `${file}: rope_scaling is not supported (remove it or use a model without it)`,
-    );
-  for (const key of ['attention_bias', 'mlp_bias'] as const) {
-    if (j[key] === true) throw new OppuError('unsupported_model', `${file}: ${key}: true is not supported`);
-  }
+  const unsupported = (key: string, why: string) =>
+    new OppuError('unsupported_model', `${file}: "${key}" ${why}`);
+  const arch = hfArchitecture(j, file);
   if (j.hidden_act !== undefined && j.hidden_act !== 'silu')
-    throw new OppuError(
-      'unsupported_model',
-      `${file}: hidden_act "${String(j.hidden_act)}" is not supported (silu only)`,
+    throw unsupported('hidden_act', `${JSON.stringify(j.hidden_act)} is not supported (silu only)`);
+  if (j.partial_rotary_factor !== undefined && j.partial_rotary_factor !== 1)
+    throw unsupported(
+      'partial_rotary_factor',
+      `${String(j.partial_rotary_factor)} is not supported (1 only)`,
     );
+  if (j.quantization_config !== undefined && j.quantization_config !== null)
+    throw unsupported(
+      'quantization_config',
+      'is set: quantized checkpoints are not supported (use fp32/fp16/bf16)',
+    );
+  const ropeScaling = ropeScalingFromHf(j.rope_scaling, file);
+
+  // Biases: Qwen2 has them on q/k/v always; Llama on q/k/v/o with attention_bias, on the MLP with mlp_bias.
+  const biases: ModuleName[] = [];
+  if (arch === 'Qwen2ForCausalLM') biases.push(...QKV);
+  else {
+    if (j.attention_bias === true) biases.push(...ATTENTION);
+    if (j.mlp_bias === true) {
+      if (arch !== 'LlamaForCausalLM') throw unsupported('mlp_bias', `true is not supported for ${arch}`);
+      biases.push(...MLP);
+    }
+  }
+
+  // Sliding window: every Mistral layer; Qwen2 only with use_sliding_window, from layer max_window_layers.
+  let slidingWindow: number | undefined;
+  if (arch === 'MistralForCausalLM' && j.sliding_window !== undefined && j.sliding_window !== null)
+    slidingWindow = int('sliding_window');
+  if (arch === 'Qwen2ForCausalLM') {
+    const layers = int('num_hidden_layers');
+    const slides = Array.isArray(j.layer_types)
+      ? j.layer_types.some((t) => t === 'sliding_attention')
+      : j.use_sliding_window === true && int('max_window_layers', 0 + layers) < layers;
+    if (slides)
+      throw unsupported(
+        Array.isArray(j.layer_types) ? 'layer_types' : 'use_sliding_window',
+        'puts a sliding window on some layers only; not supported',
+      );
+  }
+
   const dim = int('hidden_size');
   const heads = int('num_attention_heads');
-  if (j.head_dim !== undefined && j.head_dim !== null && j.head_dim !== dim / heads)
-    throw new OppuError(
-      'unsupported_model',
-      `${file}: head_dim ${String(j.head_dim)} differs from hidden_size / num_attention_heads (${dim / heads}); not supported`,
-    );
+  const headDim = j.head_dim === undefined || j.head_dim === null ? undefined : int('head_dim');
   return {
     dim,
     hidden: int('intermediate_size'),
@@ -103,30 +165,63 @@ export function llamaConfigFromHf(json: unknown, file = 'config.json'): LlamaCon
     ropeTheta: num('rope_theta', 10000),
     ropeStyle: 'half',
     tiedEmbeddings: j.tie_word_embeddings === true,
+    ...(headDim !== undefined && headDim !== dim / heads ? { headDim } : {}),
+    ...(ropeScaling ? { ropeScaling } : {}),
+    ...(biases.length > 0 ? { biases } : {}),
+    ...(slidingWindow !== undefined ? { slidingWindow } : {}),
   };
 }
 
-/** The HF `config.json` for a decoder config (LlamaForCausalLM, float32). */
+/** The architecture a decoder config is saved as: a sliding window is Mistral, q/k/v biases alone Qwen2. */
+export function hfArchitectureOf(c: LlamaConfig): HfArchitecture {
+  if (c.slidingWindow !== undefined) return 'MistralForCausalLM';
+  const b = c.biases ?? [];
+  if (b.length === 3 && QKV.every((m) => b.includes(m))) return 'Qwen2ForCausalLM';
+  return 'LlamaForCausalLM';
+}
+
+/** The HF `config.json` for a decoder config (its architecture by `hfArchitectureOf`, float32). */
 export function hfConfigFromLlama(
   c: LlamaConfig,
   extra: Record<string, unknown> = {},
 ): Record<string, unknown> {
+  const arch = hfArchitectureOf(c);
+  const b = c.biases ?? [];
+  if (arch === 'MistralForCausalLM' && b.length > 0)
+    throw new OppuError(
+      'invalid_model_config',
+      'hfConfigFromLlama: a sliding-window model cannot have biases',
+    );
+  if (arch === 'LlamaForCausalLM' && b.length > 0) {
+    const same = (set: readonly ModuleName[]) =>
+      set.every((m) => b.includes(m)) || !set.some((m) => b.includes(m));
+    if (!same(ATTENTION) || !same(MLP))
+      throw new OppuError(
+        'invalid_model_config',
+        `hfConfigFromLlama: biases [${b}] are not expressible in config.json (all of q/k/v/o, all of gate/up/down, or q/k/v alone)`,
+      );
+  }
   return {
-    architectures: ['LlamaForCausalLM'],
-    model_type: 'llama',
+    architectures: [arch],
+    model_type: HF_ARCHITECTURES[arch],
     hidden_act: 'silu',
     hidden_size: c.dim,
     intermediate_size: c.hidden,
     num_hidden_layers: c.layers,
     num_attention_heads: c.heads,
     num_key_value_heads: c.kvHeads,
+    ...(c.headDim !== undefined ? { head_dim: c.headDim } : {}),
     vocab_size: c.vocab,
     max_position_embeddings: c.maxSeqLen,
     rms_norm_eps: c.normEps,
     rope_theta: c.ropeTheta,
+    rope_scaling: ropeScalingToHf(c.ropeScaling),
     tie_word_embeddings: c.tiedEmbeddings,
-    attention_bias: false,
-    mlp_bias: false,
+    ...(arch === 'LlamaForCausalLM'
+      ? { attention_bias: b.includes('o_proj'), mlp_bias: b.includes('down_proj') }
+      : {}),
+    ...(arch === 'MistralForCausalLM' ? { sliding_window: c.slidingWindow } : {}),
+    ...(arch === 'Qwen2ForCausalLM' ? { use_sliding_window: false } : {}),
     torch_dtype: 'float32',
     ...extra,
   };
@@ -221,14 +316,17 @@ export async function loadHfCheckpoint(dir: string): Promise<LoadedCheckpoint> {
   for (let l = 0; l < c.layers; l++) {
     const p = `model.layers.${l}`;
     const proj: Record<string, Float32Array> = {};
+    const bias: Partial<Record<ModuleName, Float32Array>> = {};
     for (const m of PROJECTIONS) {
       const [inF, outF] = projectionShape(c, m);
       proj[m] = transpose2d(take(`${p}.${HF_MODULE_PATH[m]}.weight`, [outF, inF]), outF, inF);
+      if (c.biases?.includes(m)) bias[m] = take(`${p}.${HF_MODULE_PATH[m]}.bias`, [outF]);
     }
     layers.push({
       attnNorm: take(`${p}.input_layernorm.weight`, [c.dim]),
       ffnNorm: take(`${p}.post_attention_layernorm.weight`, [c.dim]),
       ...(proj as Pick<LlamaLayerArrays, (typeof PROJECTIONS)[number]>),
+      ...(c.biases ? { bias } : {}),
     });
   }
   const embed = take('model.embed_tokens.weight', [c.vocab, c.dim]);
@@ -264,7 +362,7 @@ export async function saveHfCheckpoint(
 ): Promise<string> {
   const c = config;
   const dtype = options.dtype ?? 'float32';
-  const hd = c.dim / c.heads;
+  const hd = headDimOf(c);
   const tensors = new Map<string, HostTensor>();
   const put = (name: string, shape: number[], data: Float32Array) =>
     tensors.set(name, { dtype, shape, data });
@@ -284,6 +382,17 @@ export async function saveHfCheckpoint(
       if (c.ropeStyle === 'interleaved' && (m === 'q_proj' || m === 'k_proj'))
         w = interleavedToHalfRows(w, m === 'q_proj' ? c.heads : c.kvHeads, hd, inF);
       put(`${p}.${HF_MODULE_PATH[m]}.weight`, [outF, inF], w);
+      const bias = layer.bias?.[m];
+      if (c.biases?.includes(m)) {
+        if (!bias)
+          throw new OppuError('invalid_model_weights', `saveHfCheckpoint: layer ${l} has no ${m} bias`);
+        // A bias follows its rows: permuted with them for an interleaved-RoPE q/k.
+        const rows =
+          c.ropeStyle === 'interleaved' && (m === 'q_proj' || m === 'k_proj')
+            ? interleavedToHalfRows(bias, m === 'q_proj' ? c.heads : c.kvHeads, hd, 1)
+            : bias;
+        put(`${p}.${HF_MODULE_PATH[m]}.bias`, [outF], rows);
+      }
     }
   });
   put('model.norm.weight', [c.dim], weights.norm);

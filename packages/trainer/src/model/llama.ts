@@ -7,6 +7,7 @@ import { causalSoftmax, rmsNorm, rope, swiglu } from '../kernels/fused-ops.js';
 import type { PeftModelDims } from '../peft/model-dims.js';
 import type { BaseWeights, LinearAdapter, ModuleContext, ModuleName } from './hooks.js';
 import { headsFirst, type KVCache, KVCacheWriter } from './kv-cache.js';
+import { type RopeScaling, ropeAngleTables, ropeInvFreq } from './rope.js';
 
 export { KVCache } from './kv-cache.js';
 
@@ -46,6 +47,14 @@ export interface LlamaConfig {
   readonly ropeStyle: 'interleaved' | 'half';
   /** The output head is the token embedding (transposed). */
   readonly tiedEmbeddings: boolean;
+  /** Head size hd when it is not dim / heads (Mistral Nemo, some Qwen/Llama variants). */
+  readonly headDim?: number;
+  /** RoPE frequency scaling (Llama 3.x 'llama3', 'linear', 'dynamic'); absent: plain theta^(-2j/hd). */
+  readonly ropeScaling?: RopeScaling;
+  /** Projections with a bias (Qwen2: q/k/v; Llama attention_bias: q/k/v/o, mlp_bias: gate/up/down). */
+  readonly biases?: readonly ModuleName[];
+  /** Each query sees itself and the `slidingWindow - 1` positions before it at most (Mistral). */
+  readonly slidingWindow?: number;
 }
 
 export function checkLlamaConfig(c: LlamaConfig, where = 'llama config'): LlamaConfig {
@@ -53,7 +62,7 @@ export function checkLlamaConfig(c: LlamaConfig, where = 'llama config'): LlamaC
     if (!Number.isSafeInteger(c[k]) || c[k] <= 0)
       throw new OppuError('invalid_model_config', `${where}: ${k} must be a positive integer, got ${c[k]}`);
   }
-  if (c.dim % c.heads !== 0)
+  if (c.headDim === undefined && c.dim % c.heads !== 0)
     throw new OppuError(
       'invalid_model_config',
       `${where}: dim ${c.dim} is not a multiple of heads ${c.heads}`,
@@ -63,11 +72,21 @@ export function checkLlamaConfig(c: LlamaConfig, where = 'llama config'): LlamaC
       'invalid_model_config',
       `${where}: heads ${c.heads} is not a multiple of kvHeads ${c.kvHeads}`,
     );
-  if ((c.dim / c.heads) % 2 !== 0)
+  if (c.headDim !== undefined && !(Number.isSafeInteger(c.headDim) && c.headDim > 0))
     throw new OppuError(
       'invalid_model_config',
-      `${where}: head size ${c.dim / c.heads} must be even for RoPE`,
+      `${where}: headDim must be a positive integer, got ${c.headDim}`,
     );
+  if (headDimOf(c) % 2 !== 0)
+    throw new OppuError('invalid_model_config', `${where}: head size ${headDimOf(c)} must be even for RoPE`);
+  if (c.slidingWindow !== undefined && !(Number.isSafeInteger(c.slidingWindow) && c.slidingWindow > 0))
+    throw new OppuError(
+      'invalid_model_config',
+      `${where}: slidingWindow must be a positive integer, got ${c.slidingWindow}`,
+    );
+  for (const m of c.biases ?? [])
+    if (!PROJECTIONS.includes(m))
+      throw new OppuError('invalid_model_config', `${where}: biases: "${m}" is not a projection`);
   if (!(c.normEps > 0) || !(c.ropeTheta > 0))
     throw new OppuError('invalid_model_config', `${where}: normEps and ropeTheta must be positive`);
   if (c.ropeStyle !== 'interleaved' && c.ropeStyle !== 'half')
@@ -77,7 +96,7 @@ export function checkLlamaConfig(c: LlamaConfig, where = 'llama config'): LlamaC
 
 /** The size of one attention head, hd. */
 export function headDimOf(c: LlamaConfig): number {
-  return c.dim / c.heads;
+  return c.headDim ?? c.dim / c.heads;
 }
 
 // ----------------------------------------------------------------------------------------------------------
@@ -94,6 +113,8 @@ export interface LlamaLayerArrays {
   readonly gate_proj: Float32Array; // [d, f]   (llama2.c w1)
   readonly up_proj: Float32Array; // [d, f]     (llama2.c w3)
   readonly down_proj: Float32Array; // [f, d]   (llama2.c w2)
+  /** The biases [out] of the projections the config's `biases` names. */
+  readonly bias?: Partial<Record<ModuleName, Float32Array>>;
 }
 
 export interface LlamaArrays {
@@ -190,6 +211,11 @@ export function checkLlamaArrays(c: LlamaConfig, w: LlamaArrays): void {
       const [inF, outF] = projectionShape(c, m);
       checkLength(l[m], inF * outF, `layers.${i}.${m}`);
     }
+    for (const m of c.biases ?? []) {
+      const bias = l.bias?.[m];
+      if (!bias) throw new OppuError('invalid_model_weights', `llama weights: layers.${i} has no ${m} bias`);
+      checkLength(bias, projectionShape(c, m)[1], `layers.${i}.bias.${m}`);
+    }
   });
   if (!c.tiedEmbeddings) {
     if (!w.lmHead)
@@ -202,6 +228,7 @@ interface LayerTensors {
   readonly attnNorm: tf.Variable<tf.Rank.R1>;
   readonly ffnNorm: tf.Variable<tf.Rank.R1>;
   readonly proj: Record<ModuleName, tf.Variable<tf.Rank.R2>>;
+  readonly bias: Partial<Record<ModuleName, tf.Variable<tf.Rank.R1>>>; // [out], for config.biases
 }
 
 export interface ForwardOptions {
@@ -278,6 +305,12 @@ export class LlamaModel implements BaseWeights {
           return [m, v2(l[m], inF, outF, `layers.${i}.${m}`)];
         }),
       ) as Record<ModuleName, tf.Variable<tf.Rank.R2>>,
+      bias: Object.fromEntries(
+        (c.biases ?? []).map((m) => [
+          m,
+          v1(l.bias?.[m] as Float32Array, projectionShape(c, m)[1], `layers.${i}.bias.${m}`),
+        ]),
+      ),
     }));
     this.norm = v1(weights.norm, c.dim, 'norm');
     this.head = c.tiedEmbeddings
@@ -308,7 +341,7 @@ export class LlamaModel implements BaseWeights {
     let n = c.vocab * c.dim + c.dim + (c.tiedEmbeddings ? 0 : c.dim * c.vocab);
     for (const m of PROJECTIONS) {
       const [i, o] = projectionShape(c, m);
-      n += i * o * c.layers;
+      n += (i * o + (c.biases?.includes(m) ? o : 0)) * c.layers;
     }
     return n + 2 * c.dim * c.layers;
   }
@@ -403,7 +436,16 @@ export class LlamaModel implements BaseWeights {
       throw new OppuError('sequence_too_long', `llama: ${T} positions exceed maxSeqLen ${c.maxSeqLen}`);
     // Keys attended to: the cache's capacity when it is written in place (unused positions masked), else T.
     const keys = kv ? kv.reserve(T) : T;
-    const { positions, bias } = positionsAndBias(maskRows, b, prefix, past, t, c.maxSeqLen, keys);
+    const { positions, bias } = positionsAndBias(
+      maskRows,
+      b,
+      prefix,
+      past,
+      t,
+      c.maxSeqLen,
+      keys,
+      c.slidingWindow,
+    );
     const half = headDimOf(c) / 2;
     return {
       b,
@@ -444,7 +486,7 @@ export class LlamaModel implements BaseWeights {
     if (!kv && !bias) {
       // Training / plain prefill: one fused causal-attention op on the [b, t, heads, hd] layout.
       const att = causalAttention(tf.reshape(q, [b, t, c.heads, hd]) as tf.Tensor4D, k, v, scale);
-      return this.project(layer, 'o_proj', tf.reshape(att, [b, t, c.dim]) as tf.Tensor3D, pass);
+      return this.project(layer, 'o_proj', tf.reshape(att, [b, t, c.heads * hd]) as tf.Tensor3D, pass);
     }
     // Keys and values of every position attended to: [b, kvh, keys, hd] (keys = cache capacity, or t).
     const { k: kh, v: vh } = kv ? kv.append(layer, k, v) : { k: headsFirst(k), v: headsFirst(v) };
@@ -458,7 +500,7 @@ export class LlamaModel implements BaseWeights {
     const probs = tf.reshape(weights, [b, c.kvHeads, g * t, keys]);
     const att = tf.matMul(probs, vh); // [b, kvh, g*t, hd]
     const attT = t === 1 ? att : headsFirst(tf.reshape(att, [b, c.heads, t, hd]) as tf.Tensor4D); // [b, t, h, hd]
-    return this.project(layer, 'o_proj', tf.reshape(attT, [b, t, c.dim]) as tf.Tensor3D, pass);
+    return this.project(layer, 'o_proj', tf.reshape(attT, [b, t, c.heads * hd]) as tf.Tensor3D, pass);
   }
 
   /** SwiGLU feed-forward: down(silu(gate(x)) * up(x)), hn [b, t, d] -> [b, t, d]. */
@@ -481,6 +523,8 @@ export class LlamaModel implements BaseWeights {
    */
   private project(layer: number, module: ModuleName, x: tf.Tensor3D, pass: Pass): tf.Tensor3D {
     const w = (this.blocks[layer] as LayerTensors).proj[module];
+    const bias = (this.blocks[layer] as LayerTensors).bias[module];
+    if (bias) return this.projectWithBias(layer, module, x, pass, w, bias);
     const base = (xi: tf.Tensor3D) => frozenLinear(xi, w);
     const { adapter } = pass;
     if (!adapter) return base(x);
@@ -490,6 +534,30 @@ export class LlamaModel implements BaseWeights {
         ? { layer, module, constantInput: true }
         : { layer, module };
     return adapter.linear(ctx, x, base, w);
+  }
+
+  /**
+   * A projection with a bias [out] (Qwen2's q/k/v): the bias is part of the base, y = x·W + bias, so an
+   * adapter sees it as HF PEFT does (IA3 scales it with the output). No weight is passed for the adapter to
+   * fuse with, since a fused kernel would leave the bias out.
+   */
+  private projectWithBias(
+    layer: number,
+    module: ModuleName,
+    x: tf.Tensor3D,
+    pass: Pass,
+    w: tf.Variable<tf.Rank.R2>,
+    bias: tf.Variable<tf.Rank.R1>,
+  ): tf.Tensor3D {
+    const base = (xi: tf.Tensor3D) => tf.add(frozenLinear(xi, w), bias) as tf.Tensor3D;
+    const { adapter } = pass;
+    if (!adapter) return base(x);
+    const attnInput = module === 'q_proj' || module === 'k_proj' || module === 'v_proj';
+    const ctx =
+      layer === 0 && attnInput && pass.constantInput
+        ? { layer, module, constantInput: true }
+        : { layer, module };
+    return adapter.linear(ctx, x, base);
   }
 
   // ---- BaseWeights: the frozen projections, [in, out], for merging adapters into the base.
@@ -522,7 +590,14 @@ export class LlamaModel implements BaseWeights {
     for (const blk of this.blocks) {
       const proj = {} as Record<ModuleName, Float32Array>;
       for (const m of PROJECTIONS) proj[m] = await f32(blk.proj[m]);
-      layers.push({ attnNorm: await f32(blk.attnNorm), ffnNorm: await f32(blk.ffnNorm), ...proj });
+      const bias: Partial<Record<ModuleName, Float32Array>> = {};
+      for (const m of this.config.biases ?? []) bias[m] = await f32(blk.bias[m] as tf.Variable);
+      layers.push({
+        attnNorm: await f32(blk.attnNorm),
+        ffnNorm: await f32(blk.ffnNorm),
+        ...proj,
+        ...(this.config.biases ? { bias } : {}),
+      });
     }
     return {
       embed: await f32(this.embed),
@@ -536,7 +611,8 @@ export class LlamaModel implements BaseWeights {
     if (this.disposed) return;
     this.disposed = true;
     tf.dispose([this.embed, this.norm, this.head]);
-    for (const blk of this.blocks) tf.dispose([blk.attnNorm, blk.ffnNorm, ...Object.values(blk.proj)]);
+    for (const blk of this.blocks)
+      tf.dispose([blk.attnNorm, blk.ffnNorm, ...Object.values(blk.proj), ...Object.values(blk.bias)]);
   }
 
   private projection(ctx: ModuleContext): tf.Variable<tf.Rank.R2> {
@@ -560,24 +636,17 @@ export class LlamaModel implements BaseWeights {
 // Building blocks
 
 /**
- * Rotary position embedding angles. Pair j of a head (j < hd/2) turns by the angle pos * theta^(-2j/hd);
- * 'interleaved' pairs slots (2j, 2j+1) (llama2.c), 'half' pairs (j, j + hd/2) (HF rotate_half), with the same
- * angles. `cos`, `sin` [maxSeqLen, hd/2], row-major; the `rope` kernel rotates each pair (a, b) to
- * (a cos - b sin, b cos + a sin).
+ * Rotary position embedding angles. Pair j of a head (j < hd/2) turns by the angle pos * theta^(-2j/hd), the
+ * frequencies rescaled by `ropeScaling` (rope.ts, as HF's modeling_rope_utils); 'interleaved' pairs slots
+ * (2j, 2j+1) (llama2.c), 'half' pairs (j, j + hd/2) (HF rotate_half), with the same angles. `cos`, `sin`
+ * [maxSeqLen, hd/2], row-major; the `rope` kernel rotates each pair (a, b) to (a cos - b sin, b cos + a sin).
+ * 'dynamic' scaling changes nothing within maxSeqLen (= max_position_embeddings), the only positions used.
  */
 export function ropeTables(c: LlamaConfig): { cos: Float32Array; sin: Float32Array } {
-  const hd = headDimOf(c);
-  const half = hd / 2;
-  const cos = new Float32Array(c.maxSeqLen * half);
-  const sin = new Float32Array(c.maxSeqLen * half);
-  for (let p = 0; p < c.maxSeqLen; p++) {
-    for (let j = 0; j < half; j++) {
-      const angle = p * c.ropeTheta ** (-(2 * j) / hd);
-      cos[p * half + j] = Math.cos(angle);
-      sin[p * half + j] = Math.sin(angle);
-    }
-  }
-  return { cos, sin };
+  const invFreq = ropeInvFreq(headDimOf(c), c.ropeTheta, c.ropeScaling, {
+    maxPositionEmbeddings: c.maxSeqLen,
+  });
+  return ropeAngleTables(invFreq, c.maxSeqLen);
 }
 
 /** Rows `ids` of a host table [rows, w] -> [ids.length, w] (the RoPE angles at each token's position). */
@@ -594,8 +663,10 @@ function hostRows(table: Float32Array, ids: Int32Array, w: number): Float32Array
  * Position of each new row and the additive attention bias [b, 1, tNew, width] (width >= T: keys from T on
  * are unused cache positions, masked). Real tokens count positions
  * from `prefix` (soft-prompt positions come first); pads take the position of the next real token (unused).
- * A query sees a key if the key is not later than itself and is not a pad. With no cache and no pad the
- * mask is plain causal (and width = T): `bias` is then null (the caller uses `causalSoftmax`).
+ * A query sees a key if the key is not later than itself and is not a pad, and, with a sliding `window`, if
+ * the key's position is less than `window` before its own (HF Mistral: kv_idx > q_idx - sliding_window). With
+ * no cache, no pad and no window that cuts in, the mask is plain causal (and width = T): `bias` is then null
+ * (the caller uses `causalSoftmax`).
  */
 function positionsAndBias(
   mask: Uint8Array[],
@@ -605,10 +676,11 @@ function positionsAndBias(
   tNew: number,
   maxSeqLen: number,
   width: number,
+  window = Number.POSITIVE_INFINITY,
 ): { positions: Int32Array; bias: Float32Array | null } {
   const T = past + tNew;
   const positions = new Int32Array(b * tNew);
-  const causal = past === 0 && width === T && mask.every((row) => row.every((v) => v === 1));
+  const causal = past === 0 && width === T && window >= T && mask.every((row) => row.every((v) => v === 1));
   const bias = causal ? null : new Float32Array(b * tNew * width).fill(MASKED);
   for (let r = 0; r < b; r++) {
     const row = mask[r] as Uint8Array; // over token positions (no prefix)
@@ -631,7 +703,9 @@ function positionsAndBias(
       positions[r * tNew + i] = posOf[qi] as number;
       if (!bias) continue;
       const base = (r * tNew + i) * width;
-      for (let j = 0; j < T; j++) bias[base + j] = j <= qi && keyOk[j] ? 0 : MASKED;
+      const from = (posOf[qi] as number) - window; // keys at or before this position are out of the window
+      for (let j = 0; j < T; j++)
+        bias[base + j] = j <= qi && keyOk[j] && (posOf[j] as number) > from ? 0 : MASKED;
     }
   }
   return { positions, bias };

@@ -29,7 +29,7 @@ export type RopeScaling =
 export function defaultInvFreq(headDim: number, theta: number): Float64Array {
   const half = headDim / 2;
   const out = new Float64Array(half);
-  for (let j = 0; j < half; j++) out[j] = 1 / theta ** ((2 * j) / headDim);
+  for (let j = 0; j < half; j++) out[j] = theta ** (-(2 * j) / headDim);
   return out;
 }
 
