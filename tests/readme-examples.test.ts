@@ -1,0 +1,99 @@
+/**
+ * A reader copies a README's example and runs it: the first ```ts block of each README below is saved as a file in
+ * that README's folder (so its imports resolve as in a user's project) and run exactly as written with
+ * `tsx --conditions=source` (the workspace's packages from their sources: nothing needs building). The published
+ * packages' first examples also run from the packed tarballs with plain Node in tests/pack/pack.test.ts (CI).
+ * Without the embedded model built in this checkout, the examples run on a small random checkpoint (same engine).
+ */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { LAMP_2M_TAGS } from '@oppu/core';
+import { defaultBaseModelDir, writeTestCheckpoint } from '@oppu/node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const TSX = join(ROOT, 'node_modules', '.bin', 'tsx');
+
+/** The ```ts code blocks of a README, in order. */
+function tsBlocks(markdown: string): string[] {
+  return [...markdown.matchAll(/^```ts\n([\s\S]*?)^```$/gm)].map((m) => m[1]!);
+}
+
+interface Example {
+  /** The README's folder, from the repository root. */
+  readonly dir: string;
+  /** What the example imports: the README's first block must be the example of this folder. */
+  readonly imports: string;
+  /** What a reader would check in what it prints. */
+  readonly check: (stdout: string) => void;
+}
+
+const EXAMPLES: readonly Example[] = [
+  {
+    dir: 'packages/langchain',
+    imports: "from '@oppu/langchain'",
+    check(stdout) {
+      // The task question's line prints the method that answered: bob's own adapter.
+      expect(stdout).toMatch(/oppu\+pag/);
+      expect(stdout).toMatch(/input_tokens/);
+    },
+  },
+  {
+    dir: 'apps/playground',
+    imports: "from './src/server/create-server.js'",
+    check(stdout) {
+      // One line per method, each answered with one of LaMP-2M's tags.
+      const answers = new Map(
+        stdout
+          .split('\n')
+          .map((line) => /^(base|rag|pag|oppu) (.+)$/.exec(line))
+          .filter((m) => m !== null)
+          .map((m) => [m[1]!, m[2]!]),
+      );
+      expect([...answers.keys()].sort()).toEqual(['base', 'oppu', 'pag', 'rag']);
+      for (const tag of answers.values()) expect(LAMP_2M_TAGS).toContain(tag);
+    },
+  },
+];
+
+let scratch: string;
+const env: Record<string, string> = {};
+beforeAll(async () => {
+  scratch = await mkdtemp(join(tmpdir(), 'oppu-readme-'));
+  if (!existsSync(join(defaultBaseModelDir(), 'config.json'))) {
+    await writeTestCheckpoint(join(scratch, 'model'));
+    env.OPPU_BASE_MODEL_DIR = join(scratch, 'model');
+  }
+});
+afterAll(async () => {
+  await rm(scratch, { recursive: true, force: true });
+});
+
+describe.each(EXAMPLES)('the README of $dir', (example) => {
+  const dir = join(ROOT, example.dir);
+  const firstBlock = async () => tsBlocks(await readFile(join(dir, 'README.md'), 'utf8'))[0];
+
+  it('starts with its TypeScript example', async () => {
+    expect(await firstBlock()).toContain(example.imports);
+  });
+
+  it('runs as written', async () => {
+    const file = join(dir, `.readme-example-${process.pid}.ts`);
+    await writeFile(file, (await firstBlock())!);
+    try {
+      const { stdout } = await promisify(execFile)(TSX, ['--conditions=source', file], {
+        cwd: dir,
+        env: { ...process.env, ...env },
+        timeout: 110_000,
+      });
+      example.check(stdout);
+    } finally {
+      await rm(file, { force: true });
+    }
+  });
+});
