@@ -273,7 +273,8 @@ export function ggufTokenizerFromHf(
       'added_tokens',
     );
   }
-  const padded = tokens.map((t, id) => {
+  // Array.from, not tokens.map: map skips the holes, which are the ids to pad.
+  const padded = Array.from(tokens, (t, id) => {
     if (t !== undefined) return t;
     types[id] = GGUF_TOKEN_TYPE.unused;
     return `[PAD${id}]`;
