@@ -4,6 +4,7 @@
  * `tsx --conditions=source` (the workspace's packages from their sources: nothing needs building). The published
  * packages' first examples also run from the packed tarballs with plain Node in tests/pack/pack.test.ts (CI).
  * Without the embedded model built in this checkout, the examples run on a small random checkpoint (same engine).
+ * An example that expects a server (@oppu/s3's bucket) gets a local one, through the environment its reader would set.
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -12,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import S3rver from '@20minutes/s3rver';
 import { LAMP_2M_TAGS } from '@oppu/core';
 import { defaultBaseModelDir, writeTestCheckpoint } from '@oppu/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -31,6 +33,8 @@ interface Example {
   readonly imports: string;
   /** What a reader would check in what it prints. */
   readonly check: (stdout: string) => void;
+  /** What the example expects around it (a server), given as the environment its reader would set. */
+  readonly around?: (scratch: string) => Promise<{ env: Record<string, string>; stop(): Promise<void> }>;
 }
 
 const EXAMPLES: readonly Example[] = [
@@ -59,6 +63,36 @@ const EXAMPLES: readonly Example[] = [
       for (const tag of answers.values()) expect(LAMP_2M_TAGS).toContain(tag);
     },
   },
+  {
+    dir: 'packages/s3',
+    imports: "from '@oppu/s3'",
+    check(stdout) {
+      expect(stdout).toMatch(/prod\/ada\/\.\.\. v1 sha256 [0-9a-f]{64}/);
+    },
+    // The bucket on a local S3-compatible server; the AWS SDK reads the endpoint and keys from the environment.
+    async around(scratch) {
+      const server = new S3rver({
+        port: 0,
+        address: '127.0.0.1',
+        silent: true,
+        directory: join(scratch, 's3'),
+        configureBuckets: [{ name: 'oppu-adapters', configs: [] }],
+        allowMismatchedSignatures: true, // it signs bucket requests as `/bucket`, the SDK as `/bucket/`
+      });
+      const { port } = await server.run();
+      return {
+        env: {
+          AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${port}`,
+          AWS_ACCESS_KEY_ID: 'S3RVER',
+          AWS_SECRET_ACCESS_KEY: 'S3RVER',
+          AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED', // s3rver predates the SDK's default checksums
+          AWS_RESPONSE_CHECKSUM_VALIDATION: 'WHEN_REQUIRED',
+          OPPU_HOME: join(scratch, 's3-home'),
+        },
+        stop: () => server.close(),
+      };
+    },
+  },
 ];
 
 let scratch: string;
@@ -85,15 +119,17 @@ describe.each(EXAMPLES)('the README of $dir', (example) => {
   it('runs as written', async () => {
     const file = join(dir, `.readme-example-${process.pid}.ts`);
     await writeFile(file, (await firstBlock())!);
+    const around = await example.around?.(scratch);
     try {
       const { stdout } = await promisify(execFile)(TSX, ['--conditions=source', file], {
         cwd: dir,
-        env: { ...process.env, ...env },
+        env: { ...process.env, ...env, ...around?.env },
         timeout: 110_000,
       });
       example.check(stdout);
     } finally {
       await rm(file, { force: true });
+      await around?.stop();
     }
   });
 });

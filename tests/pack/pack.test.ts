@@ -494,7 +494,8 @@ describe.runIf(enabled)('the packed packages, installed outside the workspace', 
     // The first example of each README, as a stranger would paste it: TypeScript stripped by the TypeScript
     // compiler (no type check), run by plain Node in an empty folder of the scratch project. @oppu/queue's starts a
     // throw-away redis-server (on PATH in CI); @oppu/bot-discord's talks to the package's stand-in Discord. Not
-    // here: @oppu/s3's needs an S3 bucket (its code path runs in smoke.mjs).
+    // here: @oppu/s3's needs an S3 bucket (tests/readme-examples.test.ts runs it against a local server on sources;
+    // its code path runs in smoke.mjs).
     it.each([
       'core',
       'trainer',
