@@ -1,3 +1,5 @@
+import type { LlamaConfig as DecoderConfig } from '@oppu/trainer';
+
 /** The architecture of a Llama-family decoder, as written to HF `config.json` (see `toHfConfig`). */
 export interface LlamaConfig {
   readonly vocabSize: number;
@@ -54,4 +56,21 @@ export function parameterCount(c: LlamaConfig): number {
   const layer = attn + mlp + 2 * d;
   const embed = c.vocabSize * d;
   return embed * (c.tieWordEmbeddings ? 1 : 2) + c.numLayers * layer + d;
+}
+
+/** The trainer decoder's config for this architecture (HF `rotate_half` RoPE). */
+export function toDecoderConfig(c: LlamaConfig): DecoderConfig {
+  return {
+    dim: c.hiddenSize,
+    hidden: c.intermediateSize,
+    layers: c.numLayers,
+    heads: c.numHeads,
+    kvHeads: c.numKvHeads,
+    vocab: c.vocabSize,
+    maxSeqLen: c.maxPositionEmbeddings,
+    normEps: c.rmsNormEps,
+    ropeTheta: c.ropeTheta,
+    ropeStyle: 'half',
+    tiedEmbeddings: c.tieWordEmbeddings,
+  };
 }

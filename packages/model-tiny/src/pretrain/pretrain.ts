@@ -1,13 +1,14 @@
 import { createHash } from 'node:crypto';
 import type { ProgressListener } from '@oppu/core';
+import { AdamW, clipGradNorm, cosineSchedule, LlamaModel } from '@oppu/trainer';
+import { softmaxCrossEntropy } from '@oppu/trainer/kernels';
 import * as tf from '@tensorflow/tfjs-core';
-import type { LlamaConfig } from '../model/llama-config.js';
-import { TinyLlama } from '../model/tiny-llama.js';
-import { AdamW, cosineSchedule } from '../train/adamw.js';
+import { type LlamaConfig, toDecoderConfig } from '../model/llama-config.js';
 import { randomBatch } from '../train/batches.js';
 import { evaluate } from '../train/evaluate.js';
 import { Rng } from '../train/rng.js';
 import { type HistoryPoint, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { initialWeights } from './init-weights.js';
 import type { PretrainRecipe } from './recipe.js';
 
 export interface PretrainLoopOptions {
@@ -23,7 +24,8 @@ export interface PretrainLoopOptions {
 }
 
 export interface PretrainLoopResult {
-  readonly model: TinyLlama;
+  /** The trained decoder (trainable mode: its weights are trainable variables). */
+  readonly model: LlamaModel;
   /** False when stopped by the signal (a checkpoint was saved if a folder was given). */
   readonly finished: boolean;
   readonly steps: number;
@@ -36,6 +38,12 @@ export function recipeHash(recipe: PretrainRecipe, config: LlamaConfig): string 
   return createHash('sha256').update(JSON.stringify({ recipe, config })).digest('hex').slice(0, 16);
 }
 
+/** Mean next-token cross-entropy (nats) of `model` on ids [B, T] predicting targets [B, T]. */
+export function nextTokenLoss(model: LlamaModel, ids: tf.Tensor2D, targets: tf.Tensor2D): tf.Scalar {
+  const logits = tf.reshape(model.forward(ids), [-1, model.config.vocab]) as tf.Tensor2D; // [B*T, vocab]
+  return softmaxCrossEntropy(logits, tf.reshape(targets, [-1]) as tf.Tensor1D);
+}
+
 /**
  * The pretraining loop: AdamW on random windows of the train stream, cosine schedule with warm-up, global-norm
  * clipping, periodic validation loss, checkpoints every `checkpointEvery` steps and when `signal` aborts. The
@@ -45,13 +53,27 @@ export function recipeHash(recipe: PretrainRecipe, config: LlamaConfig): string 
 export async function pretrainLoop(options: PretrainLoopOptions): Promise<PretrainLoopResult> {
   const { recipe, config } = options;
   const log = options.log ?? (() => {});
-  const model = new TinyLlama(config, recipe.seed);
-  const optimizer = new AdamW(model.params, {
+  const model = new LlamaModel(toDecoderConfig(config), initialWeights(config, recipe.seed), {
+    trainable: true,
+  });
+  const params = model.namedVariables(); // HF names: the checkpoint's tensor names
+  const names = [...params.keys()];
+  const vars = [...params.values()];
+  // Weight decay on matrices only (norm gains are not decayed).
+  const optimizer = new AdamW(vars, {
     beta1: recipe.beta1,
     beta2: recipe.beta2,
     eps: 1e-8,
-    weightDecay: recipe.weightDecay,
+    weightDecay: vars.map((v) => (v.rank >= 2 ? recipe.weightDecay : 0)),
   });
+  const byName = (arrays: readonly Float32Array[]) =>
+    new Map(names.map((n, i) => [n, arrays[i] as Float32Array]));
+  const inOrder = (arrays: ReadonlyMap<string, Float32Array>, what: string) =>
+    names.map((n) => {
+      const a = arrays.get(n);
+      if (!a) throw new Error(`pretrain checkpoint ${options.checkpointDir}: no ${what} for ${n}`);
+      return a;
+    });
   const hash = recipeHash(recipe, config);
   const total = recipe.steps + recipe.longSteps;
   const rng = new Rng(recipe.seed);
@@ -61,8 +83,19 @@ export async function pretrainLoop(options: PretrainLoopOptions): Promise<Pretra
 
   const resumed = options.checkpointDir ? loadCheckpoint(options.checkpointDir) : undefined;
   if (resumed && resumed.state.recipeHash === hash) {
-    model.importParams(resumed.params);
-    optimizer.importState({ step: resumed.state.step, m: resumed.m, v: resumed.v });
+    inOrder(resumed.params, 'weights').forEach((a, i) => {
+      const v = vars[i] as tf.Variable;
+      if (a.length !== v.size)
+        throw new Error(
+          `pretrain checkpoint ${options.checkpointDir}: ${names[i]} has ${a.length} values, expected ${v.size}`,
+        );
+      tf.tidy(() => v.assign(tf.tensor(a, v.shape)));
+    });
+    optimizer.importState({
+      step: resumed.state.step,
+      m: inOrder(resumed.m, 'moment m'),
+      v: inOrder(resumed.v, 'moment v'),
+    });
     step = resumed.state.step;
     rng.state = resumed.state.rngState;
     trainSeconds = resumed.state.trainSeconds;
@@ -72,7 +105,7 @@ export async function pretrainLoop(options: PretrainLoopOptions): Promise<Pretra
     log(`pretrain: ignoring checkpoint ${options.checkpointDir} (it was made with another recipe)`);
   }
 
-  const shapes = new Map([...model.params].map(([name, v]) => [name, v.shape]));
+  const shapes = new Map([...params].map(([name, v]) => [name, v.shape]));
   const save = () => {
     if (!options.checkpointDir) return;
     const adam = optimizer.exportState();
@@ -80,15 +113,14 @@ export async function pretrainLoop(options: PretrainLoopOptions): Promise<Pretra
       options.checkpointDir,
       {
         state: { recipeHash: hash, step, rngState: rng.state, trainSeconds, history },
-        params: model.exportParams(),
-        m: adam.m,
-        v: adam.v,
+        params: byName(vars.map((v) => v.dataSync() as Float32Array)),
+        m: byName(adam.m),
+        v: byName(adam.v),
       },
       shapes,
     );
   };
 
-  const vars = [...model.params.values()];
   let smoothed: number | undefined;
   let tokensSeen = 0;
   for (let s = 0; s < step; s++) {
@@ -111,10 +143,14 @@ export async function pretrainLoop(options: PretrainLoopOptions): Promise<Pretra
     const lr = cosineSchedule(step, total, recipe.warmupSteps, recipe.peakLr, recipe.minLrRatio);
     const t0 = performance.now();
     const { inputs, targets } = randomBatch(options.train, B, T, rng);
-    const { value, grads } = tf.variableGrads(() => model.loss(inputs, targets), vars);
+    const { value, grads } = tf.variableGrads(() => nextTokenLoss(model, inputs, targets), vars);
     const loss = value.dataSync()[0]!;
-    optimizer.apply(grads as Record<string, tf.Tensor>, lr, recipe.clipNorm);
-    tf.dispose([inputs, targets, value, grads as Record<string, tf.Tensor>]);
+    const clipped = clipGradNorm(
+      vars.map((v) => grads[v.name] as tf.Tensor),
+      recipe.clipNorm,
+    );
+    optimizer.apply(clipped.grads, lr);
+    tf.dispose([inputs, targets, value, grads as Record<string, tf.Tensor>, clipped.grads]);
     if (!Number.isFinite(loss)) {
       throw new Error(`pretrain: loss became ${loss} at step ${step}; lower peakLr in the recipe`);
     }

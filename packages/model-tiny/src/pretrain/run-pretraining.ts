@@ -5,8 +5,7 @@ import { Tokenizer } from '@huggingface/tokenizers';
 import type { ProgressListener } from '@oppu/core';
 import * as trainer from '@oppu/trainer';
 import { KneserNeyTrigram } from '../baseline/kneser-ney.js';
-import { generate } from '../model/generate.js';
-import { hfModelFiles, hfSafetensors, writeModelDir } from '../model/hf-export.js';
+import { assignHfTensors, hfModelFiles, hfSafetensors, writeModelDir } from '../model/hf-export.js';
 import { type LlamaConfig, parameterCount } from '../model/llama-config.js';
 import { registerGradients } from '../model/register-gradients.js';
 import { evaluate } from '../train/evaluate.js';
@@ -91,7 +90,8 @@ export async function runPretraining(options: RunPretrainingOptions): Promise<Tr
     // Ship fp16: round the weights once and evaluate exactly what is shipped.
     const safetensors = hfSafetensors(model, 'float16');
     const rounded = trainer.readSafetensors(safetensors, { file: 'model.safetensors' }).tensors;
-    model.importHfTensors(
+    assignHfTensors(
+      model,
       new Map([...rounded].map(([n, t]) => [n, { shape: [...t.shape], data: t.data as Float32Array }])),
     );
 
@@ -108,19 +108,26 @@ export async function runPretraining(options: RunPretrainingOptions): Promise<Tr
     const valEval = evaluate(model, data.splits.validation, { seqLen: recipe.seqLen, batch: recipe.batch });
     const trigramVal = trigram.crossEntropy(data.splits.validation);
 
-    const samples = SAMPLE_PROMPTS.map((prompt, i) => {
-      const ids = [config.bosTokenId, ...tok.encode(prompt, { add_special_tokens: false }).ids];
-      const greedy = generate(model, ids, { maxNewTokens: 40, temperature: 0, stopToken: config.eosTokenId });
-      const sampled = generate(model, ids, {
+    // The card's samples: the trainer's decoding (KV cache), greedy and top-k sampled, ending at EOS.
+    const complete = async (ids: number[], sampling: trainer.SamplingParams & { seed?: number }) => {
+      const steps = trainer.generateTokens(model, [ids], {
         maxNewTokens: 40,
-        temperature: 0.8,
-        topK: 40,
-        seed: recipe.seed + i,
-        stopToken: config.eosTokenId,
+        stopIds: [config.eosTokenId],
+        ...sampling,
       });
+      for (;;) {
+        const next = await steps.next();
+        if (next.done) return next.value[0]?.ids ?? [];
+      }
+    };
+    const samples: { prompt: string; greedy: string; sampled: string }[] = [];
+    for (const [i, prompt] of SAMPLE_PROMPTS.entries()) {
+      const ids = [config.bosTokenId, ...tok.encode(prompt, { add_special_tokens: false }).ids];
+      const greedy = await complete(ids, { temperature: 0 });
+      const sampled = await complete(ids, { temperature: 0.8, topK: 40, seed: recipe.seed + i });
       const text = (x: number[]) => (x.length === 0 ? '' : tok.decode(x, { skip_special_tokens: true }));
-      return { prompt, greedy: text(greedy), sampled: text(sampled) };
-    });
+      samples.push({ prompt, greedy: text(greedy), sampled: text(sampled) });
+    }
 
     const report: TrainingReport = {
       recipe,

@@ -1,6 +1,6 @@
+import type { LlamaModel } from '@oppu/trainer';
+import { softmaxCrossEntropy } from '@oppu/trainer/kernels';
 import * as tf from '@tensorflow/tfjs-core';
-import type { TinyLlama } from '../model/tiny-llama.js';
-import { crossEntropy } from '../model/tiny-llama.js';
 import { evalWindows } from './batches.js';
 
 /**
@@ -8,7 +8,7 @@ import { evalWindows } from './batches.js';
  * (see `evalWindows`), `batch` windows per forward pass. `limit` caps the number of predicted tokens.
  */
 export function evaluate(
-  model: TinyLlama,
+  model: LlamaModel,
   stream: Uint16Array,
   options: { seqLen: number; batch: number; limit?: number; onWindow?: (done: number) => void },
 ): { crossEntropy: number; tokens: number } {
@@ -32,7 +32,7 @@ export function evaluate(
     });
     const loss = tf.tidy(() => {
       const logits = model.forward(tf.tensor2d(x, [B, T], 'int32'));
-      return crossEntropy(tf.reshape(logits, [B * T, -1]) as tf.Tensor2D, tf.tensor1d(y, 'int32'));
+      return softmaxCrossEntropy(tf.reshape(logits, [B * T, -1]) as tf.Tensor2D, tf.tensor1d(y, 'int32'));
     });
     nll += loss.dataSync()[0]! * B * T;
     loss.dispose();

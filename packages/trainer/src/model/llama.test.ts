@@ -1,7 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../backend/init-backend.js';
+import { softmaxCrossEntropy } from '../kernels/cross-entropy.js';
 import { LoraModel } from '../peft/lora/model.js';
+import { ensureGradients } from '../train/gradients.js';
 import { KVCache, type LlamaConfig, LlamaModel, randomLlamaArrays } from './llama.js';
 
 const C: LlamaConfig = {
@@ -122,6 +124,44 @@ describe('LlamaModel', () => {
     expect(gap(back, plain)).toBeLessThan(1e-4);
     tf.dispose([ids, plain, adapted, merged, back]);
     lora.dispose();
+    model.dispose();
+  });
+
+  it('trains its own weights in trainable mode: frozen logits, a gradient for every weight (untied head, biases)', async () => {
+    await ensureGradients();
+    const c: LlamaConfig = { ...C, tiedEmbeddings: false, biases: ['q_proj', 'v_proj'] };
+    const w = randomLlamaArrays(c, 7);
+    const withBias = {
+      ...w,
+      layers: w.layers.map((l) => ({
+        ...l,
+        bias: { q_proj: new Float32Array(16).fill(0.1), v_proj: new Float32Array(8).fill(-0.2) },
+      })),
+    };
+    const frozen = new LlamaModel(c, withBias);
+    const model = new LlamaModel(c, withBias, { trainable: true });
+    const ids = tf.tensor2d([[1, 5, 9, 2, 7]], [1, 5], 'int32');
+    const a = tf.tidy(() => Array.from(frozen.forward(ids).dataSync()));
+    const b = tf.tidy(() => Array.from(model.forward(ids).dataSync()));
+    expect(Math.max(...a.map((x, i) => Math.abs(x - (b[i] as number))))).toBeLessThan(1e-5);
+    const named = model.namedVariables();
+    expect([...named.keys()]).toContain('lm_head.weight');
+    expect([...named.keys()]).toContain('model.layers.1.self_attn.v_proj.bias');
+    expect([...named.values()].reduce((n, v) => n + v.size, 0)).toBe(model.numParameters);
+    expect([...frozen.namedVariables().values()].some((v) => v.trainable)).toBe(false);
+    const vars = [...named.values()];
+    const targets = tf.tensor1d([5, 9, 2, 7, 3], 'int32');
+    const { value, grads } = tf.variableGrads(
+      () => softmaxCrossEntropy(tf.reshape(model.forward(ids), [5, 20]) as tf.Tensor2D, targets),
+      vars,
+    );
+    for (const [name, v] of named) {
+      const g = grads[v.name];
+      expect(g, name).toBeDefined();
+      expect(tf.tidy(() => tf.norm(g as tf.Tensor).dataSync()[0]) as number, name).toBeGreaterThan(0);
+    }
+    tf.dispose([ids, targets, value, grads as Record<string, tf.Tensor>]);
+    frozen.dispose();
     model.dispose();
   });
 });

@@ -4,6 +4,7 @@ import { causalAttention } from '../kernels/attention.js';
 import { embedding } from '../kernels/embedding.js';
 import { frozenLinear } from '../kernels/frozen-linear.js';
 import { causalSoftmax, rmsNorm, rope, swiglu } from '../kernels/fused-ops.js';
+import { gain, trainableLinear } from '../kernels/trainable.js';
 import type { PeftModelDims } from '../peft/model-dims.js';
 import type { BaseWeights, LinearAdapter, ModuleContext, ModuleName } from './hooks.js';
 import { headsFirst, type KVCache, KVCacheWriter } from './kv-cache.js';
@@ -19,7 +20,10 @@ export { KVCache } from './kv-cache.js';
  *
  * Conventions: every projection weight is stored [in, out] (y = x·W) as a non-trainable tf.Variable and
  * applied by `frozenLinear` (the kernel that computes no weight gradient), always through the adapter seam
- * `adapter.linear(ctx, x, base)` when an adapter is given. Shapes use b = batch, t = new tokens, T = all keys
+ * `adapter.linear(ctx, x, base)` when an adapter is given. In trainable mode (`{ trainable: true }`, for
+ * pretraining the base: one class trains and samples, as nanoGPT's GPT) the weights are trainable variables
+ * and every op passes gradients to them (`trainableLinear`, the norms' `gain`, the tied head through the
+ * embedding itself). Shapes use b = batch, t = new tokens, T = all keys
  * (cache + new), h = heads, kvh = kv heads, g = h / kvh, hd = head size, d = dim, f = hidden (ffn) size.
  *
  * The element-wise steps are the fused kernels of src/kernels (`embedding`, `rmsNorm`, `rope`, `swiglu`,
@@ -269,6 +273,11 @@ interface Pass {
   readonly constantInput: boolean;
 }
 
+export interface LlamaModelOptions {
+  /** Base weights as trainable variables that gradients reach (pretraining). Default false: frozen (PEFT). */
+  readonly trainable?: boolean;
+}
+
 // ----------------------------------------------------------------------------------------------------------
 // The model
 
@@ -279,21 +288,26 @@ export class LlamaModel implements BaseWeights {
   private readonly embed: tf.Variable<tf.Rank.R2>; // [vocab, d]
   private readonly blocks: LayerTensors[];
   private readonly norm: tf.Variable<tf.Rank.R1>; // [d]
-  private readonly head: tf.Variable<tf.Rank.R2>; // [d, vocab] (a transposed copy of embed when tied)
+  /** [d, vocab]: a transposed copy of embed when tied and frozen; null when tied and trainable (embed is used). */
+  private readonly head: tf.Variable<tf.Rank.R2> | null;
+  readonly trainable: boolean;
+  private readonly unit: tf.Tensor1D | null; // [d] ones: the fused norm's weight when the gain is trainable
   private readonly ropeCos: Float32Array; // [maxSeqLen, hd/2] on the host: cos of pair j's angle at each position
   private readonly ropeSin: Float32Array; // [maxSeqLen, hd/2]
   private disposed = false;
 
-  constructor(config: LlamaConfig, weights: LlamaArrays) {
+  constructor(config: LlamaConfig, weights: LlamaArrays, options: LlamaModelOptions = {}) {
     const c = checkLlamaConfig(config);
     checkLlamaArrays(c, weights); // before any tensor exists, so a bad input leaks nothing
     this.config = c;
+    const trainable = options.trainable ?? false;
+    this.trainable = trainable;
     // Inside tidy: the initial-value tensor is freed, the variable (shared data) stays.
     const v1 = (a: Float32Array, n: number, name: string) =>
-      tf.tidy(() => tf.variable(tf.tensor1d(checkLength(a, n, name)), false)) as tf.Variable<tf.Rank.R1>;
+      tf.tidy(() => tf.variable(tf.tensor1d(checkLength(a, n, name)), trainable)) as tf.Variable<tf.Rank.R1>;
     const v2 = (a: Float32Array, r: number, k: number, name: string) =>
       tf.tidy(() =>
-        tf.variable(tf.tensor2d(checkLength(a, r * k, name), [r, k]), false),
+        tf.variable(tf.tensor2d(checkLength(a, r * k, name), [r, k]), trainable),
       ) as tf.Variable<tf.Rank.R2>;
     this.embed = v2(weights.embed, c.vocab, c.dim, 'embed');
     this.blocks = weights.layers.map((l, i) => ({
@@ -313,9 +327,12 @@ export class LlamaModel implements BaseWeights {
       ),
     }));
     this.norm = v1(weights.norm, c.dim, 'norm');
-    this.head = c.tiedEmbeddings
-      ? (tf.tidy(() => tf.variable(tf.transpose(this.embed), false)) as tf.Variable<tf.Rank.R2>)
-      : v2(weights.lmHead as Float32Array, c.dim, c.vocab, 'lmHead'); // present: checkLlamaArrays
+    this.head = !c.tiedEmbeddings
+      ? v2(weights.lmHead as Float32Array, c.dim, c.vocab, 'lmHead') // present: checkLlamaArrays
+      : trainable
+        ? null
+        : (tf.tidy(() => tf.variable(tf.transpose(this.embed), false)) as tf.Variable<tf.Rank.R2>);
+    this.unit = trainable ? tf.ones([c.dim]) : null;
     const tables = ropeTables(c);
     this.ropeCos = tables.cos;
     this.ropeSin = tables.sin;
@@ -344,6 +361,34 @@ export class LlamaModel implements BaseWeights {
       n += (i * o + (c.biases?.includes(m) ? o : 0)) * c.layers;
     }
     return n + 2 * c.dim * c.layers;
+  }
+
+  /**
+   * Every weight under its HF name (`model.layers.0.self_attn.q_proj.weight`, ...), in HF order, each in this
+   * model's [in, out] layout (HF stores projections [out, in]). A tied head is the embedding, listed once.
+   * What an optimizer of the base (trainable mode) and a checkpoint writer read; do not dispose.
+   */
+  namedVariables(): Map<string, tf.Variable> {
+    this.checkAlive();
+    const out = new Map<string, tf.Variable>([['model.embed_tokens.weight', this.embed]]);
+    this.blocks.forEach((blk, i) => {
+      const p = `model.layers.${i}`;
+      out.set(`${p}.input_layernorm.weight`, blk.attnNorm);
+      for (const m of ['q_proj', 'k_proj', 'v_proj', 'o_proj'] as const) {
+        out.set(`${p}.self_attn.${m}.weight`, blk.proj[m]);
+        const bias = blk.bias[m];
+        if (bias) out.set(`${p}.self_attn.${m}.bias`, bias);
+      }
+      out.set(`${p}.post_attention_layernorm.weight`, blk.ffnNorm);
+      for (const m of ['gate_proj', 'up_proj', 'down_proj'] as const) {
+        out.set(`${p}.mlp.${m}.weight`, blk.proj[m]);
+        const bias = blk.bias[m];
+        if (bias) out.set(`${p}.mlp.${m}.bias`, bias);
+      }
+    });
+    out.set('model.norm.weight', this.norm);
+    if (!this.config.tiedEmbeddings && this.head) out.set('lm_head.weight', this.head);
+    return out;
   }
 
   // ---- Forward
@@ -463,9 +508,8 @@ export class LlamaModel implements BaseWeights {
   /** One pre-norm decoder block: x + attention(norm(x)), then + mlp(norm(x)). x [b, t, d] -> [b, t, d]. */
   private block(layer: number, x: tf.Tensor3D, pass: Pass): tf.Tensor3D {
     const blk = this.blocks[layer] as LayerTensors;
-    const eps = this.config.normEps;
-    const h = tf.add(x, this.attention(layer, rmsNorm(x, blk.attnNorm, eps), pass)) as tf.Tensor3D; // [b, t, d]
-    return tf.add(h, this.mlp(layer, rmsNorm(h, blk.ffnNorm, eps), pass));
+    const h = tf.add(x, this.attention(layer, this.normalize(x, blk.attnNorm), pass)) as tf.Tensor3D; // [b, t, d]
+    return tf.add(h, this.mlp(layer, this.normalize(h, blk.ffnNorm), pass));
   }
 
   /**
@@ -514,17 +558,32 @@ export class LlamaModel implements BaseWeights {
   private logitsHead(x: tf.Tensor3D, keep: number): tf.Tensor3D {
     const [b, t, d] = x.shape;
     const last = keep < t ? (tf.slice(x, [0, t - keep, 0], [b, keep, d]) as tf.Tensor3D) : x; // [b, keep, d]
-    return frozenLinear(rmsNorm(last, this.norm, this.config.normEps), this.head);
+    const xn = this.normalize(last, this.norm);
+    if (this.head) return (this.trainable ? trainableLinear : frozenLinear)(xn, this.head);
+    // Tied and trainable: the embedding itself, so the head's gradient reaches it. [b*keep, d] x [vocab, d]^T
+    const logits = tf.matMul(tf.reshape(xn, [-1, d]) as tf.Tensor2D, this.embed, false, true);
+    return tf.reshape(logits, [b, last.shape[1], this.config.vocab]);
+  }
+
+  /** RMSNorm with weight w [d]: x [b, t, d] -> [b, t, d]; a trainable w is a gain after a unit-weight norm. */
+  private normalize(x: tf.Tensor3D, w: tf.Variable<tf.Rank.R1>): tf.Tensor3D {
+    const eps = this.config.normEps;
+    return this.unit ? gain(rmsNorm(x, this.unit, eps), w) : rmsNorm(x, w, eps);
   }
 
   /**
-   * A projection of `layer`: x [b, t, in] -> [b, t, out] by the frozen weight, through the adapter seam
-   * (`adapter.linear(ctx, x, base, weight)`) when an adapter is attached.
+   * A projection of `layer`: x [b, t, in] -> [b, t, out] by the frozen (or trainable) weight, through the
+   * adapter seam (`adapter.linear(ctx, x, base, weight)`) when an adapter is attached.
    */
   private project(layer: number, module: ModuleName, x: tf.Tensor3D, pass: Pass): tf.Tensor3D {
     const w = (this.blocks[layer] as LayerTensors).proj[module];
     const bias = (this.blocks[layer] as LayerTensors).bias[module];
     if (bias) return this.projectWithBias(layer, module, x, pass, w, bias);
+    if (this.trainable) {
+      // No weight for the adapter to fuse with: its fused kernels give the base weight no gradient.
+      const base = (xi: tf.Tensor3D) => trainableLinear(xi, w);
+      return pass.adapter ? pass.adapter.linear({ layer, module }, x, base) : base(x);
+    }
     const base = (xi: tf.Tensor3D) => frozenLinear(xi, w);
     const { adapter } = pass;
     if (!adapter) return base(x);
@@ -549,7 +608,8 @@ export class LlamaModel implements BaseWeights {
     w: tf.Variable<tf.Rank.R2>,
     bias: tf.Variable<tf.Rank.R1>,
   ): tf.Tensor3D {
-    const base = (xi: tf.Tensor3D) => tf.add(frozenLinear(xi, w), bias) as tf.Tensor3D;
+    const linear = this.trainable ? trainableLinear : frozenLinear;
+    const base = (xi: tf.Tensor3D) => tf.add(linear(xi, w), bias) as tf.Tensor3D;
     const { adapter } = pass;
     if (!adapter) return base(x);
     const attnInput = module === 'q_proj' || module === 'k_proj' || module === 'v_proj';
@@ -603,14 +663,14 @@ export class LlamaModel implements BaseWeights {
       embed: await f32(this.embed),
       layers,
       norm: await f32(this.norm),
-      ...(this.config.tiedEmbeddings ? {} : { lmHead: await f32(this.head) }),
+      ...(this.config.tiedEmbeddings || !this.head ? {} : { lmHead: await f32(this.head) }),
     };
   }
 
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    tf.dispose([this.embed, this.norm, this.head]);
+    tf.dispose([this.embed, this.norm, ...(this.head ? [this.head] : []), ...(this.unit ? [this.unit] : [])]);
     for (const blk of this.blocks)
       tf.dispose([blk.attnNorm, blk.ffnNorm, ...Object.values(blk.proj), ...Object.values(blk.bias)]);
   }

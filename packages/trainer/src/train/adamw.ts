@@ -1,10 +1,18 @@
 import * as tf from '@tensorflow/tfjs-core';
 
 export interface AdamWOptions {
-  readonly weightDecay: number;
+  /** One decay for every variable, or one per variable (torch's parameter groups: e.g. 0 for norm gains). */
+  readonly weightDecay: number | readonly number[];
   readonly beta1?: number;
   readonly beta2?: number;
   readonly eps?: number;
+}
+
+/** What `AdamW.exportState` returns: the step count and each variable's moments. */
+export interface AdamWState {
+  readonly step: number;
+  readonly m: readonly Float32Array[];
+  readonly v: readonly Float32Array[];
 }
 
 /**
@@ -21,7 +29,8 @@ export class AdamW {
   readonly beta1: number;
   readonly beta2: number;
   readonly eps: number;
-  readonly weightDecay: number;
+  /** The decay of each variable. */
+  readonly weightDecay: readonly number[];
   private readonly state: { p: tf.Variable; m: tf.Variable; v: tf.Variable }[];
   private t = 0;
 
@@ -32,7 +41,10 @@ export class AdamW {
     this.beta1 = options.beta1 ?? 0.9;
     this.beta2 = options.beta2 ?? 0.999;
     this.eps = options.eps ?? 1e-8;
-    this.weightDecay = options.weightDecay;
+    const wd = options.weightDecay;
+    if (typeof wd !== 'number' && wd.length !== variables.length)
+      throw new Error(`AdamW: weightDecay has ${wd.length} values for ${variables.length} variables`);
+    this.weightDecay = variables.map((_, i) => (typeof wd === 'number' ? wd : (wd[i] as number)));
     this.state = variables.map((p) =>
       tf.tidy(() => ({ p, m: tf.variable(tf.zerosLike(p), false), v: tf.variable(tf.zerosLike(p), false) })),
     );
@@ -57,15 +69,15 @@ export class AdamW {
     tf.tidy(() => {
       this.state.forEach(({ p, m, v }, i) => {
         const g = grads[i] as tf.Tensor;
+        const wd = this.weightDecay[i] as number;
         // lr: a number, or a [n, 1, ...] tensor that broadcasts over each slice
         const lrT =
           typeof lr === 'number'
             ? lr
             : tf.reshape(tf.tensor1d([...lr]), [lr.length, ...p.shape.slice(1).map(() => 1)]);
         const stepSize = typeof lrT === 'number' ? lrT / bc1 : tf.div(lrT, bc1);
-        const keep =
-          typeof lrT === 'number' ? 1 - lrT * this.weightDecay : tf.sub(1, tf.mul(lrT, this.weightDecay));
-        const decayed = this.weightDecay !== 0 ? tf.mul(p, keep) : p;
+        const keep = typeof lrT === 'number' ? 1 - lrT * wd : tf.sub(1, tf.mul(lrT, wd));
+        const decayed = wd !== 0 ? tf.mul(p, keep) : p;
         const m1 = tf.add(tf.mul(m, this.beta1), tf.mul(g, 1 - this.beta1));
         const v1 = tf.add(tf.mul(v, this.beta2), tf.mul(tf.square(g), 1 - this.beta2));
         const denom = tf.add(tf.div(tf.sqrt(v1), sqrtBc2), this.eps);
@@ -74,6 +86,30 @@ export class AdamW {
         p.assign(tf.sub(decayed, tf.mul(tf.div(m1, denom), stepSize)));
       });
     });
+  }
+
+  /** The step count and the moments, on the host (for a resumable checkpoint); index i is variable i's. */
+  exportState(): AdamWState {
+    return {
+      step: this.t,
+      m: this.state.map((s) => s.m.dataSync() as Float32Array),
+      v: this.state.map((s) => s.v.dataSync() as Float32Array),
+    };
+  }
+
+  /** Restores `exportState()`'s output (same variables, same order). */
+  importState(state: AdamWState): void {
+    this.state.forEach((s, i) => {
+      const m = state.m[i];
+      const v = state.v[i];
+      if (!m || !v || m.length !== s.p.size || v.length !== s.p.size)
+        throw new Error(`AdamW state: moments of variable ${i} are missing or not ${s.p.size} values`);
+      tf.tidy(() => {
+        s.m.assign(tf.tensor(m, s.p.shape));
+        s.v.assign(tf.tensor(v, s.p.shape));
+      });
+    });
+    this.t = state.step;
   }
 
   dispose(): void {

@@ -17,3 +17,19 @@ export function linearWarmupLr(
 export function warmupSteps(totalSteps: number, warmupRatio: number): number {
   return Math.ceil(totalSteps * warmupRatio);
 }
+
+/**
+ * Linear warm-up to `peak` over `warmup` steps (step 0 already at peak / warmup), then cosine decay to
+ * `peak * minRatio` at step `total` (nanoGPT's `get_lr`): the pretraining schedule.
+ */
+export function cosineSchedule(
+  step: number,
+  total: number,
+  warmup: number,
+  peak: number,
+  minRatio = 0.1,
+): number {
+  if (step < warmup) return (peak * (step + 1)) / warmup;
+  const t = Math.min(1, (step - warmup) / Math.max(1, total - warmup));
+  return peak * (minRatio + (1 - minRatio) * 0.5 * (1 + Math.cos(Math.PI * t)));
+}

@@ -6,7 +6,7 @@ import { epochBatches, fitExample, makeBatch, type TrainingExample } from './bat
 import { clipGradNorm } from './clip.js';
 import { maskedCrossEntropyRows, maskedCrossEntropySum } from './masked-loss.js';
 import { createRng } from './rng.js';
-import { linearWarmupLr, warmupSteps } from './schedule.js';
+import { cosineSchedule, linearWarmupLr, warmupSteps } from './schedule.js';
 import { withEos } from './train-adapter.js';
 
 beforeAll(async () => {
@@ -55,6 +55,70 @@ describe('AdamW', () => {
     expect(p.dataSync()[0]).toBeCloseTo(2 * (1 - 0.05), 6);
     tf.dispose([z, p]);
     opt.dispose();
+  });
+});
+
+describe('AdamW parameter groups and state', () => {
+  it('decays each variable by its own weight decay (0: not decayed)', () => {
+    const a = tf.variable(tf.tensor1d([2]));
+    const b = tf.variable(tf.tensor1d([2]));
+    const opt = new AdamW([a, b], { weightDecay: [0.1, 0] });
+    const z = tf.zeros([1]);
+    opt.apply([z, z], 0.5);
+    expect(a.dataSync()[0]).toBeCloseTo(2 * (1 - 0.05), 6);
+    expect(b.dataSync()[0]).toBe(2);
+    expect(() => new AdamW([a, b], { weightDecay: [0.1] })).toThrow(
+      /weightDecay has 1 values for 2 variables/,
+    );
+    tf.dispose([z, a, b]);
+    opt.dispose();
+  });
+
+  it('resumes from exportState to the very same weights as an uninterrupted run', () => {
+    const grads = [
+      [0.5, 0.3],
+      [-0.2, 0.1],
+      [0.05, -0.4],
+      [0.3, 0.3],
+    ];
+    const run = (resumeAt?: number, restore = true) => {
+      const p = tf.variable(tf.tensor1d([1, -2]));
+      let opt = new AdamW([p], { weightDecay: 0.01, beta2: 0.95 });
+      grads.forEach((g, i) => {
+        if (i === resumeAt) {
+          const state = opt.exportState();
+          opt.dispose();
+          opt = new AdamW([p], { weightDecay: 0.01, beta2: 0.95 });
+          if (restore) opt.importState(state);
+        }
+        const gt = tf.tensor1d(g);
+        opt.apply([gt], 0.1);
+        gt.dispose();
+      });
+      const out = Array.from(p.dataSync());
+      opt.dispose();
+      p.dispose();
+      return out;
+    };
+    const straight = run();
+    expect(run(2)).toEqual(straight);
+    expect(run(2, false)).not.toEqual(straight); // fresh moments and step 0: a lost state shows
+    const p = tf.variable(tf.tensor1d([1, -2]));
+    const opt = new AdamW([p], { weightDecay: 0.01 });
+    expect(() => opt.importState({ step: 1, m: [], v: [] })).toThrow(/moments of variable 0/);
+    opt.dispose();
+    p.dispose();
+  });
+});
+
+describe('cosine schedule with warm-up (pretraining)', () => {
+  it('rises linearly to the peak, then follows a half cosine down to peak * minRatio', () => {
+    expect(cosineSchedule(0, 100, 10, 1)).toBeCloseTo(0.1, 12);
+    expect(cosineSchedule(9, 100, 10, 1)).toBeCloseTo(1, 12);
+    expect(cosineSchedule(10, 100, 10, 1)).toBeCloseTo(1, 12);
+    expect(cosineSchedule(55, 100, 10, 1)).toBeCloseTo(0.1 + 0.9 * 0.5, 12); // half way: the mean
+    expect(cosineSchedule(100, 100, 10, 1)).toBeCloseTo(0.1, 12);
+    expect(cosineSchedule(500, 100, 10, 2e-3, 0.2)).toBeCloseTo(4e-4, 12);
   });
 });
 
