@@ -15,10 +15,20 @@ export interface EnginePoolOptions {
   /** Workers kept for answers, so a question never waits behind a training (default 1; 0: none). */
   readonly serveWorkers?: number;
   /**
-   * Threads of the native kernels (and of tfjs-backend-wasm) in each worker; default the cores divided among
-   * the workers, at least 1.
+   * Threads of the native kernels (and of tfjs-backend-wasm) in each worker, fixed. Default: tfjs-backend-wasm
+   * gets the cores divided among the workers, and the native kernels' threads follow the work (see `EnginePool`):
+   * answers running get the cores, a training keeps one thread while an answer runs and gets its share back
+   * after.
    */
   readonly threads?: number;
+  /**
+   * Added to the training workers' nice value (Linux, where it is per thread; 0 to 19, default 10), so that a
+   * training yields the cores to the server's thread and the answers whenever they want them, and takes whatever
+   * they leave. 0: trainings run at the server's priority.
+   */
+  readonly trainNice?: number;
+  /** Cores the native kernels' threads are shared out from; default `os.availableParallelism()`. */
+  readonly cores?: number;
   /** Lines the workers log (the backend chosen, a replaced worker); default none. */
   readonly onLog?: (line: string) => void;
 }
@@ -50,6 +60,11 @@ interface Slot {
   worker: Worker;
   ready: boolean;
   current?: PendingJob;
+  /** Native kernel threads the pool last asked of this worker, and those it reported in use (null: none). */
+  asked?: number;
+  threads: number | null;
+  /** The worker thread's nice value, as it reported it. */
+  priority?: number;
   /** Definitions waiting for this worker's answer (only the first answer settles a definition). */
   readonly defines: Set<number>;
 }
@@ -58,6 +73,21 @@ interface Definition {
   readonly key: string;
   readonly parent: string;
   readonly weights: AdapterWeights;
+}
+
+/** What a worker is doing now, as `EnginePool.workers()` lists it. */
+export interface WorkerState {
+  readonly lane: Lane;
+  /** The job running (`train`, `scoreCandidates`, ...), or undefined when idle. */
+  readonly job?: JobOp['op'];
+  /** Native kernel threads in use, as the worker last reported them; null: no native kernels there. */
+  readonly threads: number | null;
+  /** The worker thread's nice value (Linux), as it reported it at start. */
+  readonly priority?: number;
+}
+
+function isTraining(job: PendingJob | undefined): boolean {
+  return job !== undefined && (job.op.op === 'train' || job.op.op === 'trainMany');
 }
 
 /** Most requests one batch of answers carries. */
@@ -87,6 +117,10 @@ export class EnginePool {
   readonly trainWorkers: number;
   readonly serveWorkers: number;
   readonly threads: number;
+  /** Cores the native kernels' threads are shared out from (the machine's, when `threads` is not fixed). */
+  readonly cores: number;
+  /** The training workers' added nice value. */
+  readonly trainNice: number;
   /** The base model's info (from the first worker ready). */
   info!: BaseModelInfo;
   backend = '';
@@ -126,7 +160,18 @@ export class EnginePool {
       );
     }
     const workers = this.trainWorkers + this.serveWorkers;
-    this.threads = options.threads ?? Math.max(1, Math.floor(availableParallelism() / workers));
+    this.cores = options.cores ?? availableParallelism();
+    if (!Number.isInteger(this.cores) || this.cores < 1) {
+      throw new OppuError('invalid_option', `cores must be a whole number, 1 or more (got ${this.cores})`);
+    }
+    this.threads = options.threads ?? Math.max(1, Math.floor(this.cores / workers));
+    this.trainNice = options.trainNice ?? 10;
+    if (!Number.isInteger(this.trainNice) || this.trainNice < 0 || this.trainNice > 19) {
+      throw new OppuError(
+        'invalid_option',
+        `trainNice must be a whole number from 0 to 19 (got ${this.trainNice})`,
+      );
+    }
   }
 
   /** Starts the workers and resolves once every one has loaded the base model. */
@@ -155,15 +200,67 @@ export class EnginePool {
     return this.queue.length;
   }
 
+  /** Each worker's lane, running job, kernel threads and priority, for tests and reports. */
+  workers(): WorkerState[] {
+    return this.slots
+      .filter((s) => s?.ready)
+      .map((s) => ({
+        lane: s.lane,
+        ...(s.current ? { job: s.current.op.op } : {}),
+        threads: s.threads,
+        ...(s.priority !== undefined ? { priority: s.priority } : {}),
+      }));
+  }
+
+  /**
+   * The native kernel threads each busy worker should run with now, unless `threads` fixes them: answers get
+   * the cores (shared among the answers running), since a person waits for them; a training keeps one thread
+   * while any answer runs, and the training workers share the cores when none does.
+   */
+  private wantedThreads(): Map<Slot, number> {
+    const busy = this.slots.filter((s) => s?.ready && s.current);
+    const training = busy.filter((s) => isTraining(s.current));
+    const answering = busy.length - training.length;
+    const out = new Map<Slot, number>();
+    for (const s of busy) {
+      const n = isTraining(s.current)
+        ? answering > 0
+          ? 1
+          : Math.floor(this.cores / training.length)
+        : Math.floor(this.cores / answering);
+      out.set(s, Math.max(1, n));
+    }
+    return out;
+  }
+
+  /** Tells each running training its new thread count when the answers around it started or ended. */
+  private balance(): void {
+    if (this.options.threads !== undefined) return;
+    for (const [slot, threads] of this.wantedThreads()) {
+      if (slot.asked === threads || !isTraining(slot.current)) continue;
+      slot.asked = threads;
+      slot.worker.postMessage({ type: 'threads', threads } satisfies ToWorker);
+    }
+  }
+
   private spawn(index: number, lane: Lane): Promise<void> {
     const start: WorkerStart = {
       dir: this.options.dir,
       ...(this.options.name ? { name: this.options.name } : {}),
       threads: this.threads,
+      ...(lane === 'train' && this.trainNice > 0 ? { nice: this.trainNice } : {}),
     };
     const worker = startWorker(start, this.threads);
     this.started++;
-    const slot: Slot = { index, lane, worker, ready: false, defines: new Set() };
+    const slot: Slot = {
+      index,
+      lane,
+      worker,
+      ready: false,
+      defines: new Set(),
+      asked: this.threads,
+      threads: null,
+    };
     this.slots[index] = slot;
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -184,6 +281,8 @@ export class EnginePool {
             this.backend = message.backend;
           }
           slot.ready = true;
+          slot.threads = message.threads;
+          if (message.priority !== undefined) slot.priority = message.priority;
           this.startFailures = 0;
           for (const d of this.definitions.values()) this.sendDefine(slot, d);
           resolve();
@@ -218,6 +317,10 @@ export class EnginePool {
   private onMessage(slot: Slot, message: Exclude<FromWorker, { type: 'ready' | 'fatal' }>): void {
     if (message.type === 'log') {
       this.options.onLog?.(message.line);
+      return;
+    }
+    if (message.type === 'threads') {
+      slot.threads = message.threads;
       return;
     }
     if (this.waitingDefines.has(message.id) && (message.type === 'done' || message.type === 'failed')) {
@@ -269,6 +372,7 @@ export class EnginePool {
         ),
       );
     }
+    this.balance();
     for (const id of slot.defines) {
       // Another worker may still answer the definition; fail it only if none is left to.
       if (!this.slots.some((s) => s !== slot && s.ready)) {
@@ -302,13 +406,17 @@ export class EnginePool {
     }
   }
 
-  /** Hands queued jobs to idle workers: each worker takes the first job its lane may run. */
+  /**
+   * Hands queued jobs to idle workers: each worker takes the first job its lane may run. Each job goes with the
+   * kernel threads it should run with among the jobs now running, and running trainings are told theirs.
+   */
   private pump(): void {
     // Serve workers look first, so an answer takes a train worker only when every serve worker is busy.
     const order = [
       ...this.slots.filter((s) => s?.lane === 'serve'),
       ...this.slots.filter((s) => s?.lane === 'train'),
     ];
+    const sent: Slot[] = [];
     for (const slot of order) {
       if (!slot.ready || slot.current) continue;
       const at = this.queue.findIndex((job) => job.lanes.includes(slot.lane));
@@ -316,14 +424,23 @@ export class EnginePool {
       const job = this.batch(this.queue.splice(at, 1)[0]!, slot.lane);
       slot.current = job;
       job.slot = slot;
+      sent.push(slot);
+    }
+    const wanted = this.options.threads === undefined ? this.wantedThreads() : undefined;
+    for (const slot of sent) {
+      const job = slot.current!;
+      const threads = wanted?.get(slot);
+      if (threads !== undefined) slot.asked = threads;
       slot.worker.postMessage({
         type: 'job',
         id: job.id,
         model: job.model,
         ...job.op,
         ...(job.aborted ? { aborted: true } : {}),
+        ...(threads !== undefined ? { threads } : {}),
       } as ToWorker);
     }
+    this.balance();
   }
 
   /**

@@ -4,6 +4,7 @@
  * sends it, one job at a time: training, generation and scoring. Progress and streamed text go back as they come;
  * `cancel` aborts the job's signal (training stops at the next step, as in-process).
  */
+import { getPriority, setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { AdapterWeights, GenerateRequest, ProgressEvent } from '@oppu/core';
 import { TfPeftEngine } from '@oppu/trainer';
@@ -119,6 +120,28 @@ async function run(message: Extract<ToWorker, { type: 'job' }>, signal: AbortSig
   post({ type: 'done', id, result }, transfer);
 }
 
+/** Native kernel threads as the pool asks (a job's own count, or a change for the running training). */
+function useThreads(threads: number | undefined): void {
+  const kernels = nativeKernels();
+  if (!kernels || threads === undefined || kernels.info().threads === threads) return;
+  kernels.setThreads(threads);
+  post({ type: 'threads', threads: kernels.info().threads });
+}
+
+/**
+ * Lowers this thread's priority by `nice` (Linux only: there the nice value belongs to the thread, and the
+ * threads it starts later, the wasm backend's and the kernels' pools, inherit it; elsewhere it would lower the
+ * whole process, the server's thread included). Returns the nice value now, when it can be read.
+ */
+function lowerPriority(nice: number | undefined): number | undefined {
+  try {
+    if (nice && nice > 0 && process.platform === 'linux') setPriority(0, Math.min(19, getPriority(0) + nice));
+    return getPriority(0);
+  } catch {
+    return undefined; // not permitted in this sandbox: run at the inherited priority
+  }
+}
+
 /** Jobs and definitions run one after another (the pool sends one job at a time; definitions come between). */
 let chain: Promise<void> = Promise.resolve();
 function serial(work: () => Promise<void>): void {
@@ -132,6 +155,10 @@ port.on('message', (message: ToWorker) => {
       return;
     case 'crash':
       process.exit(message.code);
+      return;
+    case 'threads':
+      // Between two steps of the running training: no kernel is running while this thread handles a message.
+      useThreads(message.threads);
       return;
     case 'undefine': {
       const e = engines.get(message.key);
@@ -158,6 +185,7 @@ port.on('message', (message: ToWorker) => {
       controllers.set(message.id, controller);
       serial(async () => {
         try {
+          useThreads(message.threads);
           await run(message, controller.signal);
         } catch (error) {
           post({ type: 'failed', id: message.id, error: toWireError(error) });
@@ -171,14 +199,23 @@ port.on('message', (message: ToWorker) => {
 });
 
 try {
+  // Before anything starts a thread, so that the backend's and the kernels' threads inherit it.
+  const priority = lowerPriority(start.nice);
   const base = TfPeftEngine.load(start.dir, {
     ...(start.name ? { name: start.name } : {}),
     onLog: (line) => post({ type: 'log', line }),
   });
   engines.set('base', base);
   const loaded = await base;
-  nativeKernels()?.setThreads(start.threads);
-  post({ type: 'ready', info: loaded.model.info, backend: loaded.backend });
+  const kernels = nativeKernels();
+  kernels?.setThreads(start.threads);
+  post({
+    type: 'ready',
+    info: loaded.model.info,
+    backend: loaded.backend,
+    threads: kernels ? kernels.info().threads : null,
+    ...(priority !== undefined ? { priority } : {}),
+  });
 } catch (error) {
   post({ type: 'fatal', error: toWireError(error) });
 }

@@ -26,8 +26,12 @@ export interface PooledEngineOptions {
   readonly trainWorkers?: number;
   /** Workers kept for answers (default 1; 0: answers share the train workers). */
   readonly serveWorkers?: number;
-  /** Kernel threads per worker; default the cores divided among the workers. */
+  /** Kernel threads per worker, fixed; default they follow the work (see `EnginePoolOptions.threads`). */
   readonly threads?: number;
+  /** Added to the training workers' nice value on Linux (0 to 19, default 10; see `EnginePoolOptions`). */
+  readonly trainNice?: number;
+  /** Cores the kernels' threads are shared out from; default `os.availableParallelism()`. */
+  readonly cores?: number;
   readonly onLog?: (line: string) => void;
 }
 

@@ -23,8 +23,14 @@ export interface WorkerStart {
   readonly dir: string;
   /** `base_model_name_or_path` for the engine (the embedded model's name), or undefined: the folder name. */
   readonly name?: string;
-  /** Threads of the native kernels' pool in this worker. */
+  /** Threads of the native kernels' pool in this worker to begin with (each job then says its own). */
   readonly threads: number;
+  /**
+   * Added to this worker thread's nice value before it loads anything (Linux, where the nice value is per
+   * thread; the threads it starts inherit it): a training worker yields the cores to the server's thread and the
+   * serving worker. 0 or absent: unchanged.
+   */
+  readonly nice?: number;
 }
 
 /** An adapter as a request carries it: the weights, and the pool's id of that object (the worker reuses its copy). */
@@ -81,8 +87,12 @@ export type ToWorker =
       readonly id: number;
       readonly model: string;
       readonly aborted?: boolean;
+      /** Native kernel threads to run this job with (absent: as they are). */
+      readonly threads?: number;
     } & JobOp)
   | { readonly type: 'cancel'; readonly id: number }
+  /** New native kernel threads for the running job (a training takes them at its next step); answered by `threads`. */
+  | { readonly type: 'threads'; readonly threads: number }
   /** A base with `weights` merged in (OPPU stage 1), under `key`, built from the engine `parent`. */
   | {
       readonly type: 'define';
@@ -111,7 +121,17 @@ export type JobResult =
   | null;
 
 export type FromWorker =
-  | { readonly type: 'ready'; readonly info: BaseModelInfo; readonly backend: string }
+  /** `priority`: this worker thread's nice value once started (`os.getPriority(0)`, undefined where unknown). */
+  | {
+      readonly type: 'ready';
+      readonly info: BaseModelInfo;
+      readonly backend: string;
+      /** Native kernel threads in use; null: no native kernels (the wasm kernels run). */
+      readonly threads: number | null;
+      readonly priority?: number;
+    }
+  /** The native kernel threads now in use (after a job started, or a `threads` message); null: no native kernels. */
+  | { readonly type: 'threads'; readonly threads: number | null }
   | { readonly type: 'log'; readonly line: string }
   | { readonly type: 'progress'; readonly id: number; readonly event: ProgressEvent }
   | { readonly type: 'chunk'; readonly id: number; readonly text: string }
