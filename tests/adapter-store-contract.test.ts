@@ -10,8 +10,15 @@ import { join } from 'node:path';
 import S3rver from '@20minutes/s3rver';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { type AdapterStore, type AdapterWeights, OPPU_LORA, type UserId, userId } from '@oppu/core';
-import { createLocalOppu, FsAdapterStore, versionDirName, writeTestCheckpoint } from '@oppu/node';
+import {
+  createLocalOppu,
+  FsAdapterStore,
+  unpackAdapterArchive,
+  versionDirName,
+  writeTestCheckpoint,
+} from '@oppu/node';
 import { S3AdapterStore } from '@oppu/s3';
+import { encodeAdapter, readSafetensorsHeader } from '@oppu/trainer';
 import { strToU8, zipSync } from 'fflate';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
@@ -183,6 +190,19 @@ describe.each([
     expect(await store.get(bob)).toBeUndefined();
     expect(await store.list(bob)).toEqual([]);
     await expect(store.get(alice, 7)).rejects.toThrow(/has no adapter version 7/);
+  });
+
+  it('writes a per-user adapter as the shipped task adapters are written: sorted config keys, {"format": "pt"}', async () => {
+    await store.put(alice, weights(1), meta);
+    const [stored] = unpackAdapterArchive(await store.export(alice), { maxBytes: 1 << 20 });
+    const config = new TextDecoder().decode(stored!.config);
+    const keys = Object.keys(JSON.parse(config));
+    expect(keys).toEqual([...keys].sort());
+    expect(readSafetensorsHeader(stored!.weights).metadata).toEqual({ format: 'pt' });
+    // One writer: the bytes saveAdapter writes for a task adapter (packages/model-tiny/task-adapters).
+    const written = encodeAdapter(weights(1));
+    expect(config).toBe(written.config);
+    expect(stored!.weights).toEqual(written.safetensors);
   });
 
   it('refuses a version whose weights changed after they were stored', async () => {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -16,14 +16,18 @@ import {
   ADAPTER_CONFIG,
   ADAPTER_META,
   ADAPTER_WEIGHTS,
+  chooseVersion,
+  encodeNewVersion,
+  exportVersions,
   FsAdapterStore,
-  MAX_ADAPTER_VERSION,
-  packAdapterArchive,
+  metaJson,
+  nextVersion,
   parseAdapterMetadata,
+  readVersionFiles,
   sha256Hex,
   versionDirName,
 } from '@oppu/node';
-import { assertFiniteTensors, readSafetensors, writeSafetensors } from '@oppu/trainer';
+import { readSafetensors } from '@oppu/trainer';
 
 const VERSION_META = /\/v(\d{4,9})\/oppu_meta\.json$/;
 const HEAD = 'HEAD.json';
@@ -102,6 +106,20 @@ export class S3AdapterStore implements AdapterStore {
     );
   }
 
+  /**
+   * A version's three objects, the metadata last: the version exists once it does. With `exclusive` the metadata
+   * is put with `If-None-Match: *` (a 412 means another writer took the number).
+   */
+  private async putVersion(
+    dir: string,
+    files: { config: Uint8Array | string; weights: Uint8Array; meta: Uint8Array | string },
+    exclusive = false,
+  ): Promise<void> {
+    await this.putBytes(`${dir}/${ADAPTER_CONFIG}`, files.config);
+    await this.putBytes(`${dir}/${ADAPTER_WEIGHTS}`, files.weights);
+    await this.putBytes(`${dir}/${ADAPTER_META}`, files.meta, exclusive);
+  }
+
   private async listKeys(prefix: string): Promise<{ key: string; modified: number }[]> {
     const out: { key: string; modified: number }[] = [];
     let token: string | undefined;
@@ -178,15 +196,8 @@ export class S3AdapterStore implements AdapterStore {
   async get(user: UserId, version?: number): Promise<StoredAdapter | undefined> {
     const generation = await this.generation(user);
     if (!generation) return undefined;
-    const versions = await this.versions(user, generation);
-    const v = version ?? versions[versions.length - 1];
+    const v = chooseVersion(user, await this.versions(user, generation), version);
     if (v === undefined) return undefined;
-    if (!versions.includes(v)) {
-      throw new OppuError(
-        'adapter_not_found',
-        `user ${user} has no adapter version ${v} (has: ${versions.join(', ') || 'none'})`,
-      );
-    }
     const { meta, config, weights } = await this.readVersion(user, generation, v);
     let parsed: Record<string, unknown>;
     const configKey = `${this.versionKey(user, generation, v)}/${ADAPTER_CONFIG}`;
@@ -227,30 +238,19 @@ export class S3AdapterStore implements AdapterStore {
     meta: Omit<AdapterMetadata, 'version' | 'sha256' | 'userId'>,
   ): Promise<AdapterMetadata> {
     checkUserId(user, 'user');
-    assertFiniteTensors(weights.tensors, `user ${user}'s new adapter`);
+    const files = encodeNewVersion(user, weights);
     let generation = await this.generation(user);
     if (!generation) {
       generation = newGeneration();
       await this.putBytes(`${this.userKey(user)}/${HEAD}`, JSON.stringify({ generation }));
     }
     await this.sweep(user, generation);
-    const bytes = writeSafetensors(weights.tensors);
-    const config = `${JSON.stringify(weights.config, null, 2)}\n`;
     for (let attempt = 0; ; attempt++) {
-      const versions = await this.versions(user, generation);
-      const version = (versions[versions.length - 1] ?? 0) + 1;
-      if (version > MAX_ADAPTER_VERSION) {
-        throw new OppuError(
-          'adapter_version_limit',
-          `user ${user} has adapter version ${version - 1}, the highest this store numbers; export, then import the versions renumbered, or forget the user's adapters`,
-        );
-      }
-      const full: AdapterMetadata = { ...meta, userId: user, version, sha256: sha256Hex(bytes) };
+      const version = nextVersion(user, await this.versions(user, generation));
+      const full: AdapterMetadata = { ...meta, userId: user, version, sha256: files.sha256 };
       const dir = this.versionKey(user, generation, version);
-      await this.putBytes(`${dir}/${ADAPTER_CONFIG}`, config);
-      await this.putBytes(`${dir}/${ADAPTER_WEIGHTS}`, bytes);
       try {
-        await this.putBytes(`${dir}/${ADAPTER_META}`, `${JSON.stringify(full, null, 2)}\n`, true);
+        await this.putVersion(dir, { ...files, meta: metaJson(full) }, true);
       } catch (error) {
         // Another writer committed this number first (412): take the next one.
         if (isPreconditionFailed(error) && attempt < 5) continue;
@@ -309,16 +309,11 @@ export class S3AdapterStore implements AdapterStore {
   async export(user: UserId): Promise<Uint8Array> {
     const generation = await this.generation(user);
     const versions = generation ? await this.versions(user, generation) : [];
-    if (!generation || versions.length === 0) {
-      throw new OppuError('adapter_not_found', `user ${user} has no adapter to export; train one first`);
-    }
-    const entries = [];
-    for (const v of versions) {
-      const { config, weights } = await this.readVersion(user, generation, v); // checksums verified
-      const meta = (await this.getBytes(`${this.versionKey(user, generation, v)}/${ADAPTER_META}`))!;
-      entries.push({ version: v, config, weights, meta });
-    }
-    return packAdapterArchive(user, entries);
+    return exportVersions(user, versions, async (v) => {
+      const { config, weights } = await this.readVersion(user, generation!, v); // checksums verified
+      const meta = (await this.getBytes(`${this.versionKey(user, generation!, v)}/${ADAPTER_META}`))!;
+      return { config, weights, meta };
+    });
   }
 
   /**
@@ -341,10 +336,7 @@ export class S3AdapterStore implements AdapterStore {
       const generation = newGeneration();
       for (const meta of metas) {
         const local = join(scratch, user, versionDirName(meta.version));
-        const dir = this.versionKey(user, generation, meta.version);
-        await this.putBytes(`${dir}/${ADAPTER_CONFIG}`, await readFile(join(local, ADAPTER_CONFIG)));
-        await this.putBytes(`${dir}/${ADAPTER_WEIGHTS}`, await readFile(join(local, ADAPTER_WEIGHTS)));
-        await this.putBytes(`${dir}/${ADAPTER_META}`, await readFile(join(local, ADAPTER_META)));
+        await this.putVersion(this.versionKey(user, generation, meta.version), await readVersionFiles(local));
       }
       await this.putBytes(`${this.userKey(user)}/${HEAD}`, JSON.stringify({ generation }));
       if (previous) {

@@ -11,7 +11,8 @@ import { type HostTensor, OPPU_LORA, OppuError, userId } from '@oppu/core';
 import { loraConfigToPeft, readSafetensors, readSafetensorsHeader, writeSafetensors } from '@oppu/trainer';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { packAdapterArchive } from './adapter-archive.js';
-import { FsAdapterStore, MAX_ADAPTER_VERSION, sha256Hex } from './fs-adapter-store.js';
+import { MAX_ADAPTER_VERSION, sha256Hex } from './adapter-versions.js';
+import { FsAdapterStore } from './fs-adapter-store.js';
 
 const alice = userId('alice');
 const base = { name: 'oppu/tiny', hash: 'a'.repeat(64) };

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type {
@@ -18,7 +18,6 @@ import {
   writeFileAtomic,
 } from '@oppu/core';
 import {
-  assertFiniteTensors,
   decodeAdapter,
   ia3ConfigFromPeft,
   loraConfigFromPeft,
@@ -28,27 +27,29 @@ import {
   readSafetensorsHeader,
   writeSafetensors,
 } from '@oppu/trainer';
-import { packAdapterArchive, unpackAdapterArchive } from './adapter-archive.js';
+import { unpackAdapterArchive } from './adapter-archive.js';
 import { parseAdapterMetadata } from './adapter-metadata.js';
+import {
+  ADAPTER_CONFIG,
+  ADAPTER_META,
+  ADAPTER_WEIGHTS,
+  chooseVersion,
+  encodeNewVersion,
+  exportVersions,
+  metaJson,
+  nextVersion,
+  readVersionFiles,
+  sha256Hex,
+  versionDirName,
+} from './adapter-versions.js';
 
 const VERSION_DIR = /^v(\d{4,9})$/;
-export const ADAPTER_CONFIG = 'adapter_config.json';
-export const ADAPTER_WEIGHTS = 'adapter_model.safetensors';
-export const ADAPTER_META = 'oppu_meta.json';
-/** The highest version a store numbers (`v999999999`, the widest version folder it reads). */
-export const MAX_ADAPTER_VERSION = 999_999_999;
 
 export interface FsAdapterStoreOptions {
   /** Folder holding one sub-folder per user, e.g. `join(oppuHome(), 'adapters')`. */
   readonly root: string;
   /** Largest archive `import` accepts, in bytes (default 256 MiB). */
   readonly maxArchiveBytes?: number;
-}
-
-export const versionDirName = (version: number): string => `v${String(version).padStart(4, '0')}`;
-
-export function sha256Hex(data: Uint8Array | string): string {
-  return createHash('sha256').update(data).digest('hex');
 }
 
 /**
@@ -246,15 +247,8 @@ export class FsAdapterStore implements AdapterStore {
   }
 
   async get(user: UserId, version?: number): Promise<StoredAdapter | undefined> {
-    const versions = await this.versions(checkUserId(user, 'user'));
-    const v = version ?? versions[versions.length - 1];
+    const v = chooseVersion(user, await this.versions(checkUserId(user, 'user')), version);
     if (v === undefined) return undefined;
-    if (!versions.includes(v)) {
-      throw new OppuError(
-        'adapter_not_found',
-        `user ${user} has no adapter version ${v} (has: ${versions.join(', ') || 'none'})`,
-      );
-    }
     const dir = join(this.userDir(user), versionDirName(v));
     const meta = await this.readMeta(user, v);
     const bytes = await readFile(join(dir, ADAPTER_WEIGHTS));
@@ -281,25 +275,17 @@ export class FsAdapterStore implements AdapterStore {
     meta: Omit<AdapterMetadata, 'version' | 'sha256' | 'userId'>,
   ): Promise<AdapterMetadata> {
     checkUserId(user, 'user');
-    assertFiniteTensors(weights.tensors, `user ${user}'s new adapter`);
+    const files = encodeNewVersion(user, weights);
     await this.start();
     const dir = this.userDir(user);
     await mkdir(dir, { recursive: true });
     await this.sweep(dir);
-    const bytes = writeSafetensors(weights.tensors);
     for (let attempt = 0; ; attempt++) {
-      const versions = await this.versions(user);
-      const version = (versions[versions.length - 1] ?? 0) + 1;
-      if (version > MAX_ADAPTER_VERSION) {
-        throw new OppuError(
-          'adapter_version_limit',
-          `user ${user} has adapter version ${version - 1}, the highest this store numbers; export, then import the versions renumbered, or forget the user's adapters`,
-        );
-      }
-      const full: AdapterMetadata = { ...meta, userId: user, version, sha256: sha256Hex(bytes) };
+      const version = nextVersion(user, await this.versions(user));
+      const full: AdapterMetadata = { ...meta, userId: user, version, sha256: files.sha256 };
       const tmp = join(dir, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
       const renamed = await holding([tmp], async () => {
-        await writeVersionDir(tmp, weights.config, bytes, full);
+        await writeVersionDir(tmp, files.config, files.weights, full);
         try {
           await rename(tmp, join(dir, versionDirName(version)));
           return true;
@@ -363,23 +349,10 @@ export class FsAdapterStore implements AdapterStore {
   }
 
   async export(user: UserId): Promise<Uint8Array> {
-    const versions = await this.versions(checkUserId(user, 'user'));
-    if (versions.length === 0) {
-      throw new OppuError('adapter_not_found', `user ${user} has no adapter to export; train one first`);
-    }
-    const entries: { version: number; config: Uint8Array; weights: Uint8Array; meta: Uint8Array }[] = [];
-    for (const v of versions) {
-      const stored = await this.get(user, v); // verifies checksums before anything leaves the store
-      if (!stored) continue;
-      const dir = join(this.userDir(user), versionDirName(v));
-      entries.push({
-        version: v,
-        config: await readFile(join(dir, ADAPTER_CONFIG)),
-        weights: await readFile(join(dir, ADAPTER_WEIGHTS)),
-        meta: await readFile(join(dir, ADAPTER_META)),
-      });
-    }
-    return packAdapterArchive(user, entries);
+    return exportVersions(user, await this.versions(checkUserId(user, 'user')), async (v) => {
+      await this.get(user, v); // verifies checksums before anything leaves the store
+      return readVersionFiles(join(this.userDir(user), versionDirName(v)));
+    });
   }
 
   /**
@@ -467,17 +440,16 @@ export class FsAdapterStore implements AdapterStore {
   }
 }
 
+/** A version's folder, each file durable (fsynced, and the folder too) before the folder is renamed into place. */
 async function writeVersionDir(
   dir: string,
-  config: Readonly<Record<string, unknown>> | Uint8Array,
+  config: string | Uint8Array,
   weights: Uint8Array,
   meta: AdapterMetadata,
 ): Promise<void> {
-  const configBytes = config instanceof Uint8Array ? config : `${JSON.stringify(config, null, 2)}\n`;
-  // Each file durable (fsynced, and the folder too) before the folder is renamed into place.
-  await writeFileAtomic(join(dir, ADAPTER_CONFIG), configBytes);
+  await writeFileAtomic(join(dir, ADAPTER_CONFIG), config);
   await writeFileAtomic(join(dir, ADAPTER_WEIGHTS), weights);
-  await writeFileAtomic(join(dir, ADAPTER_META), `${JSON.stringify(meta, null, 2)}\n`);
+  await writeFileAtomic(join(dir, ADAPTER_META), metaJson(meta));
 }
 
 /**
