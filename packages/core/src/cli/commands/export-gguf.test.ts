@@ -63,9 +63,13 @@ describe('oppu export-gguf', () => {
     const out = join(dir, 'base.gguf');
     const run = await oppu('export-gguf', '--out', out);
     expect(run.code, run.stderr).toBe(0);
-    expect(run.stdout).toMatch(
-      /base\.gguf: GGUF model "oppu\/tiny-llama", 38 tensors, 16\.\d MiB \(float32\)\n$/,
-    );
+    expect(JSON.parse(run.stdout)).toEqual({
+      file: out,
+      kind: 'model',
+      name: 'oppu/tiny-llama',
+      tensors: 38,
+      bytes: (await readFile(out)).length,
+    });
     expect(run.stderr).toContain(`llama-cli -m ${out}`);
     const bytes = await readFile(out);
     expect(bytes.subarray(0, 4).toString('latin1')).toBe('GGUF');
@@ -79,7 +83,7 @@ describe('oppu export-gguf', () => {
     const out = join(dir, 'alice.gguf');
     const run = await oppu('export-gguf', '--base', modelDir, '--adapter', join(dir, 'alice'), '--out', out);
     expect(run.code, run.stderr).toBe(0);
-    expect(run.stdout).toMatch(/alice\.gguf: GGUF adapter "alice", 8 tensors/);
+    expect(JSON.parse(run.stdout)).toMatchObject({ file: out, kind: 'adapter', name: 'alice', tensors: 8 });
     expect(run.stderr).toContain(`--lora ${out}`);
     expect(new Uint8Array(await readFile(out))).toEqual(encodeLoraGguf(adapter, TEST_CONFIG, 'alice'));
   });

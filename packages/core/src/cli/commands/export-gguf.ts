@@ -45,10 +45,8 @@ const exportGguf: CliCommand = {
       ...(adapter ? { adapterDir: context.path(adapter) } : {}),
       ...(name ? { name } : {}),
     });
-    const mb = (result.bytes / 2 ** 20).toFixed(1);
-    context.out(
-      `${result.file}: GGUF ${result.kind} "${result.name}", ${result.tensors} tensors, ${mb} MiB (float32)`,
-    );
+    // The result as one JSON line (the CLI's convention); how to serve it on stderr.
+    context.out(JSON.stringify(result));
     context.note(
       result.kind === 'model'
         ? `serve it with llama.cpp: llama-cli -m ${result.file}`
