@@ -121,6 +121,64 @@ describe('HF checkpoints', () => {
     expect(maxAbsDiff(logitsOf(loaded.config, loaded.weights, ids), logitsOf(cfg, weights, ids))).toBe(0);
   });
 
+  it('saves and reloads biases, head_dim, rope scaling and a sliding window (interleaved q/k biases permuted)', async () => {
+    const cfg: LlamaConfig = {
+      ...CONFIG,
+      headDim: 6,
+      biases: ['q_proj', 'k_proj', 'v_proj'],
+      ropeScaling: { type: 'linear', factor: 2 },
+    };
+    const weights = randomLlamaArrays({ ...cfg, biases: undefined }, 5);
+    const withBias = {
+      ...weights,
+      layers: weights.layers.map((l, i) => ({
+        ...l,
+        q_proj: l.q_proj.map((v) => v * 50),
+        k_proj: l.k_proj.map((v) => v * 50),
+        bias: Object.fromEntries(
+          (['q_proj', 'k_proj', 'v_proj'] as const).map((m) => [
+            m,
+            Float32Array.from({ length: (m === 'q_proj' ? 4 : 2) * 6 }, (_, j) => Math.sin(i + j + m.length)),
+          ]),
+        ),
+      })),
+    };
+    const want = logitsOf(cfg, withBias, ids);
+    const out = path.join(dir, 'qwen-like');
+    await saveHfCheckpoint(out, cfg, withBias);
+    const loaded = await loadHfCheckpoint(out);
+    expect(JSON.parse(await readFile(path.join(out, 'config.json'), 'utf8')).architectures).toEqual([
+      'Qwen2ForCausalLM',
+    ]);
+    expect(loaded.config).toEqual({ ...cfg, ropeStyle: 'half' });
+    expect(maxAbsDiff(logitsOf(loaded.config, loaded.weights, ids), want)).toBeLessThan(1e-5);
+    // The biases matter: without them the function differs.
+    expect(
+      maxAbsDiff(
+        logitsOf(
+          cfg,
+          {
+            ...withBias,
+            layers: withBias.layers.map((l) => ({
+              ...l,
+              bias: { q_proj: l.bias.q_proj, k_proj: l.bias.k_proj, v_proj: new Float32Array(12) },
+            })),
+          },
+          ids,
+        ),
+        want,
+      ),
+    ).toBeGreaterThan(1e-3);
+
+    const mistral: LlamaConfig = { ...CONFIG, ropeStyle: 'half', slidingWindow: 3 };
+    const mw = randomLlamaArrays(mistral, 6);
+    const mout = path.join(dir, 'mistral-like');
+    await saveHfCheckpoint(mout, mistral, mw);
+    const ml = await loadHfCheckpoint(mout);
+    expect(ml.config.slidingWindow).toBe(3);
+    expect(maxAbsDiff(logitsOf(ml.config, ml.weights, ids), logitsOf(mistral, mw, ids))).toBe(0);
+  });
+
   it('says which tensor is missing or misshapen, and refuses unsupported configs', async () => {
     const cfg = { ...CONFIG, ropeStyle: 'half' as const };
     const out = path.join(dir, 'broken');
