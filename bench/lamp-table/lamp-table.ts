@@ -184,7 +184,15 @@ interface SearchRun {
   items: number;
   queries: number;
   minutes: number;
-  rows: { task: LampTaskId; lr: number; epochs: number; base: number; oppu: number; se: number }[];
+  rows: {
+    task: LampTaskId;
+    lr: number;
+    epochs: number;
+    batch?: number;
+    base: number;
+    oppu: number;
+    se: number;
+  }[];
 }
 /** dev-search.json: `{runs: [...]}`; an older file held one run at the top level. */
 function searchRuns(text: string): SearchRun[] {
@@ -195,11 +203,12 @@ function searchRuns(text: string): SearchRun[] {
 // ---- mode search: per-user training settings on the development seeds
 
 if (search) {
+  // lr:epochs, or lr:epochs:batch (examples per step; the recipe's otherwise).
   const grid = values.grid!.split(',').map((g) => {
-    const [lr, epochs] = g.split(':').map(Number);
-    return { learningRate: lr!, epochs: epochs! };
+    const [lr, epochs, batch] = g.split(':').map(Number);
+    return { learningRate: lr!, epochs: epochs!, ...(batch ? { batchSize: batch } : {}) };
   });
-  const rows: { task: LampTaskId; lr: number; epochs: number; base: number; oppu: number; se: number }[] = [];
+  const rows: SearchRun['rows'] = [];
   for (const task of tasks) {
     const { engine: e } = await taskEngine(task);
     const datas = seeds.map((s) => synth(task, s));
@@ -221,12 +230,13 @@ if (search) {
         task,
         lr: cfg.learningRate,
         epochs: cfg.epochs,
+        ...(cfg.batchSize ? { batch: cfg.batchSize } : {}),
         base: mean(basePer),
         oppu: mean(per),
         se: stderr(diffs),
       });
       console.log(
-        `${task.padEnd(8)} lr ${cfg.learningRate} epochs ${cfg.epochs}: base ${mean(basePer).toFixed(3)} oppu ${mean(per).toFixed(3)} (diff ${mean(diffs).toFixed(3)} +- ${stderr(diffs).toFixed(3)}) ${((performance.now() - t0) / 1000).toFixed(0)} s`,
+        `${task.padEnd(8)} lr ${cfg.learningRate} epochs ${cfg.epochs}${cfg.batchSize ? ` batch ${cfg.batchSize}` : ''}: base ${mean(basePer).toFixed(3)} oppu ${mean(per).toFixed(3)} (diff ${mean(diffs).toFixed(3)} +- ${stderr(diffs).toFixed(3)}) ${((performance.now() - t0) / 1000).toFixed(0)} s`,
       );
     }
     e.dispose();
@@ -507,11 +517,11 @@ if (!values['no-docs']) {
         '',
         `Command: \`${s.command}\` (${s.minutes.toFixed(1)} min; development seeds ${s.seeds.join(', ')}, ${s.users} users x ${s.items} items x ${s.queries} questions per seed, never the table's seeds).`,
         '',
-        '| task | lr | epochs | base | oppu | oppu - base |',
-        '|---|---|---|---|---|---|',
+        '| task | lr | epochs | batch | base | oppu | oppu - base |',
+        '|---|---|---|---|---|---|---|',
         ...s.rows.map(
           (r) =>
-            `| ${r.task} | ${r.lr} | ${r.epochs} | ${r.base.toFixed(3)} | ${r.oppu.toFixed(3)} | ${(r.oppu - r.base).toFixed(3)} +- ${r.se.toFixed(3)} |`,
+            `| ${r.task} | ${r.lr} | ${r.epochs} | ${r.batch ?? training.batchSize} | ${r.base.toFixed(3)} | ${r.oppu.toFixed(3)} | ${(r.oppu - r.base).toFixed(3)} +- ${r.se.toFixed(3)} |`,
         ),
       ]),
     ].join('\n');

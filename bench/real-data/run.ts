@@ -103,6 +103,7 @@ const stageEnds = new Map<string, number>();
 let setupEnd: number | undefined;
 let last: { label: string; done: number; total: number; at: number } | undefined;
 let personalizationDone = false;
+let lastShown = 0;
 const tail: string[] = [];
 let fatalLine: string | undefined;
 let childPeakKb = 0;
@@ -127,6 +128,11 @@ function onLine(line: string): void {
     const stage = stageOf(label);
     if (stageEnds.get(stage) === undefined && !(last && stageOf(last.label) === stage)) {
       console.error(`[${at.toFixed(1).padStart(7)} s] ${stage}`);
+      lastShown = at;
+    } else if (at - lastShown >= 30) {
+      // Within a long stage, where it is, every 30 s.
+      console.error(`[${at.toFixed(1).padStart(7)} s] ${stage} ${done}/${total}`);
+      lastShown = at;
     }
     stageEnds.set(stage, at);
     last = { label, done: Number(done), total: Number(total), at };
