@@ -21,7 +21,11 @@ describe('chatQuestion', () => {
   it('reads free text as chat in auto mode, and refuses it in task mode', () => {
     expect(chatQuestion([new HumanMessage('how was my week?')], task, 'auto')).toEqual({
       kind: 'chat',
-      input: { text: 'how was my week?', query: 'how was my week?' },
+      input: {
+        text: 'how was my week?',
+        query: 'how was my week?',
+        messages: [{ role: 'user', content: 'how was my week?' }],
+      },
     });
     expect(() => chatQuestion([new HumanMessage('how was my week?')], task, 'task')).toThrow(OppuError);
   });
@@ -29,7 +33,7 @@ describe('chatQuestion', () => {
   it('chat mode answers even a task input string as free text', () => {
     expect(chatQuestion([new HumanMessage(taskInput)], task, 'chat')).toEqual({
       kind: 'chat',
-      input: { text: taskInput, query: taskInput },
+      input: { text: taskInput, query: taskInput, messages: [{ role: 'user', content: taskInput }] },
     });
   });
 
@@ -52,11 +56,25 @@ describe('chatQuestion', () => {
       input: {
         text: 'You write short tweets.\nUser: hi\nAssistant: hello!\nUser: write one about rain\nAssistant:',
         query: 'write one about rain',
+        // The same conversation for an instruct model's chat template.
+        messages: [
+          { role: 'system', content: 'You write short tweets.' },
+          { role: 'user', content: 'hi' },
+          { role: 'assistant', content: 'hello!' },
+          { role: 'user', content: 'write one about rain' },
+        ],
       },
     });
     expect(chatQuestion([new SystemMessage('S'), new HumanMessage('Q')], task, 'chat')).toEqual({
       kind: 'chat',
-      input: { text: 'S\nQ', query: 'Q' },
+      input: {
+        text: 'S\nQ',
+        query: 'Q',
+        messages: [
+          { role: 'system', content: 'S' },
+          { role: 'user', content: 'Q' },
+        ],
+      },
     });
   });
 

@@ -1,5 +1,5 @@
 import type { BaseMessage } from '@langchain/core/messages';
-import { type FreeTextInput, OppuError, type TaskDefinition } from '@oppu/core';
+import { type ChatMessage, type FreeTextInput, OppuError, type TaskDefinition } from '@oppu/core';
 
 /**
  * How the last human message is read:
@@ -58,12 +58,15 @@ const ROLE_LABELS: Readonly<Record<string, string>> = { human: 'User', ai: 'Assi
  * - a conversation with earlier turns: the system text lines, then every turn as `User: ...` / `Assistant: ...`
  *   lines, ending with `User: <question>` and `Assistant:` to cue the answer.
  * The user's profile and retrieved history go before the body (OPPU's prompt order), and the history is
- * ranked against the question's text alone.
+ * ranked against the question's text alone. The conversation also goes as `messages`, which an instruct model's
+ * chat template writes instead of the text; with `tools` (its template has tool calls) AI messages keep their
+ * tool calls and tool messages are read as tool results.
  */
 export function chatQuestion(
   messages: readonly BaseMessage[],
   task: TaskDefinition,
   mode: InputMode,
+  tools = false,
 ): ChatQuestion {
   let last = -1;
   messages.forEach((m, i) => {
@@ -94,20 +97,49 @@ export function chatQuestion(
   }
   const system: string[] = [];
   const turns: string[] = [];
+  // The same conversation as messages, for an instruct model's chat template.
+  const chat: ChatMessage[] = [];
   messages.slice(0, last).forEach((m, i) => {
     const type = roleOf(m);
     const text = messageText(m, `message ${i} (${type})`);
-    if (type === 'system' || type === 'developer') system.push(text);
-    else if (ROLE_LABELS[type]) turns.push(`${ROLE_LABELS[type]}: ${text}`);
-    else {
+    if (type === 'system' || type === 'developer') {
+      system.push(text);
+      chat.push({ role: 'system', content: text });
+    } else if (type === 'tool' && tools) {
+      const t = m as BaseMessage & { tool_call_id?: string; name?: string };
+      chat.push({
+        role: 'tool',
+        content: text,
+        ...(t.tool_call_id ? { toolCallId: t.tool_call_id } : {}),
+        ...(t.name ? { name: t.name } : {}),
+      });
+    } else if (ROLE_LABELS[type]) {
+      turns.push(`${ROLE_LABELS[type]}: ${text}`);
+      const calls = (m as BaseMessage & { tool_calls?: { id?: string; name: string; args: object }[] })
+        .tool_calls;
+      chat.push({
+        role: type === 'ai' ? 'assistant' : 'user',
+        content: text,
+        ...(tools && calls && calls.length > 0
+          ? {
+              toolCalls: calls.map((c) => ({
+                ...(c.id ? { id: c.id } : {}),
+                name: c.name,
+                arguments: c.args as Record<string, unknown>,
+              })),
+            }
+          : {}),
+      });
+    } else {
       throw new OppuError(
         'unsupported_message',
         `OppuChatModel: message ${i} is a ${type} message; the model reads system, human and AI messages only (it cannot call tools)`,
       );
     }
   });
+  chat.push({ role: 'user', content: question });
   const lines = [...system];
   if (turns.length === 0) lines.push(question);
   else lines.push(...turns, `User: ${question}`, 'Assistant:');
-  return { kind: 'chat', input: { text: lines.join('\n'), query: question } };
+  return { kind: 'chat', input: { text: lines.join('\n'), query: question, messages: chat } };
 }

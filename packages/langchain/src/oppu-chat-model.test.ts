@@ -290,15 +290,10 @@ describe('OppuChatModel', () => {
     }
   });
 
-  it('has no bindTools, and withStructuredOutput explains that the model cannot call tools', () => {
+  it('on a base model (no chat template with tool calls) has neither bindTools nor withStructuredOutput', () => {
     // Capability probes (LangChain's agents, the standard tests) read a bindTools method as tool calling.
     expect(model.bindTools).toBeUndefined();
-    expect(() =>
-      model.withStructuredOutput({ type: 'object', title: 'answer', properties: { a: { type: 'string' } } }),
-    ).toThrow(OppuError);
-    expect(() =>
-      model.withStructuredOutput({ type: 'object', title: 'answer', properties: { a: { type: 'string' } } }),
-    ).toThrow(/cannot call tools/);
+    expect(model.withStructuredOutput).toBeUndefined();
   });
 
   it('describes itself for tracing and caching', () => {

@@ -1,16 +1,25 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { CallbackManagerForLLMRun } from '@langchain/core/callbacks/manager';
+import type { BaseLanguageModelInput } from '@langchain/core/language_models/base';
 import {
   BaseChatModel,
   type BaseChatModelCallOptions,
   type BaseChatModelParams,
+  type BindToolsInput,
   type LangSmithParams,
 } from '@langchain/core/language_models/chat_models';
-import { AIMessage, AIMessageChunk, type BaseMessage, type UsageMetadata } from '@langchain/core/messages';
+import {
+  AIMessageChunk,
+  type BaseMessage,
+  type ToolCall,
+  type UsageMetadata,
+} from '@langchain/core/messages';
 import { type ChatGeneration, ChatGenerationChunk, type ChatResult } from '@langchain/core/outputs';
-import type { RunnableBatchOptions, RunnableConfig } from '@langchain/core/runnables';
+import type { Runnable, RunnableBatchOptions, RunnableConfig } from '@langchain/core/runnables';
+import { convertToOpenAITool } from '@langchain/core/utils/function_calling';
 import {
   type CandidateScores,
+  type ChatTool,
   userId as checkUserId,
   type GenerateRequest,
   type GenerateResult,
@@ -62,6 +71,8 @@ export interface OppuChatModelSettings {
 export interface OppuChatModelCallOptions extends BaseChatModelCallOptions, OppuChatModelSettings {
   /** The user to answer; also read from `configurable.userId` of the runnable config. */
   readonly userId?: string;
+  /** Tools offered to the model (set by `bindTools`; only where the base model's chat template has tool calls). */
+  readonly tools?: readonly BindToolsInput[];
 }
 
 export interface OppuChatModelInput extends BaseChatModelParams, OppuChatModelSettings {
@@ -97,6 +108,8 @@ interface PreparedCall {
   readonly stops: readonly string[];
   readonly trim: boolean;
   readonly promptTokens: number;
+  /** Tools were offered: the answer is read for tool calls. */
+  readonly tools: boolean;
 }
 
 /**
@@ -152,7 +165,24 @@ export class OppuChatModel extends BaseChatModel<OppuChatModelCallOptions> {
     this.stop = stop ?? [];
     if (method !== undefined) methodName(method, 'OppuChatModel: method');
     this.settings = { method, rag, pag, adapter, k, input, maxTokens, temperature, topP, topK, seed };
+    // LangChain (agents, withStructuredOutput, the standard tests) tells a tool-calling model by `bindTools`
+    // being a function: both exist only where the base model's chat template has tool calls it can parse.
+    if (service.engine.model.chatTemplate?.toolCalls === undefined) {
+      Object.defineProperty(this, 'withStructuredOutput', { value: undefined, enumerable: false });
+    } else {
+      this.bindTools = (tools, kwargs) => this.withConfig({ ...(kwargs ?? {}), tools });
+    }
   }
+
+  /**
+   * Binds tools to every call (`tools` call option); defined only when the base model's chat template has tool
+   * calls (Qwen2.5, Llama 3.1/3.2, Mistral v0.3 formats), else undefined. The answer's `tool_calls` are parsed
+   * from the model's own format; `withStructuredOutput` (LangChain's, through one tool) exists alongside it.
+   */
+  declare bindTools?: (
+    tools: BindToolsInput[],
+    kwargs?: Partial<OppuChatModelCallOptions>,
+  ) => Runnable<BaseLanguageModelInput, AIMessageChunk, OppuChatModelCallOptions>;
 
   override get callKeys(): string[] {
     return [
@@ -169,6 +199,7 @@ export class OppuChatModel extends BaseChatModel<OppuChatModelCallOptions> {
       'topP',
       'topK',
       'seed',
+      'tools',
     ];
   }
 
@@ -218,19 +249,6 @@ export class OppuChatModel extends BaseChatModel<OppuChatModelCallOptions> {
       // task's own, which depend on the question and are not known here).
       ls_stop: [...new Set([...this.stop, ...(options?.stop ?? [])])],
     };
-  }
-
-  // No `bindTools`: LangChain (agents, `withStructuredOutput`, the standard tests) probes for it to tell a
-  // tool-calling model, and none of the base models' prompt formats here has tool calls.
-
-  /** Structured output needs tool calls, which the base model has not learned; says so in one line. */
-  override withStructuredOutput(): never {
-    throw new OppuError(
-      'tools_unsupported',
-      `OppuChatModel cannot call tools: its base model (${this.service.engine.model.info.name}) was not trained ` +
-        'for tool calling, so it has no bindTools and withStructuredOutput is not available. Let a tool-calling ' +
-        'chat model run the agent and use OppuChatModel for the personalised answer (for example inside a tool it calls)',
-    );
   }
 
   /** Copies `configurable.userId` of the runnable config into the call options (a `userId` call option wins). */
@@ -307,9 +325,24 @@ export class OppuChatModel extends BaseChatModel<OppuChatModelCallOptions> {
     options.signal?.throwIfAborted();
     const user = this.resolveUser(options);
     const s = this.effective(options);
-    const question = chatQuestion(messages, this.service.task, s.input ?? 'auto');
+    const tools = (options.tools ?? []).map(chatTool);
+    const template = this.service.engine.model.chatTemplate;
+    if (tools.length > 0 && template?.toolCalls === undefined)
+      throw new OppuError(
+        'tools_unsupported',
+        `OppuChatModel: tools were given, but the base model (${this.service.engine.model.info.name}) has no chat template with tool calls`,
+      );
+    const toolCaller = template?.toolCalls !== undefined;
+    const question = chatQuestion(
+      messages,
+      this.service.task,
+      s.input ?? (tools.length > 0 ? 'chat' : 'auto'),
+      toolCaller,
+    );
     const choice = await this.methodFor(user, s);
-    const prepared = await this.service.prepare(user, question.input, choice);
+    const input =
+      question.kind === 'chat' && tools.length > 0 ? { ...question.input, tools } : question.input;
+    const prepared = await this.service.prepare(user, input, choice);
     const task = question.kind === 'task';
     const labels = task ? this.service.labels : undefined;
     const defaults = task ? LAMP_SAMPLING[this.service.task.kind] : CHAT_SAMPLING;
@@ -333,12 +366,14 @@ export class OppuChatModel extends BaseChatModel<OppuChatModelCallOptions> {
       prepared,
       request: {
         prompt: prepared.prompt,
+        ...(prepared.promptFormat === 'chat' ? { promptFormat: 'chat' as const } : {}),
         ...(prepared.adapter ? { adapter: prepared.adapter.weights } : {}),
       },
       sampling,
       stops,
       trim: task,
       promptTokens: model.tokenize(prepared.prompt).length,
+      tools: tools.length > 0,
     };
   }
 
@@ -391,6 +426,22 @@ export class OppuChatModel extends BaseChatModel<OppuChatModelCallOptions> {
     };
   }
 
+  /** With tools offered, the answer's tool calls in the chat template's format, and the text around them. */
+  private readToolCalls(call: PreparedCall, answer: string): { text: string; toolCalls: ToolCall[] } {
+    const template = this.service.engine.model.chatTemplate;
+    if (!call.tools || !template) return { text: answer, toolCalls: [] };
+    const parsed = template.parseToolCalls(answer);
+    return {
+      text: parsed.content,
+      toolCalls: parsed.toolCalls.map((c, i) => ({
+        type: 'tool_call' as const,
+        id: c.id ?? `call_${i}`,
+        name: c.name,
+        args: { ...c.arguments },
+      })),
+    };
+  }
+
   /** Token counts by the base model's tokenizer: the prompt, and the answer as returned. */
   private answerMetadata(
     call: PreparedCall,
@@ -423,9 +474,17 @@ export class OppuChatModel extends BaseChatModel<OppuChatModelCallOptions> {
     _runManager?: CallbackManagerForLLMRun,
   ): Promise<ChatResult> {
     const call = await this.prepareCall(messages, options);
-    const { text, finishReason, probabilities } = await this.answerAtOnce(call, options.signal);
-    const { usage, response } = this.answerMetadata(call, finishReason, text, probabilities);
-    const message = new AIMessage({ content: text, usage_metadata: usage, response_metadata: response });
+    const answer = await this.answerAtOnce(call, options.signal);
+    const { finishReason, probabilities } = answer;
+    const { usage, response } = this.answerMetadata(call, finishReason, answer.text, probabilities);
+    const { text, toolCalls } = this.readToolCalls(call, answer.text);
+    // A chunk, as `invoke` is typed to return (LangChain's withStructuredOutput reads tool calls from one).
+    const message = new AIMessageChunk({
+      content: text,
+      ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}),
+      usage_metadata: usage,
+      response_metadata: response,
+    });
     const generation: ChatGeneration = {
       text,
       message,
@@ -468,7 +527,37 @@ export class OppuChatModel extends BaseChatModel<OppuChatModelCallOptions> {
     let finish: string;
     let probabilities: Readonly<Record<string, number>> | undefined;
     const slot = batchSlot.getStore();
-    if (call.labels || (slot && slot.owner === this && !slot.submitted) || !model.stream) {
+    if (call.tools) {
+      // Tools offered: the answer is read for tool calls whole, then sent as one piece.
+      const whole = await this.answerAtOnce(call, options.signal);
+      const { text, toolCalls } = this.readToolCalls(call, whole.text);
+      const chunk = new ChatGenerationChunk({
+        text,
+        message: new AIMessageChunk({
+          content: text,
+          tool_call_chunks: toolCalls.map((c, index) => ({
+            type: 'tool_call_chunk' as const,
+            id: c.id,
+            name: c.name,
+            args: JSON.stringify(c.args),
+            index,
+          })),
+        }),
+      });
+      yield chunk;
+      await runManager?.handleLLMNewToken(
+        text,
+        { prompt: 0, completion: 0 },
+        undefined,
+        undefined,
+        undefined,
+        {
+          chunk,
+        },
+      );
+      answer = whole.text;
+      finish = whole.finishReason;
+    } else if (call.labels || (slot && slot.owner === this && !slot.submitted) || !model.stream) {
       // A label (chosen from scores), inside a batch (one forward pass for every input) or on a model that
       // cannot stream: one piece.
       const whole = await this.answerAtOnce(call, options.signal);
@@ -561,4 +650,14 @@ export class OppuChatModel extends BaseChatModel<OppuChatModelCallOptions> {
     }
     return out;
   }
+}
+
+/** A LangChain tool (a tool, an OpenAI-format tool or function) as the chat template's `tools` entry. */
+function chatTool(tool: BindToolsInput): ChatTool {
+  const { function: f } = convertToOpenAITool(tool as Parameters<typeof convertToOpenAITool>[0]);
+  return {
+    name: f.name,
+    ...(f.description !== undefined ? { description: f.description } : {}),
+    parameters: (f.parameters ?? { type: 'object', properties: {} }) as Record<string, unknown>,
+  };
 }

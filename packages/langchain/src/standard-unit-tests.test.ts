@@ -4,16 +4,18 @@
  * cannot be a devDependency; its checks are restated here, with the same constructor arguments and the same
  * expectations: the model builds from the standard parameters (also with an API key and streaming), a model that
  * looks like a tool caller (`bindTools` is a function) binds a tool and gives structured output, the LangSmith
- * parameters are exactly the standard six, and an aborted signal stops `invoke` and `stream`.
+ * parameters are exactly the standard six, and an aborted signal stops `invoke` and `stream`. They run on the
+ * embedded base model (no chat template: no tools) and on an instruct checkpoint with Qwen2.5's chat template
+ * (tool calls: `bindTools` and `withStructuredOutput`, answered from the model's `<tool_call>` format).
  */
-import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BaseChatModel } from '@langchain/core/language_models/chat_models';
 import { type AIMessageChunk, HumanMessage } from '@langchain/core/messages';
 import { tool } from '@langchain/core/tools';
-import { OppuError } from '@oppu/core';
+import { type GenerateRequest, OppuError } from '@oppu/core';
 import { defaultBaseModelDir, writeTestCheckpoint } from '@oppu/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestOppu, type TestOppu } from './create-test-oppu.js';
@@ -50,6 +52,36 @@ const personTool = tool(async (input) => JSON.stringify(input), {
 
 let root: string;
 let oppu: TestOppu;
+/** A small random checkpoint with Qwen2.5 Instruct's chat template (tool calls in `<tool_call>` blocks). */
+let instruct: TestOppu;
+let buildInstruct: () => OppuChatModel;
+
+/** The published chat template of Qwen2.5 Instruct (the trainer's fixture). */
+const QWEN_TEMPLATE = (
+  JSON.parse(
+    readFileSync(
+      new URL('../../trainer/src/tokenizer/fixtures/chat-templates.json', import.meta.url),
+      'utf8',
+    ),
+  ) as Record<string, { chat_template: string }>
+)['Qwen/Qwen2.5-0.5B-Instruct']?.chat_template;
+
+/** Makes the model of `target` answer `text` to every generate call, recording the requests. */
+function answerWith(target: TestOppu, text: string) {
+  const model = target.engine.model as { generate: (...args: unknown[]) => unknown };
+  const original = model.generate;
+  const requests: GenerateRequest[] = [];
+  model.generate = async (reqs: unknown) => {
+    requests.push(...(reqs as GenerateRequest[]));
+    return (reqs as GenerateRequest[]).map(() => ({ text, tokens: 1, finishReason: 'stop' }));
+  };
+  return {
+    requests,
+    restore: () => {
+      model.generate = original;
+    },
+  };
+}
 /** A model built as the standard tests build one: the standard parameters, then `extra`. */
 let build: (extra?: Record<string, unknown>) => OppuChatModel;
 beforeAll(async () => {
@@ -61,6 +93,18 @@ beforeAll(async () => {
     await writeTestCheckpoint(baseModelDir);
   }
   oppu = await createTestOppu({ ...(baseModelDir ? { baseModelDir } : {}) });
+  const instructDir = join(root, 'instruct');
+  await writeTestCheckpoint(instructDir);
+  const configFile = join(instructDir, 'tokenizer_config.json');
+  const config = JSON.parse(await readFile(configFile, 'utf8')) as Record<string, unknown>;
+  await writeFile(configFile, JSON.stringify({ ...config, chat_template: QWEN_TEMPLATE }));
+  instruct = await createTestOppu({ baseModelDir: instructDir });
+  buildInstruct = () =>
+    new OppuChatModel({
+      ...STANDARD_PARAMS,
+      service: instruct.service,
+      userId: 'alice',
+    } as OppuChatModelInput);
   build = (extra = {}) =>
     new OppuChatModel({
       ...STANDARD_PARAMS,
@@ -71,6 +115,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await oppu?.close();
+  await instruct?.close();
   await rm(root, { recursive: true, force: true });
 });
 
@@ -88,13 +133,57 @@ describe('ChatModelUnitTests (LangChain standard tests) on OppuChatModel', () =>
     if (toolCaller) {
       expect(model.bindTools?.([personTool])).toBeDefined();
       expect(model.withStructuredOutput(person)).toBeDefined();
-    } else {
-      expect('bindTools' in model).toBe(false);
-      expect(() => model.withStructuredOutput(person)).toThrow(OppuError);
-      expect(() => model.withStructuredOutput(person)).toThrow(/cannot call tools/);
     }
-    // The embedded base model's prompts have no tool calls (it was never trained to make them).
+    // The embedded base model has no chat template, so no tool calls: neither method is there.
     expect(toolCaller).toBe(false);
+    expect(model.bindTools).toBeUndefined();
+    expect(model.withStructuredOutput).toBeUndefined();
+    expect(oppu.engine.model.chatTemplate).toBeUndefined();
+  });
+
+  it('an instruct model whose chat template has tool calls binds tools, and its calls come back parsed', async () => {
+    const model: BaseChatModel = buildInstruct();
+    expect(typeof model.bindTools).toBe('function');
+    const bound = model.bindTools?.([personTool]);
+    expect(bound).toBeDefined();
+    expect(model.withStructuredOutput(person)).toBeDefined();
+    // The model answers in Qwen2.5's format; the prompt it was given offered the tool through the template.
+    const { requests, restore } = answerWith(
+      instruct,
+      '<tool_call>\n{"name": "person", "arguments": {"name": "Ann", "age": 31}}\n</tool_call>',
+    );
+    try {
+      expect(await model.withStructuredOutput(person, { name: 'person' }).invoke('Ann is 31.')).toEqual({
+        name: 'Ann',
+        age: 31,
+      });
+      const [request] = requests;
+      expect(request?.promptFormat).toBe('chat');
+      expect(request?.prompt).toContain('# Tools');
+      expect(request?.prompt).toContain('"name": "person"');
+      expect(
+        request?.prompt.endsWith('<|im_start|>user\nAnn is 31.<|im_end|>\n<|im_start|>assistant\n'),
+      ).toBe(true);
+      const message = await bound?.invoke('Ann is 31.');
+      expect(message?.tool_calls).toEqual([
+        { type: 'tool_call', id: 'call_0', name: 'person', args: { name: 'Ann', age: 31 } },
+      ]);
+      expect(requests[1]?.prompt).toContain('"name": "PersonTool"');
+      expect(message?.content).toBe('');
+    } finally {
+      restore();
+    }
+    // Without tools bound, the same answer is text.
+    const { restore: restore2 } = answerWith(instruct, 'Ann is 31 years old.');
+    try {
+      const plain = await model.invoke('How old is Ann?');
+      expect(plain.content).toBe('Ann is 31 years old.');
+      expect(plain.tool_calls ?? []).toEqual([]);
+    } finally {
+      restore2();
+    }
+    // Tools on a model without tool calls are refused in one line.
+    await expect(build().invoke('hi', { tools: [personTool] } as never)).rejects.toThrow(OppuError);
   });
 
   it('returns exactly the standard LangSmith parameters', () => {

@@ -1,4 +1,4 @@
-import type { ChatMessage, ChatTemplate } from '../contracts/chat-template.js';
+import type { ChatMessage, ChatTemplate, ChatTool } from '../contracts/chat-template.js';
 import type { TextRanker, TrainingExample } from '../contracts/engine.js';
 import type { HistoryItem } from '../contracts/history.js';
 import type { TaskDefinition } from '../contracts/task.js';
@@ -71,6 +71,8 @@ export interface ChatPromptOptions {
   readonly system?: string;
   /** Earlier turns (user and assistant messages), oldest first; the oldest are left out past half the context. */
   readonly turns?: readonly ChatMessage[];
+  /** Tools offered to the model (rendered by the template; it must have tool calls). */
+  readonly tools?: readonly ChatTool[];
 }
 
 /** Tokens a question prompt keeps free for the answer when `answerTokens` is not given. */
@@ -96,7 +98,7 @@ function assembleChat(chat: ChatPromptOptions, turns: readonly ChatMessage[]) {
         ...turns,
         { role: 'user', content: parts.body },
       ],
-      { addGenerationPrompt: true },
+      { addGenerationPrompt: true, ...(chat.tools ? { tools: chat.tools } : {}) },
     );
   };
 }

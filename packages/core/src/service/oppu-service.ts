@@ -1,6 +1,6 @@
 import type { AdapterMetadata, AdapterStore, StoredAdapter } from '../contracts/adapter-store.js';
 import type { CandidateScores, PromptFormat, SamplingOptions } from '../contracts/base-model.js';
-import type { ChatMessage } from '../contracts/chat-template.js';
+import type { ChatMessage, ChatTool } from '../contracts/chat-template.js';
 import type { AdapterTrainingResult, PeftEngine, TextRanker } from '../contracts/engine.js';
 import { OppuError } from '../contracts/errors.js';
 import type { HistoryItem, ScoredItem, UserProfile } from '../contracts/history.js';
@@ -96,6 +96,8 @@ export interface FreeTextInput {
    * user/assistant turns, and the question as the last user message.
    */
   readonly messages?: readonly ChatMessage[];
+  /** With `messages`, tools offered to the model (its chat template must have tool calls: `toolCalls`). */
+  readonly tools?: readonly ChatTool[];
 }
 
 export interface PrepareOptions {
@@ -493,7 +495,11 @@ export class OppuService {
         const conversation = splitConversation(input.messages);
         body = conversation.question;
         query = input.query ?? conversation.question;
-        chat = { template, ...conversation.options };
+        chat = {
+          template,
+          ...conversation.options,
+          ...(input.tools && input.tools.length > 0 ? { tools: input.tools } : {}),
+        };
       }
     }
     const items = spec.retrieval ? await this.options.history.list(u) : [];
