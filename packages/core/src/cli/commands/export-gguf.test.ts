@@ -10,8 +10,7 @@ import {
   saveAdapter,
 } from '@oppu/trainer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AdapterWeights } from '../../contracts/base-model.js';
-import type { HostTensor } from '../../contracts/tensors.js';
+import type { AdapterWeights, HostTensor } from '../../contracts/tensors.js';
 import { main } from '../main.js';
 
 async function oppu(...args: string[]) {
