@@ -95,10 +95,12 @@ describe.skipIf(!hasTorch)(title, () => {
     CHECKPOINT_FAMILIES.map((f) => [f, {}]);
   cases.push(['llama3', { shards: 3, dtype: 'float16' }], ['qwen2', { shards: 2, dtype: 'float32' }]);
 
+  const checked = new Map<string, Reference>();
   it.each(cases)('%s %o: logits and greedy tokens', async (family, opts) => {
     const out = path.join(dir, `${family}-${opts.shards ?? 1}-${opts.dtype ?? 'published'}`);
     await writeRandomCheckpoint(out, family, { seed: 3, ...opts });
     const ref = reference(out);
+    checked.set(out, ref);
     const ckpt = await loadHfCheckpoint(out);
     const model = new LlamaModel(ckpt.config, ckpt.weights);
     try {
@@ -112,6 +114,31 @@ describe.skipIf(!hasTorch)(title, () => {
       });
     } finally {
       model.dispose();
+    }
+  });
+
+  it('on the fastest backend (wasm: the KV cache written in place) too', async () => {
+    const backend = await initBackend({ log: () => {} });
+    try {
+      for (const [out, ref] of checked) {
+        const ckpt = await loadHfCheckpoint(out);
+        const model = new LlamaModel(ckpt.config, ckpt.weights);
+        try {
+          PROMPTS.forEach((prompt, i) => {
+            const got = ours(model, prompt);
+            expect(
+              maxAbsDiff(got.logits, ref.logits[i] as number[]),
+              `${out} on ${backend.name}`,
+            ).toBeLessThan(5e-4);
+            expect(got.greedy, `${out} on ${backend.name}`).toEqual(ref.greedy[i]);
+          });
+        } finally {
+          model.dispose();
+        }
+      }
+      expect(checked.size).toBe(cases.length);
+    } finally {
+      await initBackend({ backend: 'cpu', log: () => {} });
     }
   });
 });
