@@ -6,7 +6,7 @@
  * pause ("training": each starts a new training as soon as the last one ends).
  *
  *     pnpm bench:serve-while-training [--users 3] [--trainers 1] [--seconds 20] [--steps 20] [--workers 1]
- *                                     [--poll-ms 25] [--seed 1]
+ *                                     [--poll-ms 25] [--seed 1] [--requests 0]
  *
  * Every training (the askers' first ones in the set-up, then the trainers' back-to-back ones) runs `--steps`
  * steps: short jobs keep the set-up short, and a trainer starting its next job at once keeps the training
@@ -15,6 +15,10 @@
  * Prints p50/p99/max per endpoint and phase, the event-loop delay, RSS and heap (after a GC) before and after
  * the measured requests, and a last line `RESULT {json}`. `--workers 0` runs the model on the server's thread
  * (how the playground ran before the worker pool), for comparison.
+ *
+ * `--requests N` then checks that memory stays flat: N more asks (the askers round robin, nothing training),
+ * with RSS and heap after a GC before them, halfway and after them (`rss_mb_asks`, `heap_mb_asks` in RESULT). RSS
+ * counts the whole process, the engine workers' heaps and wasm memory included; the heap is the server thread's.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -34,6 +38,7 @@ const { values: args } = parseArgs({
     workers: { type: 'string', default: '1' },
     'poll-ms': { type: 'string', default: '25' },
     seed: { type: 'string', default: '1' },
+    requests: { type: 'string', default: '0' },
   },
 });
 const USERS = Number(args.users);
@@ -43,6 +48,7 @@ const STEPS = Number(args.steps);
 const WORKERS = Number(args.workers);
 const POLL_MS = Number(args['poll-ms']);
 const SEED = Number(args.seed);
+const REQUESTS = Number(args.requests);
 
 const token = `bench-${Math.random().toString(36).slice(2)}-${Date.now()}`;
 const home = await mkdtemp(join(tmpdir(), 'oppu-serve-train-'));
@@ -216,6 +222,28 @@ const training = await phase('training', true);
 const after = memory();
 const requests = idle.info.length + idle.ask.length + training.info.length + training.ask.length;
 
+/** `--requests`: N asks, the askers taking turns; memory after a GC at 0, N/2 and N. */
+async function memoryOverAsks(n: number) {
+  const marks = [memory()];
+  let sent = 0;
+  let half: Promise<void> | undefined;
+  await Promise.all(
+    askers.map(async (p, i) => {
+      let k = i;
+      while (sent < n) {
+        sent++;
+        if (sent === Math.ceil(n / 2)) half = Promise.resolve().then(() => void marks.push(memory()));
+        const question = p.questions[k++ % p.questions.length]!;
+        await call('POST', `/api/users/${p.id}/ask`, { question, methods: ['oppu+rag'] });
+      }
+    }),
+  );
+  await half;
+  marks.push(memory());
+  return marks;
+}
+const asks = REQUESTS > 0 ? await memoryOverAsks(REQUESTS) : [];
+
 console.log('\nendpoint           phase      n      p50 ms   p99 ms   max ms');
 for (const [label, values] of [
   ['GET /api/info', idle.info],
@@ -238,6 +266,10 @@ console.log(
 console.log(
   `memory over ${requests} requests: RSS ${r1(before.rss)} -> ${r1(after.rss)} MiB, heap ${r1(before.heap)} -> ${r1(after.heap)} MiB`,
 );
+if (asks.length > 0)
+  console.log(
+    `memory over ${REQUESTS} more asks (at 0, ${Math.ceil(REQUESTS / 2)}, ${REQUESTS}): RSS ${asks.map((m) => r1(m.rss)).join(' -> ')} MiB, heap ${asks.map((m) => r1(m.heap)).join(' -> ')} MiB`,
+  );
 console.log(`errors: ${errors.length}${errors.length ? `\n  ${errors.slice(0, 10).join('\n  ')}` : ''}`);
 
 const result = {
@@ -263,6 +295,13 @@ const result = {
   rss_mb_after: r1(after.rss),
   heap_mb_before: r1(before.heap),
   heap_mb_after: r1(after.heap),
+  ...(asks.length > 0
+    ? {
+        requests_asks: REQUESTS,
+        rss_mb_asks: asks.map((m) => r1(m.rss)),
+        heap_mb_asks: asks.map((m) => r1(m.heap)),
+      }
+    : {}),
   errors: errors.length,
 };
 await running.close();

@@ -16,17 +16,24 @@ const training = { maxSteps: 100_000, learningRate: 1e-2, batchSize: 2, seed: 1 
 
 let root: string;
 let pooled: PooledEngine;
+/** The same, with trainings waiting for the answers as long as they run. */
+let waiting: PooledEngine;
 let mainPriority: number;
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'oppu-cpu-share-'));
   const dir = join(root, 'model');
   await writeTestCheckpoint(dir);
   mainPriority = getPriority(0);
-  // Four cores to share out, whatever this machine has: the counts below are the pool's policy.
-  pooled = await PooledEngine.open({ dir, trainWorkers: 1, serveWorkers: 1, cores: 4 });
+  // Four cores to share out, whatever this machine has: the counts below are the pool's policy. Trainings do not
+  // wait for answers here (trainPauseMs 0), so their thread count is what is seen.
+  [pooled, waiting] = await Promise.all([
+    PooledEngine.open({ dir, trainWorkers: 1, serveWorkers: 1, cores: 4, trainPauseMs: 0 }),
+    PooledEngine.open({ dir, trainWorkers: 1, serveWorkers: 1, trainPauseMs: 600_000 }),
+  ]);
 }, 120_000);
 afterAll(async () => {
   pooled?.dispose();
+  waiting?.dispose();
   await rm(root, { recursive: true, force: true });
 });
 
@@ -68,6 +75,32 @@ describe('EnginePool: the cores go to the answers first', () => {
     },
     120_000,
   );
+
+  it('a training waits between two steps while an answer runs, and goes on after it', async () => {
+    const stop = new AbortController();
+    let steps = 0;
+    const train = waiting.trainAdapter(examples, {
+      peft: OPPU_LORA,
+      training,
+      signal: stop.signal,
+      onProgress: () => steps++,
+    });
+    try {
+      await until(() => steps >= 2, 'the training stepping');
+      const before = steps;
+      const [answer] = await waiting.model.generate([{ prompt: 'the cat' }], {
+        maxNewTokens: 200,
+        temperature: 0,
+      });
+      expect(answer!.tokens).toBeGreaterThan(0);
+      // The step running when the answer came may end; no other one starts until the answer is done.
+      expect(steps).toBeLessThanOrEqual(before + 1);
+      await until(() => steps > before + 1, 'the training stepping again');
+    } finally {
+      stop.abort();
+    }
+    expect((await train).cancelled).toBe(true);
+  }, 120_000);
 
   it.runIf(process.platform === 'linux')(
     "training workers run at a lower priority than the server's thread, which keeps its own",

@@ -29,6 +29,11 @@ export interface EnginePoolOptions {
   readonly trainNice?: number;
   /** Cores the native kernels' threads are shared out from; default `os.availableParallelism()`. */
   readonly cores?: number;
+  /**
+   * Longest a training waits between two steps while answers run (default 1,000 ms; 0: it never waits). The
+   * answers then have the cores to themselves, and a training still takes a step at least this often.
+   */
+  readonly trainPauseMs?: number;
   /** Lines the workers log (the backend chosen, a replaced worker); default none. */
   readonly onLog?: (line: string) => void;
 }
@@ -121,6 +126,10 @@ export class EnginePool {
   readonly cores: number;
   /** The training workers' added nice value. */
   readonly trainNice: number;
+  /** Longest a training waits between two steps for the answers running. */
+  readonly trainPauseMs: number;
+  /** Answers running now (index 0), shared with the workers: trainings wait between steps while it is above 0. */
+  private readonly gate = new Int32Array(new SharedArrayBuffer(4));
   /** The base model's info (from the first worker ready). */
   info!: BaseModelInfo;
   backend = '';
@@ -166,6 +175,13 @@ export class EnginePool {
     }
     this.threads = options.threads ?? Math.max(1, Math.floor(this.cores / workers));
     this.trainNice = options.trainNice ?? 10;
+    this.trainPauseMs = options.trainPauseMs ?? 1000;
+    if (!(this.trainPauseMs >= 0)) {
+      throw new OppuError(
+        'invalid_option',
+        `trainPauseMs must be a number of milliseconds, 0 or more (got ${this.trainPauseMs})`,
+      );
+    }
     if (!Number.isInteger(this.trainNice) || this.trainNice < 0 || this.trainNice > 19) {
       throw new OppuError(
         'invalid_option',
@@ -233,8 +249,14 @@ export class EnginePool {
     return out;
   }
 
-  /** Tells each running training its new thread count when the answers around it started or ended. */
+  /**
+   * After answers started or ended: the gate counts the answers running (trainings wait while it is above 0,
+   * woken when it drops to 0), and each running training is told its new thread count.
+   */
   private balance(): void {
+    const answering = this.slots.filter((s) => s?.ready && s.current && !isTraining(s.current)).length;
+    if (Atomics.exchange(this.gate, 0, answering) !== answering && answering === 0)
+      Atomics.notify(this.gate, 0);
     if (this.options.threads !== undefined) return;
     for (const [slot, threads] of this.wantedThreads()) {
       if (slot.asked === threads || !isTraining(slot.current)) continue;
@@ -249,6 +271,8 @@ export class EnginePool {
       ...(this.options.name ? { name: this.options.name } : {}),
       threads: this.threads,
       ...(lane === 'train' && this.trainNice > 0 ? { nice: this.trainNice } : {}),
+      gate: this.gate.buffer as SharedArrayBuffer,
+      pauseMs: this.trainPauseMs,
     };
     const worker = startWorker(start, this.threads);
     this.started++;

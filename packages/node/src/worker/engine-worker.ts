@@ -72,9 +72,30 @@ function buffersOf(weights: AdapterWeights): ArrayBuffer[] {
   return out;
 }
 
+const gate = start.gate ? new Int32Array(start.gate) : undefined;
+
+/**
+ * Between two training steps (the trainer reports each step, then yields): while answers run elsewhere in the
+ * pool, this training waits for them, at most `pauseMs`, so they have the cores to themselves. Blocking is
+ * right here: this thread has nothing else to do, and a cancel is read as soon as the step loop yields.
+ */
+function holdForAnswers(): void {
+  if (!gate || !start.pauseMs) return;
+  const until = performance.now() + start.pauseMs;
+  for (let running = Atomics.load(gate, 0); running > 0; running = Atomics.load(gate, 0)) {
+    const left = until - performance.now();
+    if (left <= 0) return;
+    Atomics.wait(gate, 0, running, left);
+  }
+}
+
 async function run(message: Extract<ToWorker, { type: 'job' }>, signal: AbortSignal): Promise<void> {
   const id = message.id;
   const onProgress = (event: ProgressEvent) => post({ type: 'progress', id, event });
+  const onStep = (event: ProgressEvent) => {
+    onProgress(event);
+    holdForAnswers();
+  };
   const e = await engine(message.model);
   let result: JobResult;
   let transfer: ArrayBuffer[] = [];
@@ -85,7 +106,7 @@ async function run(message: Extract<ToWorker, { type: 'job' }>, signal: AbortSig
         ...rest,
         ...(init ? { init } : {}),
         signal,
-        onProgress,
+        onProgress: onStep,
       });
       result = r;
       transfer = buffersOf(r.weights);
@@ -93,7 +114,11 @@ async function run(message: Extract<ToWorker, { type: 'job' }>, signal: AbortSig
     }
     case 'trainMany': {
       if (!e.trainAdapters) throw new Error('engine worker: this engine cannot train users together');
-      const r = await e.trainAdapters(message.perUser, { ...message.options, signal, onProgress });
+      const r = await e.trainAdapters(message.perUser, {
+        ...message.options,
+        signal,
+        onProgress: onStep,
+      });
       result = r;
       transfer = r.flatMap((x) => buffersOf(x.weights));
       break;

@@ -32,6 +32,8 @@ export interface PooledEngineOptions {
   readonly trainNice?: number;
   /** Cores the kernels' threads are shared out from; default `os.availableParallelism()`. */
   readonly cores?: number;
+  /** Longest a training waits between two steps while answers run (default 1,000 ms; see `EnginePoolOptions`). */
+  readonly trainPauseMs?: number;
   readonly onLog?: (line: string) => void;
 }
 

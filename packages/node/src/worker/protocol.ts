@@ -31,6 +31,12 @@ export interface WorkerStart {
    * serving worker. 0 or absent: unchanged.
    */
   readonly nice?: number;
+  /**
+   * Answers running in the pool now (an Int32 at index 0, shared with the pool): a training waits between two
+   * steps while it is above 0, at most `pauseMs` per step.
+   */
+  readonly gate?: SharedArrayBuffer;
+  readonly pauseMs?: number;
 }
 
 /** An adapter as a request carries it: the weights, and the pool's id of that object (the worker reuses its copy). */
