@@ -16,18 +16,18 @@ import {
   ADAPTER_CONFIG,
   ADAPTER_META,
   ADAPTER_WEIGHTS,
+  checkWeightsChecksum,
   chooseVersion,
+  decodeStoredVersion,
   encodeNewVersion,
   exportVersions,
   FsAdapterStore,
   metaJson,
   nextVersion,
-  parseAdapterMetadata,
   readVersionFiles,
-  sha256Hex,
+  readVersionMeta,
   versionDirName,
 } from '@oppu/node';
-import { readSafetensors } from '@oppu/trainer';
 
 const VERSION_META = /\/v(\d{4,9})\/oppu_meta\.json$/;
 const HEAD = 'HEAD.json';
@@ -175,14 +175,7 @@ export class S3AdapterStore implements AdapterStore {
     if (!bytes) {
       throw new OppuError('adapter_not_found', `user ${user} has no adapter version ${version}`);
     }
-    const meta = parseAdapterMetadata(new TextDecoder().decode(bytes), this.where(key));
-    if (meta.userId !== user || meta.version !== version) {
-      throw new OppuError(
-        'adapter_corrupt',
-        `${this.where(key)}: metadata names user ${meta.userId} version ${meta.version}`,
-      );
-    }
-    return meta;
+    return readVersionMeta(new TextDecoder().decode(bytes), user, version, this.where(key));
   }
 
   async list(user: UserId): Promise<AdapterMetadata[]> {
@@ -198,20 +191,12 @@ export class S3AdapterStore implements AdapterStore {
     if (!generation) return undefined;
     const v = chooseVersion(user, await this.versions(user, generation), version);
     if (v === undefined) return undefined;
+    const dir = this.versionKey(user, generation, v);
     const { meta, config, weights } = await this.readVersion(user, generation, v);
-    let parsed: Record<string, unknown>;
-    const configKey = `${this.versionKey(user, generation, v)}/${ADAPTER_CONFIG}`;
-    try {
-      parsed = JSON.parse(new TextDecoder().decode(config));
-    } catch (error) {
-      throw new OppuError('adapter_corrupt', `${this.where(configKey)}: not valid JSON`, { cause: error });
-    }
-    const file = this.where(`${this.versionKey(user, generation, v)}/${ADAPTER_WEIGHTS}`);
-    const { tensors } = readSafetensors(weights, { file });
-    return { meta, weights: { config: parsed, tensors } };
+    return decodeStoredVersion(meta, config, weights, (file) => this.where(`${dir}/${file}`));
   }
 
-  /** The three objects of a committed version, the weights checked against the metadata's sha256. */
+  /** The three objects of a committed version (checksum not yet checked). */
   private async readVersion(user: UserId, generation: string, version: number) {
     const dir = this.versionKey(user, generation, version);
     const meta = await this.readMeta(user, generation, version);
@@ -221,12 +206,6 @@ export class S3AdapterStore implements AdapterStore {
       throw new OppuError(
         'adapter_corrupt',
         `${this.where(dir)}: ${!weights ? ADAPTER_WEIGHTS : ADAPTER_CONFIG} is missing although ${ADAPTER_META} exists; roll back to an earlier version or retrain`,
-      );
-    }
-    if (sha256Hex(weights) !== meta.sha256) {
-      throw new OppuError(
-        'adapter_checksum',
-        `${this.where(`${dir}/${ADAPTER_WEIGHTS}`)}: checksum does not match ${ADAPTER_META} (the object was changed or damaged); roll back to an earlier version or retrain`,
       );
     }
     return { meta, config, weights };
@@ -310,9 +289,10 @@ export class S3AdapterStore implements AdapterStore {
     const generation = await this.generation(user);
     const versions = generation ? await this.versions(user, generation) : [];
     return exportVersions(user, versions, async (v) => {
-      const { config, weights } = await this.readVersion(user, generation!, v); // checksums verified
-      const meta = (await this.getBytes(`${this.versionKey(user, generation!, v)}/${ADAPTER_META}`))!;
-      return { config, weights, meta };
+      const dir = this.versionKey(user, generation!, v);
+      const { meta, config, weights } = await this.readVersion(user, generation!, v);
+      checkWeightsChecksum(meta, weights, this.where(`${dir}/${ADAPTER_WEIGHTS}`));
+      return { config, weights, meta: (await this.getBytes(`${dir}/${ADAPTER_META}`))! };
     });
   }
 

@@ -1,9 +1,16 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type AdapterMetadata, type AdapterWeights, OppuError, type UserId } from '@oppu/core';
-import { assertFiniteTensors, encodeAdapter } from '@oppu/trainer';
+import {
+  type AdapterMetadata,
+  type AdapterWeights,
+  OppuError,
+  type StoredAdapter,
+  type UserId,
+} from '@oppu/core';
+import { assertFiniteTensors, encodeAdapter, readSafetensors } from '@oppu/trainer';
 import { type ArchiveVersion, packAdapterArchive } from './adapter-archive.js';
+import { parseAdapterMetadata } from './adapter-metadata.js';
 
 /**
  * What every adapter store (`FsAdapterStore`, `S3AdapterStore` of @oppu/s3) shares: the files of a version, how a
@@ -71,6 +78,52 @@ export function chooseVersion(
     );
   }
   return v;
+}
+
+/**
+ * A version's `oppu_meta.json`, parsed and checked to belong to (user, version): a file copied from another
+ * user's folder is refused. `where` names the file in errors.
+ */
+export function readVersionMeta(text: string, user: UserId, version: number, where: string): AdapterMetadata {
+  const meta = parseAdapterMetadata(text, where);
+  if (meta.userId !== user || meta.version !== version) {
+    throw new OppuError(
+      'adapter_corrupt',
+      `${where}: metadata names user ${meta.userId} version ${meta.version}`,
+    );
+  }
+  return meta;
+}
+
+/** Refuses weights whose sha256 is not the one their metadata recorded (changed or damaged since). */
+export function checkWeightsChecksum(meta: AdapterMetadata, weights: Uint8Array, where: string): void {
+  if (sha256Hex(weights) !== meta.sha256) {
+    throw new OppuError(
+      'adapter_checksum',
+      `${where}: checksum does not match ${ADAPTER_META} (it was changed or damaged); roll back to an earlier version or retrain`,
+    );
+  }
+}
+
+/**
+ * A stored version as `get` returns it: the weights checked against the metadata's sha256, the config parsed.
+ * `where(file)` names one of the version's files in errors (a path, an `s3://` address).
+ */
+export function decodeStoredVersion(
+  meta: AdapterMetadata,
+  config: Uint8Array,
+  weights: Uint8Array,
+  where: (file: string) => string,
+): StoredAdapter {
+  checkWeightsChecksum(meta, weights, where(ADAPTER_WEIGHTS));
+  let parsed: Record<string, unknown>;
+  try {
+    parsed = JSON.parse(new TextDecoder().decode(config));
+  } catch (error) {
+    throw new OppuError('adapter_corrupt', `${where(ADAPTER_CONFIG)}: not valid JSON`, { cause: error });
+  }
+  const { tensors } = readSafetensors(weights, { file: where(ADAPTER_WEIGHTS) });
+  return { meta, weights: { config: parsed, tensors } };
 }
 
 /** The export archive of the user's `versions`, each read (checksum verified) by `read`. */

@@ -23,7 +23,6 @@ import {
   loraConfigFromPeft,
   peftTypeOf,
   promptTuningConfigFromPeft,
-  readSafetensors,
   readSafetensorsHeader,
   writeSafetensors,
 } from '@oppu/trainer';
@@ -34,11 +33,13 @@ import {
   ADAPTER_META,
   ADAPTER_WEIGHTS,
   chooseVersion,
+  decodeStoredVersion,
   encodeNewVersion,
   exportVersions,
   metaJson,
   nextVersion,
   readVersionFiles,
+  readVersionMeta,
   sha256Hex,
   versionDirName,
 } from './adapter-versions.js';
@@ -236,14 +237,7 @@ export class FsAdapterStore implements AdapterStore {
 
   private async readMeta(user: UserId, version: number): Promise<AdapterMetadata> {
     const file = join(this.userDir(user), versionDirName(version), ADAPTER_META);
-    const meta = parseAdapterMetadata(await readFile(file, 'utf8'), file);
-    if (meta.userId !== user || meta.version !== version) {
-      throw new OppuError(
-        'adapter_corrupt',
-        `${file}: metadata names user ${meta.userId} version ${meta.version}`,
-      );
-    }
-    return meta;
+    return readVersionMeta(await readFile(file, 'utf8'), user, version, file);
   }
 
   async get(user: UserId, version?: number): Promise<StoredAdapter | undefined> {
@@ -251,22 +245,9 @@ export class FsAdapterStore implements AdapterStore {
     if (v === undefined) return undefined;
     const dir = join(this.userDir(user), versionDirName(v));
     const meta = await this.readMeta(user, v);
-    const bytes = await readFile(join(dir, ADAPTER_WEIGHTS));
-    if (sha256Hex(bytes) !== meta.sha256) {
-      throw new OppuError(
-        'adapter_checksum',
-        `${join(dir, ADAPTER_WEIGHTS)}: checksum does not match ${ADAPTER_META} (the file was changed or damaged); roll back to an earlier version or retrain`,
-      );
-    }
-    const configFile = join(dir, ADAPTER_CONFIG);
-    let config: Record<string, unknown>;
-    try {
-      config = JSON.parse(await readFile(configFile, 'utf8'));
-    } catch (error) {
-      throw new OppuError('adapter_corrupt', `${configFile}: not valid JSON`, { cause: error });
-    }
-    const { tensors } = readSafetensors(bytes, { file: join(dir, ADAPTER_WEIGHTS) });
-    return { meta, weights: { config, tensors } };
+    const weights = await readFile(join(dir, ADAPTER_WEIGHTS));
+    const config = await readFile(join(dir, ADAPTER_CONFIG));
+    return decodeStoredVersion(meta, config, weights, (file) => join(dir, file));
   }
 
   async put(
