@@ -25,6 +25,7 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     projects: [
+      project('packages/contracts', ['packages/contracts/src/**/*.test.ts']),
       project('packages/core', ['packages/core/src/**/*.test.ts']),
       project('packages/trainer', ['packages/trainer/src/**/*.test.ts']),
       project('packages/retriever', ['packages/retriever/src/**/*.test.ts']),

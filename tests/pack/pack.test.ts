@@ -24,6 +24,7 @@ const SMOKE = fileURLToPath(new URL('./smoke.mjs', import.meta.url));
 
 /** Every package we publish: folder under packages/ and npm name. The playground and tests/ are private. */
 const PACKAGES = [
+  'contracts',
   'core',
   'trainer',
   'retriever',
@@ -374,6 +375,7 @@ describe.runIf(enabled)('the packed packages, installed outside the workspace', 
     it('runs a plain-Node script that uses every package', () => {
       expect(smokeRun.code, `${smokeRun.stdout}\n${smokeRun.stderr}`).toBe(0);
       expect(Object.keys(smoke)).toEqual([
+        'contracts',
         'core',
         'model-tiny',
         'retriever',
@@ -386,6 +388,7 @@ describe.runIf(enabled)('the packed packages, installed outside the workspace', 
       ]);
       // Each package was loaded from the scratch project's node_modules, as built (dist), never from sources.
       const loadedFrom: Record<PackageDir, string> = {
+        contracts: smoke.contracts!.from,
         core: smoke.core!.from,
         trainer: smoke['model-tiny']!.trainerFrom,
         retriever: smoke.retriever!.from,
@@ -399,6 +402,10 @@ describe.runIf(enabled)('the packed packages, installed outside the workspace', 
       for (const dir of PACKAGES) {
         expect(loadedFrom[dir], dir).toBe(join(scratch, 'node_modules', '@oppu', dir, 'dist', 'index.js'));
       }
+    });
+
+    it('@oppu/contracts holds only OppuError as a value, the class @oppu/core throws', () => {
+      expect(smoke.contracts).toMatchObject({ values: ['OppuError'], sameErrorAsCore: true });
     });
 
     it('@oppu/core scores a LaMP file', () => {

@@ -14,6 +14,17 @@ const report = (step, fields) => console.log(JSON.stringify({ step, ...fields })
 /** Where `import(name)` loads a package from: it must be this project's node_modules, never the workspace. */
 const from = (name) => fileURLToPath(import.meta.resolve(name));
 
+// @oppu/contracts: its one value, OppuError, is the class @oppu/core throws (core re-exports it).
+{
+  const contracts = await import('@oppu/contracts');
+  const core = await import('@oppu/core');
+  report('contracts', {
+    from: from('@oppu/contracts'),
+    values: Object.keys(contracts),
+    sameErrorAsCore: contracts.OppuError === core.OppuError,
+  });
+}
+
 // @oppu/core: write a synthetic LaMP-2M outputs file and predictions, read them back and score them.
 {
   const core = await import('@oppu/core');

@@ -1,14 +1,5 @@
-import type { HistoryItem, UserProfile } from './history.js';
-import type { UserId } from './user.js';
-
-/** Writes a short textual profile of a user from their own history (OPPU's PAG). */
-export interface ProfileSummarizer {
-  summarize(
-    user: UserId,
-    items: readonly HistoryItem[],
-    task: string,
-    signal?: AbortSignal,
-  ): Promise<UserProfile>;
-  /** Updates a profile with new items, without re-reading the whole history where the method allows. */
-  update?(profile: UserProfile, newItems: readonly HistoryItem[], task: string): Promise<UserProfile>;
-}
+// Defined in @oppu/contracts (no Node built-in, no tfjs: importable from a browser); core re-exports them.
+export type {
+  ProfileSummarizer,
+  ProfileSummarizerV1,
+} from '@oppu/contracts';

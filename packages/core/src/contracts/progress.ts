@@ -1,17 +1,6 @@
-/** Progress of long work (training, indexing, evaluation); every long operation accepts `onProgress` and `signal`. */
-export interface ProgressEvent {
-  readonly phase: string;
-  readonly done: number;
-  readonly total: number;
-  readonly loss?: number;
-  readonly tokensPerSecond?: number;
-  readonly etaSeconds?: number;
-  readonly message?: string;
-}
-
-export type ProgressListener = (event: ProgressEvent) => void;
-
-export interface LongWorkOptions {
-  readonly onProgress?: ProgressListener;
-  readonly signal?: AbortSignal;
-}
+// Defined in @oppu/contracts (no Node built-in, no tfjs: importable from a browser); core re-exports them.
+export type {
+  LongWorkOptions,
+  ProgressEvent,
+  ProgressListener,
+} from '@oppu/contracts';

@@ -1,8 +1,7 @@
-import { OppuError } from './errors.js';
+import { OppuError, type UserId } from '@oppu/contracts';
 
-declare const userIdBrand: unique symbol;
-/** A validated user id: 1-64 of `[A-Za-z0-9_-]`. It becomes part of file names, so nothing else is accepted. */
-export type UserId = string & { readonly [userIdBrand]: true };
+// `UserId` is defined in @oppu/contracts; the functions that make one live here.
+export type { UserId } from '@oppu/contracts';
 
 const USER_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
