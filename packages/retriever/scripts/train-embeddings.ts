@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { writeFileAtomicSync } from '@oppu/core';
+import { mulberry32, writeFileAtomicSync } from '@oppu/core';
 import { embeddingTokens, WordVectors, type WordVectorsHeader } from '../src/word-vectors.js';
 import { corpusVersions, trainingDocs } from './corpora.js';
 
@@ -29,17 +29,8 @@ export const SETTINGS = Object.freeze({
 
 const log = (msg: string) => process.stderr.write(`[train-embeddings] ${msg}\n`);
 
-/** mulberry32: small, seedable, deterministic. */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The project's seeded PRNG (core's mulberry32): uniform in [0, 1). */
+const rng = mulberry32;
 function gaussian(next: () => number) {
   return () => {
     const u = Math.max(next(), 1e-300);

@@ -29,4 +29,17 @@ describe('seeded PRNG', () => {
     expect(x).toBeGreaterThanOrEqual(2);
     expect(x).toBeLessThanOrEqual(50);
   });
+
+  it('resumes a stream from its saved state, a signed 32-bit one included', () => {
+    const a = createRng(42);
+    for (let i = 0; i < 10; i++) a.next();
+    const saved = a.state;
+    const rest = Array.from({ length: 5 }, () => a.next());
+    const b = createRng(0);
+    b.state = saved;
+    expect(Array.from({ length: 5 }, () => b.next())).toEqual(rest);
+    const c = createRng(0);
+    c.state = saved | 0; // as an int32 (how model-tiny's checkpoints stored it before)
+    expect(Array.from({ length: 5 }, () => c.next())).toEqual(rest);
+  });
 });

@@ -1,9 +1,12 @@
 /**
- * A small seeded PRNG: mulberry32 (Tommy Ettinger's 32-bit generator), plus the draws the synthesizer needs.
- * Written out rather than imported so the generated data can never change under a dependency upgrade: the
- * same seed gives the same files forever.
+ * The project's one seeded PRNG: mulberry32 (Tommy Ettinger's 32-bit generator), plus the draws the
+ * synthesizer, the trainer (data order, dropout seeds, sampling), pretraining and the scripts need. Written out
+ * rather than imported so the generated data can never change under a dependency upgrade: the same seed gives
+ * the same files forever. Its whole state is one 32-bit number (`state`), so a checkpoint can save and resume it.
  */
 export interface Rng {
+  /** The generator's whole state (uint32); assigning a saved value resumes that stream exactly. */
+  state: number;
   /** Uniform in [0, 1). */
   next(): number;
   /** Integer in [lo, hi] (inclusive). */
@@ -21,15 +24,9 @@ export interface Rng {
   logUniform(lo: number, hi: number): number;
 }
 
+/** The bare mulberry32 stream: uniform in [0, 1) from `seed`. */
 export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return createRng(seed).next;
 }
 
 /** Mixes numbers into one 32-bit seed (FNV-1a over their 32-bit words), e.g. `seedOf(seed, userIndex)`. */
@@ -47,8 +44,21 @@ export function seedOf(...parts: number[]): number {
 }
 
 export function createRng(seed: number): Rng {
-  const next = mulberry32(seed);
+  let a = seed >>> 0;
+  const next = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
   const rng: Rng = {
+    get state() {
+      return a;
+    },
+    set state(value: number) {
+      a = value >>> 0;
+    },
     next,
     int: (lo, hi) => lo + Math.floor(next() * (hi - lo + 1)),
     pick: (items) => items[Math.floor(next() * items.length)]!,

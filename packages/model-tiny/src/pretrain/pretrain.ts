@@ -1,12 +1,11 @@
 import { createHash } from 'node:crypto';
-import type { ProgressListener } from '@oppu/core';
+import { createRng, type ProgressListener } from '@oppu/core';
 import { AdamW, clipGradNorm, cosineSchedule, LlamaModel } from '@oppu/trainer';
 import { softmaxCrossEntropy } from '@oppu/trainer/kernels';
 import * as tf from '@tensorflow/tfjs-core';
 import { type LlamaConfig, toDecoderConfig } from '../model/llama-config.js';
 import { randomBatch } from '../train/batches.js';
 import { evaluate } from '../train/evaluate.js';
-import { Rng } from '../train/rng.js';
 import { type HistoryPoint, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { initialWeights } from './init-weights.js';
 import type { PretrainRecipe } from './recipe.js';
@@ -76,7 +75,7 @@ export async function pretrainLoop(options: PretrainLoopOptions): Promise<Pretra
     });
   const hash = recipeHash(recipe, config);
   const total = recipe.steps + recipe.longSteps;
-  const rng = new Rng(recipe.seed);
+  const rng = createRng(recipe.seed);
   let step = 0;
   let trainSeconds = 0;
   let history: HistoryPoint[] = [];

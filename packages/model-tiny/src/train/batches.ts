@@ -1,5 +1,5 @@
+import type { Rng } from '@oppu/core';
 import * as tf from '@tensorflow/tfjs-core';
-import type { Rng } from './rng.js';
 
 /**
  * A random batch of windows from a token stream: `batch` windows of `seqLen + 1` tokens at uniform offsets;
@@ -19,7 +19,7 @@ export function randomBatch(
   const x = new Int32Array(batch * seqLen);
   const y = new Int32Array(batch * seqLen);
   for (let b = 0; b < batch; b++) {
-    const start = rng.int(stream.length - seqLen);
+    const start = rng.int(0, stream.length - seqLen - 1);
     for (let t = 0; t < seqLen; t++) {
       x[b * seqLen + t] = stream[start + t]!;
       y[b * seqLen + t] = stream[start + t + 1]!;

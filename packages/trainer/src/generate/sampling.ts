@@ -93,7 +93,7 @@ export function isGreedy(p: SamplingParams): boolean {
   return p.temperature === 0 || (p.temperature === undefined && p.topK === undefined && p.topP === undefined);
 }
 
-/** A uniform [0, 1) source from a seed (xoroshiro128+ via pure-rand, as the trainer's data order). */
+/** A uniform [0, 1) source from a seed (the project's PRNG, core's mulberry32, as the trainer's data order). */
 export function seededRandom(seed: number): () => number {
   const rng = createRng(seed);
   // Two draws give 60 random bits; plenty for a cumulative-probability walk.

@@ -1,7 +1,9 @@
-import { uniformInt } from 'pure-rand/distribution/uniformInt';
-import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
+import { createRng as createSeededRng } from '@oppu/core';
 
-/** A seeded random source (xoroshiro128+ from pure-rand): data order and dropout seeds are reproducible. */
+/**
+ * The trainer's draws (data order, dropout seeds, sampling) from the project's one seeded PRNG, core's
+ * mulberry32 (`createRng` in @oppu/core): the same seed gives the same stream on every platform.
+ */
 export interface Rng {
   /** Uniform integer in [0, n). */
   int(n: number): number;
@@ -12,11 +14,11 @@ export interface Rng {
 }
 
 export function createRng(seed: number): Rng {
-  const gen = xoroshiro128plus(seed | 0);
-  const int = (n: number) => uniformInt(gen, 0, n - 1);
+  const rng = createSeededRng(seed);
+  const int = (n: number) => rng.int(0, n - 1);
   return {
     int,
-    seed: () => uniformInt(gen, 0, 0x7fffffff),
+    seed: () => int(0x80000000),
     shuffle<T>(items: T[]) {
       for (let i = items.length - 1; i > 0; i--) {
         const j = int(i + 1);
