@@ -22,6 +22,8 @@ const SCRIPT = fileURLToPath(new URL('../../scripts/torch_reference.py', import.
 const probe = spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' });
 const hasTorch = probe.status === 0;
 const NEW_TOKENS = 8;
+// Each case starts Python and torch: minutes on a loaded machine, seconds on an idle one.
+const TIMEOUT_MS = 600_000;
 const PROMPTS = [
   [1, 5, 9, 2, 30, 17, 4, 4, 11, 40, 52, 60, 33, 7, 19, 21, 64, 3],
   [1, 44, 12, 8],
@@ -37,6 +39,8 @@ function reference(dir: string): Reference {
     input: JSON.stringify({ prompts: PROMPTS, new_tokens: NEW_TOKENS }),
     encoding: 'utf8',
     maxBuffer: 64 * 1024 * 1024,
+    // One thread: tiny matrices, and the cores are shared with the test runner.
+    env: { ...process.env, OMP_NUM_THREADS: '1' },
   });
   if (run.status !== 0) throw new Error(`torch_reference.py ${dir}: exit ${run.status}: ${run.stderr}`);
   return JSON.parse(run.stdout) as Reference;
@@ -96,49 +100,57 @@ describe.skipIf(!hasTorch)(title, () => {
   cases.push(['llama3', { shards: 3, dtype: 'float16' }], ['qwen2', { shards: 2, dtype: 'float32' }]);
 
   const checked = new Map<string, Reference>();
-  it.each(cases)('%s %o: logits and greedy tokens', async (family, opts) => {
-    const out = path.join(dir, `${family}-${opts.shards ?? 1}-${opts.dtype ?? 'published'}`);
-    await writeRandomCheckpoint(out, family, { seed: 3, ...opts });
-    const ref = reference(out);
-    checked.set(out, ref);
-    const ckpt = await loadHfCheckpoint(out);
-    const model = new LlamaModel(ckpt.config, ckpt.weights);
-    try {
-      PROMPTS.forEach((prompt, i) => {
-        const got = ours(model, prompt);
-        const diff = maxAbsDiff(got.logits, ref.logits[i] as number[]);
-        // Logits here reach 30-50; float32 sums in another order differ by ~1e-5 (measured). Leaving out the
-        // llama3 scaling moves them by 4e-2, the sliding window or the Qwen2 biases by over 9.
-        expect(diff, `${family} prompt ${i}: max |logit diff|`).toBeLessThan(5e-4);
-        expect(got.greedy, `${family} prompt ${i}: greedy tokens`).toEqual(ref.greedy[i]);
-      });
-    } finally {
-      model.dispose();
-    }
-  });
-
-  it('on the fastest backend (wasm: the KV cache written in place) too', async () => {
-    const backend = await initBackend({ log: () => {} });
-    try {
-      for (const [out, ref] of checked) {
-        const ckpt = await loadHfCheckpoint(out);
-        const model = new LlamaModel(ckpt.config, ckpt.weights);
-        try {
-          PROMPTS.forEach((prompt, i) => {
-            const got = ours(model, prompt);
-            expect(
-              maxAbsDiff(got.logits, ref.logits[i] as number[]),
-              `${out} on ${backend.name}`,
-            ).toBeLessThan(5e-4);
-            expect(got.greedy, `${out} on ${backend.name}`).toEqual(ref.greedy[i]);
-          });
-        } finally {
-          model.dispose();
-        }
+  it.each(cases)(
+    '%s %o: logits and greedy tokens',
+    async (family, opts) => {
+      const out = path.join(dir, `${family}-${opts.shards ?? 1}-${opts.dtype ?? 'published'}`);
+      await writeRandomCheckpoint(out, family, { seed: 3, ...opts });
+      const ref = reference(out);
+      checked.set(out, ref);
+      const ckpt = await loadHfCheckpoint(out);
+      const model = new LlamaModel(ckpt.config, ckpt.weights);
+      try {
+        PROMPTS.forEach((prompt, i) => {
+          const got = ours(model, prompt);
+          const diff = maxAbsDiff(got.logits, ref.logits[i] as number[]);
+          // Logits here reach 30-50; float32 sums in another order differ by ~1e-5 (measured). Leaving out the
+          // llama3 scaling moves them by 4e-2, the sliding window or the Qwen2 biases by over 9.
+          expect(diff, `${family} prompt ${i}: max |logit diff|`).toBeLessThan(5e-4);
+          expect(got.greedy, `${family} prompt ${i}: greedy tokens`).toEqual(ref.greedy[i]);
+        });
+      } finally {
+        model.dispose();
       }
-      expect(checked.size).toBe(cases.length);
-    } finally {
-      await initBackend({ backend: 'cpu', log: () => {} });
-    }
-  });
+    },
+    TIMEOUT_MS,
+  );
+
+  it(
+    'on the fastest backend (wasm: the KV cache written in place) too',
+    async () => {
+      const backend = await initBackend({ log: () => {} });
+      try {
+        for (const [out, ref] of checked) {
+          const ckpt = await loadHfCheckpoint(out);
+          const model = new LlamaModel(ckpt.config, ckpt.weights);
+          try {
+            PROMPTS.forEach((prompt, i) => {
+              const got = ours(model, prompt);
+              expect(
+                maxAbsDiff(got.logits, ref.logits[i] as number[]),
+                `${out} on ${backend.name}`,
+              ).toBeLessThan(5e-4);
+              expect(got.greedy, `${out} on ${backend.name}`).toEqual(ref.greedy[i]);
+            });
+          } finally {
+            model.dispose();
+          }
+        }
+        expect(checked.size).toBe(cases.length);
+      } finally {
+        await initBackend({ backend: 'cpu', log: () => {} });
+      }
+    },
+    TIMEOUT_MS,
+  );
 });
