@@ -13,8 +13,9 @@ import {
   OppuError,
   type PeftConfig,
   type PeftConfigBase,
+  userId,
 } from '@oppu/core';
-import { writeTestCheckpoint } from '@oppu/node';
+import { FsAdapterStore, writeTestCheckpoint } from '@oppu/node';
 import {
   definePeftMethod,
   type LinearAdapter,
@@ -219,6 +220,20 @@ describe('a PEFT method registered at run time', () => {
       options,
     );
     expect(mixed.map((r) => r.text)).toEqual(alone);
+
+    // The file-system store keeps, exports and imports its versions: an archive's adapter_config.json is read by
+    // the method its peft_type names.
+    const store = new FsAdapterStore({ root: join(dir, 'adapters') });
+    const meta = {
+      task: 'LaMP_3',
+      baseModel: { name: engine.model.info.name, hash: engine.model.info.hash },
+      peft: BIAS.defaults as PeftConfigBase as PeftConfig,
+      createdAt: new Date(0).toISOString(),
+    };
+    await store.put(userId('ann'), adapter, meta);
+    const imported = await store.import(userId('bob'), await store.export(userId('ann')));
+    expect(imported.map((m) => [m.userId, m.version, m.peft.method])).toEqual([['bob', 1, 'bias']]);
+    expect(await score((await store.get(userId('bob')))!.weights)).toEqual(tuned);
   });
 
   it('oppu run --peft bias trains every user with it, through the command line itself', async () => {

@@ -1,5 +1,6 @@
 import type { AdapterMetadata, PeftConfig } from '@oppu/core';
 import { OppuError, userId } from '@oppu/core';
+import { peftMethods } from '@oppu/trainer';
 
 /** Parses and checks an `oppu_meta.json`; `file` names it in errors. */
 export function parseAdapterMetadata(text: string, file: string): AdapterMetadata {
@@ -27,12 +28,8 @@ export function parseAdapterMetadata(text: string, file: string): AdapterMetadat
     fail('baseModel', 'must be {name, hash} strings');
   }
   const peft = m.peft as Record<string, unknown> | undefined;
-  if (
-    typeof peft !== 'object' ||
-    peft === null ||
-    !['lora', 'ia3', 'prompt'].includes(peft.method as string)
-  ) {
-    fail('peft', 'must be a PEFT config with method lora, ia3 or prompt');
+  if (typeof peft !== 'object' || peft === null || !peftMethods.get(peft.method as string)) {
+    fail('peft', `must be a PEFT config with a registered method (${peftMethods.names().join(', ')})`);
   }
   const sha = str('sha256');
   if (!/^[0-9a-f]{64}$/.test(sha)) fail('sha256', 'must be 64 hex digits');

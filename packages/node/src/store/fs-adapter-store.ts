@@ -17,15 +17,7 @@ import {
   type UserId,
   writeFileAtomic,
 } from '@oppu/core';
-import {
-  decodeAdapter,
-  ia3ConfigFromPeft,
-  loraConfigFromPeft,
-  peftTypeOf,
-  promptTuningConfigFromPeft,
-  readSafetensorsHeader,
-  writeSafetensors,
-} from '@oppu/trainer';
+import { decodeAdapter, peftMethods, readSafetensorsHeader, writeSafetensors } from '@oppu/trainer';
 import { unpackAdapterArchive } from './adapter-archive.js';
 import { parseAdapterMetadata } from './adapter-metadata.js';
 import {
@@ -453,11 +445,11 @@ function checkAdapterFiles(
   }
   const decoded = decodeAdapter(text, weights, where); // float tensors only, finite, read as float32
   const at = `${where}/${ADAPTER_CONFIG}`;
-  const type = peftTypeOf(decoded, where);
-  if (type === 'lora') checkLoraTensors(decoded, loraConfigFromPeft(decoded.config, at), where);
-  else if (type === 'ia3') ia3ConfigFromPeft(decoded.config, at);
-  else promptTuningConfigFromPeft(decoded.config, at);
-  if (type !== method) {
+  // The registered method its peft_type names reads the config (any method, a user's own included).
+  const kind = peftMethods.forWeights(decoded, where);
+  const peftConfig = kind.readConfig(decoded.config, at);
+  if (kind.name === 'lora') checkLoraTensors(decoded, peftConfig as LoraConfig, where);
+  if (kind.name !== method) {
     throw new OppuError(
       'archive_invalid',
       `${at}: peft_type ${JSON.stringify(decoded.config.peft_type)} does not match ${ADAPTER_META} (method ${method})`,
