@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { grad } from '../kernels/custom-grad.js';
 import { multiLoraDeltaReference } from '../kernels/multi-lora.js';
-import { BGMV_KERNEL, registerWebgpuKernels, SEGMENT_WEIGHT_GRAD_KERNEL } from './register-kernels.js';
-import { assertWebgpu, runWgsl } from './webgpu-program.js';
+import { BGMV_KERNEL, SEGMENT_WEIGHT_GRAD_KERNEL } from './register-kernels.js';
+import { webgpuOp } from './webgpu-op.js';
+import { runWgsl } from './webgpu-program.js';
 
 /** Checks x [rows, in], A [n, in, r], B [n, r, out]; returns the dimensions. */
 export function stackDims(op: string, x: tf.Tensor, a: tf.Tensor, b: tf.Tensor) {
@@ -35,55 +35,32 @@ export function bgmv(
   b: tf.Tensor3D,
   scale: number,
 ): tf.Tensor2D {
-  assertWebgpu('bgmv');
-  registerWebgpuKernels();
   const { rows, n } = stackDims('bgmv', x, a, b);
   if (ids.dtype !== 'int32' || ids.rank !== 1 || ids.shape[0] !== rows) {
     throw new Error(
       `bgmv: ids must be int32 [${rows}] (one adapter index per row), got ${ids.dtype} [${ids.shape}]`,
     );
   }
-  const f = tf.customGrad(
-    grad((xi: tf.Tensor, ai: tf.Tensor, bi: tf.Tensor, save: tf.GradSaveFunc) => {
+  const f = webgpuOp(
+    'bgmv',
+    (xi, ai, bi) => {
       const h = runWgsl(BGMV_KERNEL, { x: xi, w: ai, ids }, { scale: 1, transposeW: false, mode: 'shrink' }); // [rows, r]
       const y = runWgsl(BGMV_KERNEL, { x: h, w: bi, ids }, { scale, transposeW: false, mode: 'expand' }); // [rows, out]
       const offsets = tf.range(0, rows + 1, 1, 'int32'); // one segment per row, for the weight gradients
-      save([xi, h, ai, bi, ids, offsets]);
-      return {
-        value: y,
-        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-          const [xs, hs, as, bs, id, off] = saved as [
-            tf.Tensor,
-            tf.Tensor,
-            tf.Tensor,
-            tf.Tensor,
-            tf.Tensor,
-            tf.Tensor,
-          ];
-          const gB = runWgsl(
-            BGMV_KERNEL,
-            { x: dy, w: bs, ids: id },
-            { scale, transposeW: true, mode: 'shrink' },
-          ); // [rows, r]
-          const dx = runWgsl(
-            BGMV_KERNEL,
-            { x: gB, w: as, ids: id },
-            { scale: 1, transposeW: true, mode: 'expand' },
-          ); // [rows, in]
-          const da = runWgsl(
-            SEGMENT_WEIGHT_GRAD_KERNEL,
-            { x: xs, g: gB, offsets: off, ids: id },
-            { scale: 1, adapters: n },
-          ); // [n, in, r]
-          const db = runWgsl(
-            SEGMENT_WEIGHT_GRAD_KERNEL,
-            { x: hs, g: dy, offsets: off, ids: id },
-            { scale, adapters: n },
-          ); // [n, r, out]
-          return [dx, da, db];
-        },
-      };
-    }),
+      return { value: y, saved: [xi, h, ai, bi, ids, offsets] };
+    },
+    (dy, [xs, hs, as, bs, id, off]) => {
+      const gB = runWgsl(BGMV_KERNEL, { x: dy, w: bs, ids: id }, { scale, transposeW: true, mode: 'shrink' }); // [rows, r]
+      const dx = runWgsl(
+        BGMV_KERNEL,
+        { x: gB, w: as, ids: id },
+        { scale: 1, transposeW: true, mode: 'expand' },
+      ); // [rows, in]
+      const s = { offsets: off, ids: id };
+      const da = runWgsl(SEGMENT_WEIGHT_GRAD_KERNEL, { x: xs, g: gB, ...s }, { scale: 1, adapters: n }); // [n, in, r]
+      const db = runWgsl(SEGMENT_WEIGHT_GRAD_KERNEL, { x: hs, g: dy, ...s }, { scale, adapters: n }); // [n, r, out]
+      return [dx, da, db];
+    },
   );
   return f(x, a, b) as tf.Tensor2D;
 }

@@ -2,12 +2,11 @@ import type * as tf from '@tensorflow/tfjs-core';
 import {
   accumulateTiles,
   storeTile,
-  TILE_WORKGROUP,
+  TiledProgram,
   tileCoordinates,
   tileDeclarations,
-  tileDispatch,
 } from './tiled-mat-mul.js';
-import { registerWgslKernel, type WgslProgram } from './webgpu-program.js';
+import { registerWgslKernel } from './webgpu-program.js';
 
 /** Kernel name of the fused LoRA linear on the webgpu backend. */
 export const LORA_LINEAR_KERNEL = 'OppuLoraLinear';
@@ -29,14 +28,9 @@ export interface LoraLinearAttrs extends tf.NamedAttrMap {
  * temporary for x·W or h·B, and one store per output. The transposed forms serve the backward pass:
  * dx = g·W^T + gB·A^T is the same program with X = g, W, H = gB, B = A and both transposes set.
  */
-class LoraLinearProgram implements WgslProgram {
-  outputShape: number[];
+class LoraLinearProgram extends TiledProgram {
   shaderKey: string;
-  dispatchLayout = { x: [1], y: [0] };
-  dispatch: [number, number, number];
   variableNames = ['X', 'W', 'H', 'B'];
-  workgroupSize = TILE_WORKGROUP;
-  uniforms = 'scale : f32,';
   variableComponents: number[] | undefined;
   private readonly transposeW: boolean;
   private readonly transposeB: boolean;
@@ -44,8 +38,7 @@ class LoraLinearProgram implements WgslProgram {
   private readonly vec4: boolean;
 
   constructor(rows: number, inDim: number, out: number, transposeW: boolean, transposeB: boolean) {
-    this.outputShape = [rows, out];
-    this.dispatch = tileDispatch(rows, out);
+    super(rows, out);
     this.transposeW = transposeW;
     this.transposeB = transposeB;
     this.vec4 = !transposeW && inDim % 4 === 0 && out % 4 === 0;

@@ -1,12 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { grad } from '../kernels/custom-grad.js';
 import {
   LORA_LINEAR_KERNEL,
-  registerWebgpuKernels,
   SEGMENT_MAT_MUL_KERNEL,
   SEGMENT_WEIGHT_GRAD_KERNEL,
 } from './register-kernels.js';
-import { assertWebgpu, runWgsl } from './webgpu-program.js';
+import { webgpuOp } from './webgpu-op.js';
+import { runWgsl } from './webgpu-program.js';
 
 /**
  * Fused LoRA projection on the webgpu backend: y = x·W + scale·(x·A)·B, with W [in, out] frozen, A [in, r],
@@ -27,8 +26,6 @@ export function loraLinearWebgpu<R extends tf.Rank>(
   b: tf.Tensor2D,
   scale: number,
 ): tf.Tensor<R> {
-  assertWebgpu('loraLinearWebgpu');
-  registerWebgpuKernels();
   const [inDim, outDim] = w.shape;
   const r = a.shape[1];
   if (a.shape[0] !== inDim || b.shape[0] !== r || b.shape[1] !== outDim || x.shape.at(-1) !== inDim) {
@@ -38,8 +35,9 @@ export function loraLinearWebgpu<R extends tf.Rank>(
     );
   }
   const lead = x.shape.slice(0, -1);
-  const f = tf.customGrad(
-    grad((xi: tf.Tensor, ai: tf.Tensor, bi: tf.Tensor, save: tf.GradSaveFunc) => {
+  const f = webgpuOp(
+    'loraLinearWebgpu',
+    (xi, ai, bi) => {
       const x2 = tf.reshape(xi, [-1, inDim]); // [rows, in]
       const rows = x2.shape[0]!;
       // One segment covering every row, adapter 0: the SGMV kernels then compute plain products.
@@ -55,44 +53,25 @@ export function loraLinearWebgpu<R extends tf.Rank>(
         { x: x2, w, h, b: bi },
         { scale, transposeW: false, transposeB: false },
       ); // [rows, out]
-      save([x2, h, ai, bi, w, offsets, ids]);
-      return {
-        value: tf.reshape(y, [...lead, outDim]),
-        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-          const [xs, hs, as, bs, ws, off, id] = saved as [
-            tf.Tensor,
-            tf.Tensor,
-            tf.Tensor,
-            tf.Tensor,
-            tf.Tensor,
-            tf.Tensor,
-            tf.Tensor,
-          ];
-          const g = tf.reshape(dy, [-1, outDim]); // [rows, out]
-          const gB = runWgsl(
-            SEGMENT_MAT_MUL_KERNEL,
-            { x: g, w: tf.reshape(bs, [1, r, outDim]), offsets: off, ids: id },
-            { scale, transposeW: true },
-          ); // [rows, r] = s·g·B^T
-          const dx = runWgsl(
-            LORA_LINEAR_KERNEL,
-            { x: g, w: ws, h: gB, b: as },
-            { scale: 1, transposeW: true, transposeB: true },
-          ); // [rows, in] = g·W^T + gB·A^T
-          const da = runWgsl(
-            SEGMENT_WEIGHT_GRAD_KERNEL,
-            { x: xs, g: gB, offsets: off, ids: id },
-            { scale: 1, adapters: 1 },
-          ); // [1, in, r]
-          const db = runWgsl(
-            SEGMENT_WEIGHT_GRAD_KERNEL,
-            { x: hs, g, offsets: off, ids: id },
-            { scale, adapters: 1 },
-          ); // [1, r, out]
-          return [tf.reshape(dx, xi.shape), tf.reshape(da, [inDim, r]), tf.reshape(db, [r, outDim])];
-        },
-      };
-    }),
+      return { value: tf.reshape(y, [...lead, outDim]), saved: [x2, h, ai, bi, w, offsets, ids] };
+    },
+    (dy, [xs, hs, as, bs, ws, off, id]) => {
+      const g = tf.reshape(dy, [-1, outDim]); // [rows, out]
+      const s = { offsets: off, ids: id };
+      const gB = runWgsl(
+        SEGMENT_MAT_MUL_KERNEL,
+        { x: g, w: tf.reshape(bs, [1, r, outDim]), ...s },
+        { scale, transposeW: true },
+      ); // [rows, r] = s·g·B^T
+      const dx = runWgsl(
+        LORA_LINEAR_KERNEL,
+        { x: g, w: ws, h: gB, b: as },
+        { scale: 1, transposeW: true, transposeB: true },
+      ); // [rows, in] = g·W^T + gB·A^T
+      const da = runWgsl(SEGMENT_WEIGHT_GRAD_KERNEL, { x: xs, g: gB, ...s }, { scale: 1, adapters: 1 }); // [1, in, r]
+      const db = runWgsl(SEGMENT_WEIGHT_GRAD_KERNEL, { x: hs, g, ...s }, { scale, adapters: 1 }); // [1, r, out]
+      return [tf.reshape(dx, x.shape), tf.reshape(da, [inDim, r]), tf.reshape(db, [r, outDim])];
+    },
   );
   return f(x, a, b) as tf.Tensor<R>;
 }

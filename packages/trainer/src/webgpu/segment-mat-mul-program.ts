@@ -3,12 +3,11 @@ import {
   accumulateTiles,
   storeTile,
   TILE_M,
-  TILE_WORKGROUP,
+  TiledProgram,
   tileCoordinates,
   tileDeclarations,
-  tileDispatch,
 } from './tiled-mat-mul.js';
-import { registerWgslKernel, type WgslProgram } from './webgpu-program.js';
+import { registerWgslKernel } from './webgpu-program.js';
 
 /** Kernel name of the segmented gather-matmul (SGMV) on the webgpu backend. */
 export const SEGMENT_MAT_MUL_KERNEL = 'OppuSegmentMatMul';
@@ -30,19 +29,13 @@ export interface SegmentMatMulAttrs extends tf.NamedAttrMap {
  * block, not once per row (the point of SGMV over BGMV for prefill and training). Rows of other segments load
  * as zeros. An id outside [0, n) gives zero rows ("no adapter").
  */
-class SegmentMatMulProgram implements WgslProgram {
-  outputShape: number[];
+class SegmentMatMulProgram extends TiledProgram {
   shaderKey: string;
-  dispatchLayout = { x: [1], y: [0] };
-  dispatch: [number, number, number];
   variableNames = ['X', 'W', 'Offsets', 'Ids'];
-  workgroupSize = TILE_WORKGROUP;
-  uniforms = 'scale : f32,';
   private readonly transposeW: boolean;
 
   constructor(rows: number, cols: number, transposeW: boolean) {
-    this.outputShape = [rows, cols];
-    this.dispatch = tileDispatch(rows, cols);
+    super(rows, cols);
     this.transposeW = transposeW;
     this.shaderKey = `oppuSegmentMatMul_${transposeW}`;
   }

@@ -1,13 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { grad } from '../kernels/custom-grad.js';
 import { multiLoraDeltaReference } from '../kernels/multi-lora.js';
 import { stackDims } from './bgmv.js';
-import {
-  registerWebgpuKernels,
-  SEGMENT_MAT_MUL_KERNEL,
-  SEGMENT_WEIGHT_GRAD_KERNEL,
-} from './register-kernels.js';
-import { assertWebgpu, runWgsl } from './webgpu-program.js';
+import { SEGMENT_MAT_MUL_KERNEL, SEGMENT_WEIGHT_GRAD_KERNEL } from './register-kernels.js';
+import { webgpuOp } from './webgpu-op.js';
+import { runWgsl } from './webgpu-program.js';
 
 /**
  * Contiguous runs of rows sharing an adapter: segment s is rows [offsets[s], offsets[s+1]) and uses adapter
@@ -66,38 +62,26 @@ export function sgmv(
   b: tf.Tensor3D,
   scale: number,
 ): tf.Tensor2D {
-  assertWebgpu('sgmv');
-  registerWebgpuKernels();
   const { rows, n } = stackDims('sgmv', x, a, b);
   rowAdapterIds('sgmv', segments, rows);
-  const f = tf.customGrad(
-    grad((xi: tf.Tensor, ai: tf.Tensor, bi: tf.Tensor, save: tf.GradSaveFunc) => {
+  const f = webgpuOp(
+    'sgmv',
+    (xi, ai, bi) => {
       const offsets = tf.tensor1d(Int32Array.from(segments.offsets), 'int32'); // [S+1]
       const ids = tf.tensor1d(Int32Array.from(segments.adapterIds), 'int32'); // [S]
       const seg = { offsets, ids };
       const h = runWgsl(SEGMENT_MAT_MUL_KERNEL, { x: xi, w: ai, ...seg }, { scale: 1, transposeW: false }); // [rows, r]
       const y = runWgsl(SEGMENT_MAT_MUL_KERNEL, { x: h, w: bi, ...seg }, { scale, transposeW: false }); // [rows, out]
-      save([xi, h, ai, bi, offsets, ids]);
-      return {
-        value: y,
-        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-          const [xs, hs, as, bs, off, id] = saved as [
-            tf.Tensor,
-            tf.Tensor,
-            tf.Tensor,
-            tf.Tensor,
-            tf.Tensor,
-            tf.Tensor,
-          ];
-          const s = { offsets: off, ids: id };
-          const gB = runWgsl(SEGMENT_MAT_MUL_KERNEL, { x: dy, w: bs, ...s }, { scale, transposeW: true }); // [rows, r]
-          const dx = runWgsl(SEGMENT_MAT_MUL_KERNEL, { x: gB, w: as, ...s }, { scale: 1, transposeW: true }); // [rows, in]
-          const da = runWgsl(SEGMENT_WEIGHT_GRAD_KERNEL, { x: xs, g: gB, ...s }, { scale: 1, adapters: n }); // [n, in, r]
-          const db = runWgsl(SEGMENT_WEIGHT_GRAD_KERNEL, { x: hs, g: dy, ...s }, { scale, adapters: n }); // [n, r, out]
-          return [dx, da, db];
-        },
-      };
-    }),
+      return { value: y, saved: [xi, h, ai, bi, offsets, ids] };
+    },
+    (dy, [xs, hs, as, bs, off, id]) => {
+      const s = { offsets: off, ids: id };
+      const gB = runWgsl(SEGMENT_MAT_MUL_KERNEL, { x: dy, w: bs, ...s }, { scale, transposeW: true }); // [rows, r]
+      const dx = runWgsl(SEGMENT_MAT_MUL_KERNEL, { x: gB, w: as, ...s }, { scale: 1, transposeW: true }); // [rows, in]
+      const da = runWgsl(SEGMENT_WEIGHT_GRAD_KERNEL, { x: xs, g: gB, ...s }, { scale: 1, adapters: n }); // [n, in, r]
+      const db = runWgsl(SEGMENT_WEIGHT_GRAD_KERNEL, { x: hs, g: dy, ...s }, { scale, adapters: n }); // [n, r, out]
+      return [dx, da, db];
+    },
   );
   return f(x, a, b) as tf.Tensor2D;
 }

@@ -1,3 +1,5 @@
+import type { WgslProgram } from './webgpu-program.js';
+
 /**
  * The WGSL of a tiled matrix product, shared by the fused LoRA linear and the SGMV kernels: a workgroup of
  * 8x8 threads computes a 32x32 block of the output, each thread a 4x4 register tile (four vec4 rows), stepping
@@ -80,4 +82,25 @@ export function storeTile(rows: string, cols: string, scale: string): string {
 /** Workgroups for an output of rows x cols. */
 export function tileDispatch(rows: number, cols: number): [number, number, number] {
   return [Math.ceil(cols / TILE_N), Math.ceil(rows / TILE_M), 1];
+}
+
+/**
+ * What every tiled product program sets the same way: a [rows, cols] output, one 8x8 workgroup per 32x32 block
+ * of it, and the `scale` uniform. A program adds its `shaderKey`, `variableNames` and `getUserCode`.
+ */
+export abstract class TiledProgram implements WgslProgram {
+  outputShape: number[];
+  dispatchLayout = { x: [1], y: [0] };
+  dispatch: [number, number, number];
+  workgroupSize = TILE_WORKGROUP;
+  uniforms = 'scale : f32,';
+  abstract shaderKey: string;
+  abstract variableNames: string[];
+
+  constructor(rows: number, cols: number) {
+    this.outputShape = [rows, cols];
+    this.dispatch = tileDispatch(rows, cols);
+  }
+
+  abstract getUserCode(): string;
 }
