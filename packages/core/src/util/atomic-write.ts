@@ -69,14 +69,19 @@ function syncDirSync(dir: string): void {
   }
 }
 
-/** Writes `data` to `path` atomically and durably (see above). Creates the folder if needed. */
-export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  const tmp = tempPathFor(path);
+/**
+ * The durable steps of every async write here: the temp file is filled by `fill` (or kept as it is), fsynced,
+ * renamed over `path`, then the folder is fsynced. On a failure the temp file is removed.
+ */
+async function commitTemp(
+  path: string,
+  tmp: string,
+  fill?: (fh: Awaited<ReturnType<typeof open>>) => Promise<void>,
+): Promise<void> {
   try {
-    await mkdir(dirname(path), { recursive: true });
-    const fh = await open(tmp, 'w');
+    const fh = await open(tmp, fill ? 'w' : 'r+');
     try {
-      await fh.writeFile(data);
+      await fill?.(fh);
       await fh.sync();
     } finally {
       await fh.close();
@@ -87,6 +92,16 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
     throw writeFailed(path, error);
   }
   await syncDir(dirname(path));
+}
+
+/** Writes `data` to `path` atomically and durably (see above). Creates the folder if needed. */
+export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+  try {
+    await mkdir(dirname(path), { recursive: true });
+  } catch (error) {
+    throw writeFailed(path, error);
+  }
+  await commitTemp(path, tempPathFor(path), (fh) => fh.writeFile(data));
 }
 
 /**
@@ -147,22 +162,12 @@ export async function createAtomicWriter(path: string): Promise<AtomicWriter> {
       if (!stream.write(chunk)) await once(stream, 'drain');
     },
     async commit() {
-      try {
-        if (failed) throw failed;
-        await closed();
-        if (failed) throw failed;
-        const fh = await open(tmp, 'r+');
-        try {
-          await fh.sync();
-        } finally {
-          await fh.close();
-        }
-        await rename(tmp, path);
-      } catch (error) {
+      if (!failed) await closed();
+      if (failed) {
         await rm(tmp, { force: true });
-        throw writeFailed(path, error);
+        throw writeFailed(path, failed);
       }
-      await syncDir(dirname(path));
+      await commitTemp(path, tmp);
     },
     async abort() {
       stream.destroy();
