@@ -41,10 +41,14 @@ const mb = (b: number) => Math.round(b / 1e5) / 10;
 try {
   for (const mode of ['stream', 'array'] as const) {
     const cap = mode === 'array' ? [`--max-old-space-size=${Math.ceil((2 * size) / 1e6)}`] : [];
-    const out = execFileSync(process.execPath, ['--expose-gc', ...cap, '--import', tsx, probe, file, mode], {
-      encoding: 'utf8',
-      maxBuffer: 1 << 20,
-    });
+    const out = execFileSync(
+      process.execPath,
+      ['--expose-gc', ...cap, '--conditions', 'source', '--import', tsx, probe, file, mode],
+      {
+        encoding: 'utf8',
+        maxBuffer: 1 << 20,
+      },
+    );
     const r = JSON.parse(out.trim().split('\n').at(-1)!);
     console.log(
       JSON.stringify({

@@ -17,13 +17,21 @@ interface Run {
   stderr: string;
 }
 
-/** Runs `oppu ...args` in a child process, from `cwd`, exactly as a user would from source. */
+/**
+ * Runs `oppu ...args` in a child process, from `cwd`, exactly as a user would from source (`pnpm oppu`: the
+ * workspace's packages, @oppu/contracts included, from their sources).
+ */
 function oppu(cwd: string, ...args: string[]): Promise<Run> {
   return new Promise((resolve) => {
     const env = { ...process.env, npm_lifecycle_event: '', INIT_CWD: '' };
-    execFile(process.execPath, ['--import', tsx, entry, ...args], { cwd, env }, (error, stdout, stderr) => {
-      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      ['--conditions', 'source', '--import', tsx, entry, ...args],
+      { cwd, env },
+      (error, stdout, stderr) => {
+        resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 

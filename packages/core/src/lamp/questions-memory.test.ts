@@ -23,9 +23,13 @@ interface Probe {
 
 async function measure(file: string, mode: 'stream' | 'array', maxOldSpaceMb?: number): Promise<Probe> {
   const flags = ['--expose-gc', ...(maxOldSpaceMb ? [`--max-old-space-size=${maxOldSpaceMb}`] : [])];
-  const { stdout } = await run(process.execPath, [...flags, '--import', tsx, probe, file, mode], {
-    maxBuffer: 1 << 20,
-  });
+  const { stdout } = await run(
+    process.execPath,
+    [...flags, '--conditions', 'source', '--import', tsx, probe, file, mode],
+    {
+      maxBuffer: 1 << 20,
+    },
+  );
   return JSON.parse(stdout.trim().split('\n').at(-1)!) as Probe;
 }
 
