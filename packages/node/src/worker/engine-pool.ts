@@ -3,7 +3,15 @@ import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { type AdapterWeights, type BaseModelInfo, OppuError, type ProgressEvent } from '@oppu/core';
-import type { FromWorker, JobOp, JobResult, ToWorker, WireError, WorkerStart } from './protocol.js';
+import type {
+  AdapterRef,
+  FromWorker,
+  JobOp,
+  JobResult,
+  ToWorker,
+  WireError,
+  WorkerStart,
+} from './protocol.js';
 
 export interface EnginePoolOptions {
   /** The base model folder (HF layout), already checked. */
@@ -70,6 +78,8 @@ interface Slot {
   threads: number | null;
   /** The worker thread's nice value, as it reported it. */
   priority?: number;
+  /** Adapter ids this worker holds the weights of, least recently used first (see `adapterRefs`). */
+  readonly held: Map<number, true>;
   /** Definitions waiting for this worker's answer (only the first answer settles a definition). */
   readonly defines: Set<number>;
 }
@@ -94,6 +104,9 @@ export interface WorkerState {
 function isTraining(job: PendingJob | undefined): boolean {
   return job !== undefined && (job.op.op === 'train' || job.op.op === 'trainMany');
 }
+
+/** Most adapters a worker keeps the weights of (the pool tells it which to drop past this). */
+const MAX_HELD_ADAPTERS = 64;
 
 /** Most requests one batch of answers carries. */
 const MAX_BATCH_ROWS = 32;
@@ -151,6 +164,8 @@ export class EnginePool {
   started = 0;
   /** Batches of several queued answers sent as one job (see `batch`), for tests and reports. */
   batches = 0;
+  /** Adapter weights sent to workers: each adapter once per worker that holds it (see `adapterRefs`). */
+  adapterSends = 0;
 
   private constructor(options: EnginePoolOptions) {
     this.options = options;
@@ -284,6 +299,7 @@ export class EnginePool {
       defines: new Set(),
       asked: this.threads,
       threads: null,
+      held: new Map(),
     };
     this.slots[index] = slot;
     return new Promise<void>((resolve, reject) => {
@@ -455,13 +471,16 @@ export class EnginePool {
       const job = slot.current!;
       const threads = wanted?.get(slot);
       if (threads !== undefined) slot.asked = threads;
+      const { op, drop, sends } = adapterRefs(slot, job.op);
+      this.adapterSends += sends;
       slot.worker.postMessage({
         type: 'job',
         id: job.id,
         model: job.model,
-        ...job.op,
+        ...op,
         ...(job.aborted ? { aborted: true } : {}),
         ...(threads !== undefined ? { threads } : {}),
+        ...(drop.length > 0 ? { drop } : {}),
       } as ToWorker);
     }
     this.balance();
@@ -659,6 +678,40 @@ export class EnginePool {
     this.waitingDefines.clear();
     await Promise.all(this.slots.map((slot) => slot?.worker.terminate()));
   }
+}
+
+/**
+ * The job as sent to `slot`: each adapter's weights go only to a worker that does not hold them yet, so an
+ * adapter crosses the thread boundary once per worker (not with every request) and the worker's copy, and the
+ * tensors it built from it, serve every later request. Past MAX_HELD_ADAPTERS, the least recently used ids are
+ * dropped (the worker forgets them on this job's arrival).
+ */
+function adapterRefs(slot: Slot, op: JobOp): { op: JobOp; drop: number[]; sends: number } {
+  let sends = 0;
+  const send = (ref: AdapterRef | undefined): AdapterRef | undefined => {
+    if (!ref) return undefined;
+    const held = slot.held.delete(ref.id);
+    slot.held.set(ref.id, true);
+    if (held) return { id: ref.id };
+    sends++;
+    return ref;
+  };
+  const withRef = <R extends { readonly adapter?: AdapterRef }>(r: R): R => {
+    const adapter = send(r.adapter);
+    return adapter ? { ...r, adapter } : r;
+  };
+  let out: JobOp = op;
+  if (op.op === 'generate') out = { ...op, requests: op.requests.map((r) => withRef(r)) };
+  else if (op.op === 'scoreCandidates') out = { ...op, requests: op.requests.map((r) => withRef(r)) };
+  else if (op.op === 'stream') out = { ...op, request: withRef(op.request) };
+  else if (op.op === 'score') out = { ...op, request: withRef(op.request) };
+  const drop: number[] = [];
+  for (const id of slot.held.keys()) {
+    if (slot.held.size <= MAX_HELD_ADAPTERS) break;
+    slot.held.delete(id);
+    drop.push(id);
+  }
+  return { op: out, drop, sends };
 }
 
 /** What an in-process engine throws when a signal stops generation or scoring (code `aborted`, name `AbortError`). */

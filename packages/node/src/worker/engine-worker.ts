@@ -31,19 +31,28 @@ function post(message: FromWorker, transfer: ArrayBuffer[] = []): void {
 const engines = new Map<string, Promise<TfPeftEngine>>();
 const controllers = new Map<number, AbortController>();
 /**
- * The adapters of recent requests by the pool's id: the same weights object comes back for the same id, so the
- * engine's loaded-adapter cache (keyed by object) hits and the tensors are not rebuilt per request.
+ * The adapters this worker holds, by the pool's id: the same weights object comes back for the same id, so the
+ * engine's loaded-adapter cache (keyed by object) hits and the tensors are not rebuilt per request. The pool
+ * sends an adapter's weights once and says when to drop them (`drop`), so it knows which ids are here.
  */
 const adapters = new Map<number, AdapterWeights>();
-const MAX_ADAPTERS = 64;
+
+/** On a job's arrival, before anything can fail: forgets what the pool dropped, keeps what it sent. */
+function receiveAdapters(message: Extract<ToWorker, { type: 'job' }>): void {
+  for (const id of message.drop ?? []) adapters.delete(id);
+  const refs =
+    'requests' in message
+      ? message.requests.map((r) => r.adapter)
+      : 'request' in message
+        ? [message.request.adapter]
+        : [];
+  for (const ref of refs) if (ref?.weights) adapters.set(ref.id, ref.weights);
+}
 
 function adapterOf(ref: AdapterRef | undefined): AdapterWeights | undefined {
   if (!ref) return undefined;
-  let weights = adapters.get(ref.id);
-  if (weights) adapters.delete(ref.id);
-  else weights = ref.weights;
-  adapters.set(ref.id, weights);
-  if (adapters.size > MAX_ADAPTERS) adapters.delete(adapters.keys().next().value!);
+  const weights = adapters.get(ref.id);
+  if (!weights) throw new Error(`engine worker: adapter ${ref.id} was neither sent nor kept here`);
   return weights;
 }
 
@@ -205,6 +214,7 @@ port.on('message', (message: ToWorker) => {
       return;
     }
     case 'job': {
+      receiveAdapters(message);
       const controller = new AbortController();
       if (message.aborted) controller.abort(new Error('cancelled'));
       controllers.set(message.id, controller);

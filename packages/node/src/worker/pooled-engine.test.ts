@@ -119,6 +119,24 @@ describe('PooledEngine (model work in worker threads)', () => {
     }
   });
 
+  it("sends an adapter's weights to a worker once, and again only after the worker was told to drop them", async () => {
+    const { weights } = await local.trainAdapter(examples, { peft: OPPU_LORA, training });
+    const ask = async (adapter: typeof weights) =>
+      (await pooled.model.generate([{ prompt: 'the cat', adapter }], { maxNewTokens: 4 }))[0]!.text;
+    const [expected] = await local.model.generate([{ prompt: 'the cat', adapter: weights }], {
+      maxNewTokens: 4,
+    });
+    const sent = pooled.pool.adapterSends;
+    expect(await ask(weights)).toBe(expected!.text);
+    expect(await ask(weights)).toBe(expected!.text);
+    expect(pooled.pool.adapterSends).toBe(sent + 1);
+    // 64 other adapters pass through the serving worker: the first one is dropped there, so it is sent again.
+    for (let i = 0; i < 64; i++) await ask(structuredClone(weights));
+    expect(pooled.pool.adapterSends).toBe(sent + 65);
+    expect(await ask(weights)).toBe(expected!.text);
+    expect(pooled.pool.adapterSends).toBe(sent + 66);
+  }, 120_000);
+
   it('keeps the main thread turning while a training runs in the worker', async () => {
     let turns = 0;
     let longest = 0;

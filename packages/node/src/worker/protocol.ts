@@ -39,10 +39,13 @@ export interface WorkerStart {
   readonly pauseMs?: number;
 }
 
-/** An adapter as a request carries it: the weights, and the pool's id of that object (the worker reuses its copy). */
+/**
+ * An adapter as a request carries it: the pool's id of that weights object, and the weights themselves only when
+ * the worker does not hold that id yet (the pool keeps track, see `EnginePool`); a worker reuses its copy.
+ */
 export interface AdapterRef {
   readonly id: number;
-  readonly weights: AdapterWeights;
+  readonly weights?: AdapterWeights;
 }
 
 export interface WireGenerateRequest {
@@ -95,6 +98,8 @@ export type ToWorker =
       readonly aborted?: boolean;
       /** Native kernel threads to run this job with (absent: as they are). */
       readonly threads?: number;
+      /** Adapter ids the worker drops before this job (the pool's record of what it holds stays exact). */
+      readonly drop?: readonly number[];
     } & JobOp)
   | { readonly type: 'cancel'; readonly id: number }
   /** New native kernel threads for the running job (a training takes them at its next step); answered by `threads`. */
