@@ -6,6 +6,7 @@ import {
   decodeRate,
   firstDifference,
   growByteLevelVocab,
+  kernelBreakdown,
   median,
   prefillRate,
   promptOfLength,
@@ -110,5 +111,25 @@ describe('rates', () => {
     expect(firstDifference([1, 2, 3], [1, 2, 3])).toBe(-1);
     expect(firstDifference([1, 2, 3], [1, 5, 3])).toBe(1);
     expect(firstDifference([1, 2], [1, 2, 3])).toBe(2);
+  });
+});
+
+describe('kernelBreakdown', () => {
+  it('sums the calls of each kernel, largest first, and counts the time outside every kernel', () => {
+    const rows = kernelBreakdown(
+      [
+        { name: 'MatMul', kernelTimeMs: 30 },
+        { name: 'Add', kernelTimeMs: 5 },
+        { name: 'MatMul', kernelTimeMs: 20 },
+        { name: 'Softmax', kernelTimeMs: { error: 'no timer' } },
+      ],
+      100,
+      2,
+    );
+    expect(rows).toEqual([
+      { name: 'MatMul', calls: 2, ms: 50, share: 0.5 },
+      { name: 'Add', calls: 1, ms: 5, share: 0.05 },
+      { name: '(outside kernels)', calls: 0, ms: 45, share: 0.45 },
+    ]);
   });
 });

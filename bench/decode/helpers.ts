@@ -104,3 +104,36 @@ export function firstDifference(a: readonly number[], b: readonly number[]): num
   for (let i = 0; i < n; i++) if (a[i] !== b[i]) return i;
   return -1;
 }
+
+/** One kernel call as `tf.profile` records it (the wasm backend times a kernel by the wall clock around it). */
+export interface KernelCall {
+  readonly name: string;
+  readonly kernelTimeMs: number | { error: string };
+}
+
+/**
+ * The kernels that took the most time, by name: calls, total ms and share of `wallMs`, the `n` largest first,
+ * then what ran outside every kernel (JavaScript between the kernels, reading the logits, picking the token).
+ */
+export function kernelBreakdown(
+  kernels: readonly KernelCall[],
+  wallMs: number,
+  n = 8,
+): { name: string; calls: number; ms: number; share: number }[] {
+  const by = new Map<string, { calls: number; ms: number }>();
+  let inside = 0;
+  for (const k of kernels) {
+    const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
+    inside += ms;
+    const e = by.get(k.name) ?? { calls: 0, ms: 0 };
+    e.calls++;
+    e.ms += ms;
+    by.set(k.name, e);
+  }
+  const rows = [...by]
+    .map(([name, e]) => ({ name, calls: e.calls, ms: e.ms, share: e.ms / wallMs }))
+    .sort((a, b) => b.ms - a.ms)
+    .slice(0, n);
+  const outside = Math.max(0, wallMs - inside);
+  return [...rows, { name: '(outside kernels)', calls: 0, ms: outside, share: outside / wallMs }];
+}

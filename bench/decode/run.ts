@@ -17,9 +17,11 @@
  * The last line is `RESULT {json}`.
  *
  *   pnpm bench:decode [--threads 2] [--rounds 5] [--prompt-tokens 256] [--new-tokens 64]
- *                     [--models tiny,smollm2_135m] [--work DIR]
+ *                     [--models tiny,smollm2_135m] [--work DIR] [--profile]
+ * --profile adds, per model, where our decode's time goes (tf.profile's kernels, by name).
  */
-import { existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
@@ -35,11 +37,13 @@ import {
   writeRandomCheckpoint,
 } from '@oppu/trainer';
 import { kernelsInfo, nativeKernels } from '@oppu/trainer/kernels';
-import { cpuModel } from '../bench-env.js';
+import { cpuModel, tf } from '../bench-env.js';
 import {
   decodeRate,
   firstDifference,
   growByteLevelVocab,
+  type KernelCall,
+  kernelBreakdown,
   median,
   prefillRate,
   promptOfLength,
@@ -54,6 +58,8 @@ const { values: opt } = parseArgs({
     'new-tokens': { type: 'string', default: '64' },
     models: { type: 'string', default: 'tiny,smollm2_135m' },
     work: { type: 'string', default: join(tmpdir(), 'oppu-bench-decode') },
+    profile: { type: 'boolean', default: false },
+    export: { type: 'string' }, // internal: write a model's checkpoint and GGUF file, in a child process
   },
 });
 const positive = (name: string, value: string, min = 1) => {
@@ -80,6 +86,7 @@ for (const m of models)
 const PROMPT_TEXT =
   'Call me Ishmael. Some years ago, never mind how long precisely, having little or no money in my purse, and nothing particular to interest me on shore, I thought I would sail about a little and see the watery part of the world.';
 const SHORT_PROMPT = 'Once upon a time, in a small town by the sea,';
+const PROFILE_TOKENS = 16;
 
 // node-llama-cpp is a devDependency of tests/ (bench/ is not a workspace package): resolved from there.
 type LlamaCppModule = typeof import('node-llama-cpp');
@@ -104,6 +111,20 @@ const load = () =>
     .map((l) => l.toFixed(2))
     .join(' ');
 
+if (opt.export) {
+  const key = opt.export as ModelKey;
+  const { dir, gguf } = modelFiles(key);
+  await mkdir(opt.work, { recursive: true });
+  if (dir) {
+    await writeSmollm2(dir);
+    // The GGUF file of this checkpoint, unless it was written after the checkpoint.
+    const written = existsSync(gguf) ? statSync(gguf).mtimeMs : 0;
+    if (written > statSync(join(dir, 'bench-decode.json')).mtimeMs) process.exit(0);
+  }
+  await exportGguf({ ...(dir ? { baseModelDir: dir } : {}), out: gguf });
+  process.exit(0);
+}
+
 // Ours: the wasm backend with `threads` XNNPACK threads and `threads` native kernel threads.
 const backend = await initBackend({ backend: 'wasm', wasmThreads: threads, log: () => {} });
 if (backend.threads !== threads)
@@ -123,11 +144,10 @@ console.log(
 );
 
 /** The random SmolLM2-135M-shaped checkpoint (float32) with its grown byte-level tokenizer; kept in --work. */
-async function smollm2Dir(): Promise<string> {
-  const dir = join(opt.work, 'smollm2-135m');
+async function writeSmollm2(dir: string): Promise<void> {
   const stamp = join(dir, 'bench-decode.json');
   const want = JSON.stringify({ seed: 1, sizes: SMOLLM2_135M_SIZES, dtype: 'float32', vocab: 'grown-v1' });
-  if (existsSync(stamp) && (await readFile(stamp, 'utf8')) === want) return dir;
+  if (existsSync(stamp) && (await readFile(stamp, 'utf8')) === want) return;
   console.log(`writing a random SmolLM2-135M-shaped checkpoint to ${dir} ...`);
   await writeRandomCheckpoint(dir, 'smollm2', { seed: 1, dtype: 'float32', sizes: SMOLLM2_135M_SIZES });
   const tiny = fileURLToPath(new URL('../../packages/model-tiny/model/', import.meta.url));
@@ -147,7 +167,13 @@ async function smollm2Dir(): Promise<string> {
     await readFile(join(tiny, 'special_tokens_map.json'), 'utf8'),
   );
   await writeFile(stamp, want);
-  return dir;
+}
+
+function modelFiles(key: ModelKey) {
+  return {
+    dir: key === 'tiny' ? undefined : join(opt.work, 'smollm2-135m'),
+    gguf: join(opt.work, `${key}.gguf`),
+  };
 }
 
 interface Run {
@@ -192,10 +218,13 @@ interface Side {
 }
 
 async function bench(key: ModelKey) {
-  const dir = key === 'tiny' ? undefined : await smollm2Dir();
-  const gguf = join(opt.work, `${key}.gguf`);
-  await mkdir(opt.work, { recursive: true });
-  await exportGguf({ ...(dir ? { baseModelDir: dir } : {}), out: gguf });
+  // Written by a child process, so that the memory of writing them is not counted in the RSS here.
+  execFileSync(
+    process.execPath,
+    [...process.execArgv, fileURLToPath(import.meta.url), '--export', key, '--work', opt.work],
+    { stdio: ['ignore', 'inherit', 'inherit'] },
+  );
+  const { dir, gguf } = modelFiles(key);
 
   const rss0 = rssMib();
   const engine = await createEngine({ ...(dir ? { baseModelDir: dir } : {}), onLog: () => {} });
@@ -213,7 +242,7 @@ async function bench(key: ModelKey) {
   const longPrompt = promptOfLength(encode, PROMPT_TEXT, promptTokens);
   const shortPrompt = encode(SHORT_PROMPT);
   await oursRun(decoder, padId, longPrompt, 1); // warm-up: compiles, grows the wasm heap
-  await oursRun(decoder, padId, shortPrompt, newTokens);
+  await oursRun(decoder, padId, shortPrompt, Math.min(newTokens, 4));
   const oursRss = rssMib() - rss0;
 
   const rss1 = rssMib();
@@ -225,7 +254,7 @@ async function bench(key: ModelKey) {
   });
   const sequence = context.getSequence();
   await llamaRun(sequence, longPrompt, 1);
-  await llamaRun(sequence, shortPrompt, newTokens);
+  await llamaRun(sequence, shortPrompt, Math.min(newTokens, 4));
   const llamaRss = rssMib() - rss1;
   const llamaTokenized = [lModel.tokens.bos as number, ...lModel.tokenize(SHORT_PROMPT)];
   const sameTokenizer = firstDifference(llamaTokenized, shortPrompt) === -1;
@@ -269,6 +298,22 @@ async function bench(key: ModelKey) {
     console.log(
       `  round ${r + 1} (${oursFirst ? 'ours first' : 'llama.cpp first'}): prefill ours ${ours.prefill.at(-1)!.toFixed(0)} / llama.cpp ${cpp.prefill.at(-1)!.toFixed(0)} tokens/s; decode ours ${ours.decode.at(-1)!.toFixed(1)} / llama.cpp ${cpp.decode.at(-1)!.toFixed(1)} tokens/s; load ${load()}`,
     );
+  }
+  if (opt.profile) {
+    // Where our decode's time goes: every kernel of a decode run, timed by tf.profile (its overhead included).
+    const start = performance.now();
+    const info = await tf.profile(async () => {
+      await oursRun(decoder, padId, shortPrompt, PROFILE_TOKENS);
+      return [];
+    });
+    const wall = performance.now() - start;
+    console.log(
+      `  profile of our decode (${PROFILE_TOKENS} tokens after the ${shortPrompt.length}-token prompt, ${wall.toFixed(0)} ms, ${info.kernels.length} kernel calls):`,
+    );
+    for (const k of kernelBreakdown(info.kernels as KernelCall[], wall))
+      console.log(
+        `    ${k.name.padEnd(22)} ${k.calls ? String(k.calls).padStart(5) : '     '} calls ${k.ms.toFixed(0).padStart(7)} ms ${(100 * k.share).toFixed(1).padStart(5)}%`,
+      );
   }
   await context.dispose();
   await lModel.dispose();
