@@ -8,6 +8,7 @@ export {
   type AtomicWriter,
   createAtomicWriter,
   syncDir,
+  writeDirAtomicSync,
   writeFileAtomic,
   writeFileAtomicSync,
 } from './util/atomic-write.js';

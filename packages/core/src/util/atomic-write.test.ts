@@ -2,7 +2,12 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createAtomicWriter, writeFileAtomic, writeFileAtomicSync } from './atomic-write.js';
+import {
+  createAtomicWriter,
+  writeDirAtomicSync,
+  writeFileAtomic,
+  writeFileAtomicSync,
+} from './atomic-write.js';
 
 /**
  * The file system as the module sees it, wrapped so the test can see the durable steps (write, fsync, rename) in
@@ -167,5 +172,55 @@ describe('createAtomicWriter', () => {
     await w2.abort();
     expect(await readFile(path, 'utf8')).toBe('new content');
     expect(await readdir(dir)).toEqual(['big.json']);
+  });
+});
+
+describe('writeDirAtomicSync', () => {
+  /** The steps with the staging and set-aside folders' random names replaced by <stage> and <aside>. */
+  const dirSteps = () =>
+    fsLog.steps.map((s) =>
+      s
+        .replace(/\.model\.\d+\.[0-9a-f]{8}\.tmp/g, '<stage>')
+        .replace(/\.model\.\d+\.[0-9a-f]{8}\.old/g, '<aside>'),
+    );
+
+  it('fsyncs every file and the staging folder, swaps the folder in, then fsyncs the parent', async () => {
+    const target = join(dir, 'model');
+    writeDirAtomicSync(target, { 'config.json': '{"v":1}', 'model.safetensors': new Uint8Array([1, 2]) });
+    expect(dirSteps()).toEqual([
+      `write ${dir}/<stage>/config.json`,
+      `fsync ${dir}/<stage>/config.json`,
+      `write ${dir}/<stage>/model.safetensors`,
+      `fsync ${dir}/<stage>/model.safetensors`,
+      `fsync ${dir}/<stage>`,
+      `rename ${dir}/<stage> -> ${target}`,
+      `fsync ${dir}`,
+    ]);
+    fsLog.steps.length = 0;
+    writeDirAtomicSync(target, { 'config.json': '{"v":2}' });
+    expect(dirSteps()).toEqual([
+      `write ${dir}/<stage>/config.json`,
+      `fsync ${dir}/<stage>/config.json`,
+      `fsync ${dir}/<stage>`,
+      `rename ${target} -> ${dir}/<aside>`,
+      `rename ${dir}/<stage> -> ${target}`,
+      `fsync ${dir}`,
+    ]);
+    // Exactly the new files: the old folder's weights are gone with it, nothing is left beside it.
+    expect(await readdir(target)).toEqual(['config.json']);
+    expect(await readFile(join(target, 'config.json'), 'utf8')).toBe('{"v":2}');
+    expect(await readdir(dir)).toEqual(['model']);
+  });
+
+  it('leaves the old folder intact and no staging folder when a write fails half-way', async () => {
+    const target = join(dir, 'model');
+    writeDirAtomicSync(target, { 'config.json': 'old config', 'weights.bin': 'old weights' });
+    fsLog.failWrite = true;
+    expect(() =>
+      writeDirAtomicSync(target, { 'config.json': 'new config', 'weights.bin': 'new weights' }),
+    ).toThrow(/model: cannot write \(ENOSPC/);
+    expect(await readFile(join(target, 'config.json'), 'utf8')).toBe('old config');
+    expect(await readFile(join(target, 'weights.bin'), 'utf8')).toBe('old weights');
+    expect(await readdir(dir)).toEqual(['model']);
   });
 });

@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import {
   closeSync,
   createWriteStream,
+  existsSync,
   fsyncSync,
   mkdirSync,
   openSync,
@@ -129,6 +130,46 @@ export function writeFileAtomicSync(
     throw writeFailed(path, error);
   }
   syncDirSync(dirname(path));
+}
+
+/**
+ * Replaces the folder `dir` with one that holds exactly `files` (relative name -> data), for files that only make
+ * sense together (a model's config and weights, a checkpoint's weights and its step): each file is written and
+ * fsynced in a staging folder beside `dir`, the staging folder is fsynced and renamed into place (the old folder
+ * is moved aside just before and removed after), and the parent folder is fsynced. A reader sees the old folder
+ * or the new one, never a mix of both; a failure leaves the old folder as it was and no staging folder. A crash
+ * between the two renames (microseconds) leaves the old folder beside `dir` as `.<name>.<pid>.<hex>.old`.
+ */
+export function writeDirAtomicSync(dir: string, files: Readonly<Record<string, string | Uint8Array>>): void {
+  const stage = tempPathFor(dir);
+  const aside = `${stage.slice(0, -'.tmp'.length)}.old`;
+  let movedAside = false;
+  try {
+    mkdirSync(stage, { recursive: true });
+    for (const [name, data] of Object.entries(files)) {
+      const path = join(stage, name);
+      mkdirSync(dirname(path), { recursive: true });
+      const fd = openSync(path, 'w');
+      try {
+        writeFileSync(fd, data);
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+    }
+    syncDirSync(stage);
+    if (existsSync(dir)) {
+      renameSync(dir, aside);
+      movedAside = true;
+    }
+    renameSync(stage, dir);
+  } catch (error) {
+    if (movedAside && !existsSync(dir)) renameSync(aside, dir);
+    rmSync(stage, { recursive: true, force: true });
+    throw writeFailed(dir, error);
+  }
+  syncDirSync(dirname(dir));
+  rmSync(aside, { recursive: true, force: true });
 }
 
 /** A file being written piece by piece; nothing appears at `path` until `commit()`. */
