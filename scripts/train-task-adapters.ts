@@ -9,10 +9,17 @@
  *
  * Ctrl-C stops after the current step; the adapter of that task is then not written (the previous one stays).
  */
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFile, rename, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { LAMP_TASK_IDS, type LampTaskId, lampTaskId, TASK_TRAINING } from '@oppu/core';
+import {
+  LAMP_TASK_IDS,
+  type LampTaskId,
+  lampTaskId,
+  syncDir,
+  TASK_TRAINING,
+  writeFileAtomic,
+} from '@oppu/core';
 import {
   adaptToTask,
   createEngine,
@@ -70,12 +77,13 @@ for (const name of values.tasks!.split(',')) {
   adapted.dispose();
   const metaPath = join(staging, 'oppu_task.json');
   const meta = JSON.parse(await readFile(metaPath, 'utf8'));
-  await writeFile(
+  await writeFileAtomic(
     metaPath,
     `${JSON.stringify({ ...meta, population: { generator: 'synthesize', seed, users: Number(values.users), items: Number(values.items) } }, null, 2)}\n`,
   );
   await rm(dir, { recursive: true, force: true });
   await rename(staging, dir);
+  await syncDir(dirname(dir));
   console.log(
     `${task}: ${examples.length} examples (population seed ${seed}), ${training.maxSteps} steps in ${((performance.now() - t0) / 1000).toFixed(0)} s, final loss ${meta.finalLoss.toFixed(3)} -> ${dir}`,
   );

@@ -5,10 +5,11 @@
  * Ctrl-C saves a checkpoint (.cache/checkpoint) and stops; running the command again resumes from it.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { writeFileAtomicSync } from '@oppu/core';
 import cliProgress from 'cli-progress';
 import { renderModelCard } from '../src/pretrain/model-card.js';
 import { TINY_RECIPE } from '../src/pretrain/recipe.js';
@@ -29,9 +30,7 @@ if (values['render-card']) {
   const report = JSON.parse(
     readFileSync(join(root, 'model', 'training_report.json'), 'utf8'),
   ) as TrainingReport;
-  const tmp = join(root, `MODEL_CARD.md.${process.pid}.tmp`);
-  writeFileSync(tmp, renderModelCard(report));
-  renameSync(tmp, join(root, 'MODEL_CARD.md'));
+  writeFileAtomicSync(join(root, 'MODEL_CARD.md'), renderModelCard(report));
   formatCard();
   console.log('pretrain: MODEL_CARD.md re-rendered from model/training_report.json');
   process.exit(0);

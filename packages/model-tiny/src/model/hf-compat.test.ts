@@ -2,11 +2,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import '@tensorflow/tfjs-backend-cpu';
+import { writeDirAtomicSync } from '@oppu/core';
 import { LlamaModel, loadHfCheckpoint } from '@oppu/trainer';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initialWeights } from '../pretrain/init-weights.js';
-import { hfModelFiles, hfSafetensors, writeModelDir } from './hf-export.js';
+import { hfModelFiles, hfSafetensors } from './hf-export.js';
 import { type LlamaConfig, toDecoderConfig } from './llama-config.js';
 
 const config: LlamaConfig = {
@@ -35,7 +36,7 @@ describe('HF export', () => {
 
   it("is read by @oppu/trainer's HF loader and gives the same logits as the trained decoder", async () => {
     const ours = new LlamaModel(toDecoderConfig(config), initialWeights(config, 11), { trainable: true });
-    writeModelDir(dir, hfModelFiles(config, hfSafetensors(ours, 'float32'), { model: {} }, {}));
+    writeDirAtomicSync(dir, hfModelFiles(config, hfSafetensors(ours, 'float32'), { model: {} }, {}));
     const ckpt = await loadHfCheckpoint(dir);
     expect(ckpt.config).toMatchObject({
       dim: 32,

@@ -1,5 +1,3 @@
-import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { HostTensor } from '@oppu/core';
 import { type LlamaModel, writeSafetensors } from '@oppu/trainer';
 import * as tf from '@tensorflow/tfjs-core';
@@ -69,16 +67,4 @@ export function hfModelFiles(
       pad_token: '<pad>',
     }),
   };
-}
-
-/** Writes all files into `<dir>.tmp-<pid>`, then swaps the folder in with renames (readers never see half). */
-export function writeModelDir(dir: string, files: Record<string, string | Uint8Array>): void {
-  const tmp = `${dir}.tmp-${process.pid}`;
-  rmSync(tmp, { recursive: true, force: true });
-  mkdirSync(tmp, { recursive: true });
-  for (const [name, data] of Object.entries(files)) writeFileSync(join(tmp, name), data);
-  const old = `${dir}.old-${process.pid}`;
-  if (existsSync(dir)) renameSync(dir, old);
-  renameSync(tmp, dir);
-  rmSync(old, { recursive: true, force: true });
 }

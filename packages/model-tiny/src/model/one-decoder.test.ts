@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import '@tensorflow/tfjs-backend-cpu';
-import { LlamaModel, loadHfCheckpoint } from '@oppu/trainer';
+import { ensureGradients, LlamaModel, loadHfCheckpoint } from '@oppu/trainer';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { brownToText } from '../data/brown.js';
@@ -10,7 +10,6 @@ import { modelDir } from '../index.js';
 import { pretrainLoop } from '../pretrain/pretrain.js';
 import { TINY_RECIPE } from '../pretrain/recipe.js';
 import type { LlamaConfig } from './llama-config.js';
-import { registerGradients } from './register-gradients.js';
 
 /**
  * Logits recorded before the two decoders became one (fixtures/decoder-logits.json, commit d75a2cb on the cpu
@@ -49,7 +48,7 @@ function maxDiff(a: number[][], b: number[][]): number {
 }
 
 beforeAll(async () => {
-  registerGradients();
+  await ensureGradients();
   await tf.setBackend('cpu');
 });
 

@@ -1,12 +1,11 @@
 import '@tensorflow/tfjs-backend-cpu';
-import { LlamaModel } from '@oppu/trainer';
+import { ensureGradients, LlamaModel } from '@oppu/trainer';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initialWeights } from '../pretrain/init-weights.js';
 import { nextTokenLoss } from '../pretrain/pretrain.js';
 import { assignHfTensors, hfTensors } from './hf-export.js';
 import { type LlamaConfig, parameterCount, toDecoderConfig } from './llama-config.js';
-import { registerGradients } from './register-gradients.js';
 
 const config: LlamaConfig = {
   vocabSize: 50,
@@ -30,7 +29,7 @@ const trainable = (seed: number) =>
 
 describe("the trainer's decoder in trainable mode, as pretraining uses it", () => {
   beforeAll(async () => {
-    registerGradients();
+    await ensureGradients();
     await tf.setBackend('cpu');
   });
 

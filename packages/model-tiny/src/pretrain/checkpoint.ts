@@ -1,6 +1,6 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { HostTensor } from '@oppu/core';
+import { type HostTensor, writeDirAtomicSync } from '@oppu/core';
 import { readSafetensors, writeSafetensors } from '@oppu/trainer';
 
 /** What a checkpoint holds besides tensors. */
@@ -28,17 +28,14 @@ export interface Checkpoint {
 }
 
 /**
- * Writes a checkpoint folder (params, AdamW moments, state) atomically: into `<dir>.tmp`, then swapped in by
- * rename, so an interrupted save leaves the previous checkpoint intact.
+ * Writes a checkpoint folder (params, AdamW moments, state) atomically with core's `writeDirAtomicSync`, so an
+ * interrupted save leaves the previous checkpoint intact.
  */
 export function saveCheckpoint(
   dir: string,
   checkpoint: Checkpoint,
   shapes: ReadonlyMap<string, readonly number[]>,
 ): void {
-  const tmp = `${dir}.tmp`;
-  rmSync(tmp, { recursive: true, force: true });
-  mkdirSync(tmp, { recursive: true });
   // Tensors are stored under their parameter name plus a suffix ('' for weights, '.m'/'.v' for the moments).
   const pack = (groups: [Map<string, Float32Array>, string][]) => {
     const tensors = new Map<string, HostTensor>();
@@ -49,20 +46,14 @@ export function saveCheckpoint(
     }
     return writeSafetensors(tensors);
   };
-  writeFileSync(join(tmp, 'params.safetensors'), pack([[checkpoint.params, '']]));
-  writeFileSync(
-    join(tmp, 'adam.safetensors'),
-    pack([
+  writeDirAtomicSync(dir, {
+    'params.safetensors': pack([[checkpoint.params, '']]),
+    'adam.safetensors': pack([
       [checkpoint.m, '.m'],
       [checkpoint.v, '.v'],
     ]),
-  );
-  writeFileSync(join(tmp, 'state.json'), JSON.stringify(checkpoint.state));
-  const old = `${dir}.old`;
-  rmSync(old, { recursive: true, force: true });
-  if (existsSync(dir)) renameSync(dir, old);
-  renameSync(tmp, dir);
-  rmSync(old, { recursive: true, force: true });
+    'state.json': JSON.stringify(checkpoint.state),
+  });
 }
 
 /** Reads a checkpoint folder, or undefined when there is none. */

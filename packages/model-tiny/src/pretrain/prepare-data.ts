@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
+import { writeFileAtomicSync } from '@oppu/core';
 import { type CorpusPackage, corpusPackages, loadCorpus } from '../data/corpus.js';
 import type { CorpusSource, Split } from '../data/document.js';
 import { countWords, trainBpe } from '../tokenizer/bpe-trainer.js';
@@ -127,18 +128,11 @@ export function prepareData(options: PrepareOptions): PreparedData {
     stats,
     packages,
   };
-  mkdirSync(dir, { recursive: true });
   for (const split of ['train', 'validation', 'test'] as const) {
     const a = splits[split];
-    atomicWrite(join(dir, `${split}.u16`), new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+    writeFileAtomicSync(join(dir, `${split}.u16`), new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
   }
   const { splits: _s, ...manifest } = result;
-  atomicWrite(manifestPath, JSON.stringify(manifest));
+  writeFileAtomicSync(manifestPath, JSON.stringify(manifest));
   return result;
-}
-
-function atomicWrite(path: string, data: string | Uint8Array): void {
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, data);
-  renameSync(tmp, path);
 }

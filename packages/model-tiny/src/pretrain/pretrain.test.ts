@@ -3,12 +3,11 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import '@tensorflow/tfjs-backend-cpu';
-import type { LlamaModel } from '@oppu/trainer';
+import { ensureGradients, type LlamaModel } from '@oppu/trainer';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { brownToText } from '../data/brown.js';
 import type { LlamaConfig } from '../model/llama-config.js';
-import { registerGradients } from '../model/register-gradients.js';
 import { pretrainLoop } from './pretrain.js';
 import { type PretrainRecipe, TINY_RECIPE } from './recipe.js';
 
@@ -61,7 +60,7 @@ const weights = (model: LlamaModel) =>
 describe('pretrainLoop', () => {
   let dir: string;
   beforeAll(async () => {
-    registerGradients();
+    await ensureGradients();
     await tf.setBackend('cpu');
     dir = mkdtempSync(join(tmpdir(), 'model-tiny-pretrain-'));
   });

@@ -1,13 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
-import type { ProgressListener } from '@oppu/core';
+import { type ProgressListener, writeDirAtomicSync, writeFileAtomicSync } from '@oppu/core';
 import * as trainer from '@oppu/trainer';
 import { KneserNeyTrigram } from '../baseline/kneser-ney.js';
-import { assignHfTensors, hfModelFiles, hfSafetensors, writeModelDir } from '../model/hf-export.js';
+import { assignHfTensors, hfModelFiles, hfSafetensors } from '../model/hf-export.js';
 import { type LlamaConfig, parameterCount } from '../model/llama-config.js';
-import { registerGradients } from '../model/register-gradients.js';
 import { evaluate } from '../train/evaluate.js';
 import { renderModelCard } from './model-card.js';
 import { prepareData } from './prepare-data.js';
@@ -50,7 +48,7 @@ export async function runPretraining(options: RunPretrainingOptions): Promise<Tr
   const commit = gitDescribe();
   const started = Date.now();
 
-  registerGradients();
+  await trainer.ensureGradients();
   const backend = await trainer.initBackend({ backend: 'wasm', log });
   const kernels = await installFastKernels(log);
 
@@ -160,11 +158,11 @@ export async function runPretraining(options: RunPretrainingOptions): Promise<Tr
       finishedAt: new Date().toISOString(),
     };
 
-    writeModelDir(options.modelDir, {
+    writeDirAtomicSync(options.modelDir, {
       ...hfModelFiles(config, safetensors, data.tokenizer, data.tokenizerConfig),
       'training_report.json': `${JSON.stringify(report, null, 2)}\n`,
     });
-    if (options.modelCardPath) atomicWrite(options.modelCardPath, renderModelCard(report));
+    if (options.modelCardPath) writeFileAtomicSync(options.modelCardPath, renderModelCard(report));
     return report;
   } finally {
     model.dispose();
@@ -202,10 +200,4 @@ function gitDescribe(): string {
   } catch {
     return 'unknown (not a git checkout)';
   }
-}
-
-function atomicWrite(path: string, data: string): void {
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, data);
-  renameSync(tmp, path);
 }
