@@ -27,6 +27,7 @@ export default defineConfig({
     projects: [
       project('packages/contracts', ['packages/contracts/src/**/*.test.ts']),
       project('packages/core', ['packages/core/src/**/*.test.ts']),
+      project('packages/cli', ['packages/cli/src/**/*.test.ts']),
       project('packages/trainer', ['packages/trainer/src/**/*.test.ts']),
       project('packages/retriever', ['packages/retriever/src/**/*.test.ts']),
       project('packages/bot-discord', ['packages/bot-discord/src/**/*.test.ts']),

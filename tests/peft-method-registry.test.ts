@@ -34,8 +34,8 @@ import {
 } from '@oppu/trainer';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../packages/core/src/cli/main.js';
-import { peftOption } from '../packages/core/src/cli/peft-option.js';
+import { main } from '../packages/cli/src/main.js';
+import { peftOption } from '../packages/cli/src/peft-option.js';
 
 interface BiasConfig extends PeftConfigBase {
   readonly method: 'bias';

@@ -7,7 +7,7 @@
  *
  *   node --conditions source --import tsx bench/real-data/cli-child.ts run --task LaMP_6 ...
  */
-import { main } from '../../packages/core/src/cli/main.js';
+import { main } from '../../packages/cli/src/main.js';
 
 // Deep enough to reach oppu's own frames under tfjs and wasm ones when something fails (V8 keeps 10).
 Error.stackTraceLimit = 60;

@@ -1,5 +1,5 @@
+import { exportGguf as writeGguf } from '@oppu/node';
 import { type CliCommand, stringOption } from '../command.js';
-import { loadEngineModule } from '../engine-loader.js';
 
 const exportGguf: CliCommand = {
   name: 'export-gguf',
@@ -38,8 +38,7 @@ const exportGguf: CliCommand = {
     const base = stringOption(values, 'base');
     const adapter = stringOption(values, 'adapter');
     const name = stringOption(values, 'name');
-    const engines = await loadEngineModule();
-    const result = await engines.exportGguf({
+    const result = await writeGguf({
       out,
       ...(base ? { baseModelDir: context.path(base) } : {}),
       ...(adapter ? { adapterDir: context.path(adapter) } : {}),

@@ -1,5 +1,5 @@
+import type { ProgressListener } from '@oppu/core';
 import cliProgress from 'cli-progress';
-import type { ProgressListener } from '../contracts/progress.js';
 import type { CliContext } from './command.js';
 
 /** How often a log (stderr that is not a terminal) gets a progress line. */

@@ -1,12 +1,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type AdapterWeights, OPPU_LORA, type PeftEngine } from '@oppu/core';
 import { createEngine, defaultBaseModelDir, shippedTaskAdapterDir, writeTestCheckpoint } from '@oppu/node';
 import { HfTokenizer, saveAdapter } from '@oppu/trainer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AdapterWeights } from '../../contracts/base-model.js';
-import type { PeftEngine } from '../../contracts/engine.js';
-import { OPPU_LORA } from '../../contracts/peft.js';
 import { main } from '../main.js';
 
 interface Run {

@@ -3,11 +3,12 @@
  * The `oppu` command line. Each command is a module in `./commands/` whose default export is a CliCommand;
  * the list is read from that folder, so a new command is a new file.
  *
- * From source: `pnpm --filter @oppu/core oppu <command> ...` (paths resolve against where you ran pnpm).
+ * From source: `pnpm oppu <command> ...` at the repository root, or `pnpm --filter @oppu/cli oppu <command> ...`
+ * (paths resolve against where you ran pnpm).
  */
 import { readdir } from 'node:fs/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { OppuError } from '../contracts/errors.js';
+import { OppuError } from '@oppu/core';
 import {
   type CliCommand,
   type CliContext,
@@ -19,18 +20,37 @@ import {
 
 const COMMANDS_DIR = fileURLToPath(new URL('./commands/', import.meta.url));
 
-/** Loads every command module in ./commands (`.ts` from source, `.js` when built). */
-export async function loadCommands(): Promise<Map<string, CliCommand>> {
-  const files = (await readdir(COMMANDS_DIR))
+/** The command modules in ./commands (`.ts` from source, `.js` when built). */
+async function commandFiles(): Promise<string[]> {
+  return (await readdir(COMMANDS_DIR))
     .filter((f) => /\.(js|ts)$/.test(f) && !/\.(test|d)\.(js|ts)$/.test(f) && !f.endsWith('.d.ts'))
     .sort();
+}
+
+async function importCommand(file: string): Promise<CliCommand | undefined> {
+  const mod = (await import(pathToFileURL(`${COMMANDS_DIR}${file}`).href)) as { default?: CliCommand };
+  return mod.default?.name && typeof mod.default.run === 'function' ? mod.default : undefined;
+}
+
+/** Loads every command module in ./commands. */
+export async function loadCommands(): Promise<Map<string, CliCommand>> {
   const commands = new Map<string, CliCommand>();
-  for (const f of files) {
-    const mod = (await import(pathToFileURL(`${COMMANDS_DIR}${f}`).href)) as { default?: CliCommand };
-    if (mod.default?.name && typeof mod.default.run === 'function')
-      commands.set(mod.default.name, mod.default);
+  for (const f of await commandFiles()) {
+    const command = await importCommand(f);
+    if (command) commands.set(command.name, command);
   }
   return commands;
+}
+
+/**
+ * The command `name` alone when its module is `commands/<name>.(ts|js)`, so `oppu score` does not load the engine
+ * (`@oppu/node`, which `oppu run` imports); every command otherwise (the overview and the messages list them).
+ */
+async function loadCommandsFor(name: string | undefined): Promise<Map<string, CliCommand>> {
+  const files = await commandFiles();
+  const file = name && files.find((f) => f === `${name}.ts` || f === `${name}.js`);
+  const command = file ? await importCommand(file) : undefined;
+  return command && command.name === name ? new Map([[name, command]]) : loadCommands();
 }
 
 function overview(commands: Map<string, CliCommand>): string {
@@ -83,7 +103,7 @@ export async function main(
   const [name, ...rest] = argv;
   let commands: Map<string, CliCommand>;
   try {
-    commands = await loadCommands();
+    commands = await loadCommandsFor(name);
   } catch (error) {
     io.stderr.write(`oppu: ${describeFailure(error)}\n`);
     debugStack(error, io.stderr);
@@ -120,7 +140,8 @@ export async function main(
         if (!quiet) io.stderr.write(`${line}\n`);
       },
       quiet,
-      // Under `pnpm --filter @oppu/core oppu`, pnpm runs us in packages/core; INIT_CWD is where the user was.
+      // Under `pnpm oppu` (or `pnpm --filter @oppu/cli oppu`), pnpm runs us in the root (or packages/cli); INIT_CWD
+      // is where the user was.
       path: resolveFrom(
         process.env.npm_lifecycle_event === 'oppu' && process.env.INIT_CWD
           ? process.env.INIT_CWD

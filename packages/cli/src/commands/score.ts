@@ -1,7 +1,5 @@
 import { basename } from 'node:path';
-import { outputsTask, readOutputs } from '../../lamp/outputs.js';
-import { lampTaskId } from '../../lamp/task-ids.js';
-import { scoreLamp } from '../../metrics/score-lamp.js';
+import { lampTaskId, outputsTask, readOutputs, scoreLamp } from '@oppu/core';
 import { type CliCommand, CliUsageError, optionValue, stringOption } from '../command.js';
 
 const score: CliCommand = {

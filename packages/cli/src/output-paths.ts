@@ -1,7 +1,7 @@
 import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { OppuError } from '../contracts/errors.js';
+import { OppuError } from '@oppu/core';
 import { CliUsageError } from './command.js';
 
 /**

@@ -1,6 +1,7 @@
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { AdapterWeights, HostTensor } from '@oppu/core';
 import { TEST_CONFIG, writeTestCheckpoint } from '@oppu/node';
 import {
   encodeLoraGguf,
@@ -10,7 +11,6 @@ import {
   saveAdapter,
 } from '@oppu/trainer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AdapterWeights, HostTensor } from '../../contracts/tensors.js';
 import { main } from '../main.js';
 
 async function oppu(...args: string[]) {

@@ -1,7 +1,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { createEngine, defaultBaseModelDir } from '@oppu/node';
 import { type CliCommand, stringOption } from '../command.js';
-import { loadEngineModule } from '../engine-loader.js';
 
 const info: CliCommand = {
   name: 'info',
@@ -15,15 +15,14 @@ const info: CliCommand = {
   },
   examples: ['oppu info', 'oppu info --base ./my-llama'],
   async run(values, context) {
-    const engines = await loadEngineModule();
     const base = stringOption(values, 'base');
-    const engine = await engines.createEngine({
+    const engine = await createEngine({
       ...(base ? { baseModelDir: context.path(base) } : {}),
       onLog: (line) => context.note(line),
     });
     try {
       const m = engine.model.info;
-      const dir = base ? context.path(base) : engines.defaultBaseModelDir();
+      const dir = base ? context.path(base) : defaultBaseModelDir();
       let diskBytes = 0;
       for (const f of await readdir(dir)) diskBytes += (await stat(join(dir, f))).size;
       context.out(

@@ -1,8 +1,12 @@
 import { basename } from 'node:path';
-import { OppuError } from '../../contracts/errors.js';
-import { parseLampInput } from '../../lamp/input-format.js';
-import { streamQuestions } from '../../lamp/questions.js';
-import { LAMP_TASK_IDS, type LampTaskId, lampTaskId } from '../../lamp/task-ids.js';
+import {
+  LAMP_TASK_IDS,
+  type LampTaskId,
+  lampTaskId,
+  OppuError,
+  parseLampInput,
+  streamQuestions,
+} from '@oppu/core';
 import { type CliCommand, optionValue, stringOption } from '../command.js';
 import { progressBar } from '../progress.js';
 

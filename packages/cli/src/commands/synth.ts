@@ -1,10 +1,14 @@
 import { join } from 'node:path';
-import { writeOutputs } from '../../lamp/outputs.js';
-import { writeQuestions } from '../../lamp/questions.js';
-import { lampTaskId } from '../../lamp/task-ids.js';
-import { baseline, oracle, oraclePredictions } from '../../synth/oracle.js';
-import { synthesize } from '../../synth/synthesize.js';
-import { writeFileAtomic } from '../../util/atomic-write.js';
+import {
+  baseline,
+  lampTaskId,
+  oracle,
+  oraclePredictions,
+  synthesize,
+  writeFileAtomic,
+  writeOutputs,
+  writeQuestions,
+} from '@oppu/core';
 import { type CliCommand, CliUsageError, intOption, optionValue, stringOption } from '../command.js';
 import { checkOutputFolder } from '../output-paths.js';
 import { progressBar } from '../progress.js';

@@ -4,9 +4,9 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { OppuError } from '@oppu/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OppuError } from '../contracts/errors.js';
-import { describeFailure } from './main.js';
+import { describeFailure, main } from './main.js';
 
 const tsx = createRequire(import.meta.url).resolve('tsx');
 const entry = fileURLToPath(new URL('./main.ts', import.meta.url));
@@ -389,5 +389,36 @@ describe('oppu CLI (child process, real files)', () => {
     expect(describeFailure(new RangeError('Invalid string length'))).toBe(
       'RangeError: Invalid string length (an internal error; run with OPPU_DEBUG=1 for the stack trace)',
     );
+  });
+});
+
+describe('what a command loads', () => {
+  it('oppu score, synth and validate do not load the engine (@oppu/node, tfjs) that run, info and generate import', async () => {
+    // tfjs-core puts its engine on the global object when it is imported; nothing in this file imports it.
+    expect('_tfengine' in globalThis).toBe(false);
+    const sink = { write: () => true };
+    const io = { stdout: sink, stderr: sink } as never;
+    const out = join(dir, 'loads');
+    const synth = [
+      'synth',
+      '--task',
+      'LaMP_3',
+      '--users',
+      '2',
+      '--items',
+      '4',
+      '--queries',
+      '1',
+      '--seed',
+      '1',
+    ];
+    expect(await main([...synth, '--out', out, '-q'], io)).toBe(0);
+    expect(await main(['validate', '--questions', join(out, 'questions.json')], io)).toBe(0);
+    const score = ['score', '--golds', join(out, 'outputs.json'), '--preds', join(out, 'oracle.json')];
+    expect(await main(score, io)).toBe(0);
+    expect('_tfengine' in globalThis).toBe(false);
+    // The overview lists every command, so it loads them all: the engine with them.
+    expect(await main(['--help'], io)).toBe(0);
+    expect('_tfengine' in globalThis).toBe(true);
   });
 });

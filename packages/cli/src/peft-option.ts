@@ -1,5 +1,4 @@
-import type { PeftConfig } from '../contracts/peft.js';
-import type { PeftMethodCatalog } from '../contracts/peft-method-info.js';
+import type { PeftConfig, PeftMethodCatalog } from '@oppu/core';
 import { CliUsageError } from './command.js';
 
 /**

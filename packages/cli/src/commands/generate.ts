@@ -1,7 +1,6 @@
-import type { SamplingOptions } from '../../contracts/base-model.js';
-import { OppuError } from '../../contracts/errors.js';
+import { OppuError, type SamplingOptions } from '@oppu/core';
+import { createEngine, loadAdapter } from '@oppu/node';
 import { type CliCommand, CliUsageError, intOption, stringOption } from '../command.js';
-import { loadEngineModule } from '../engine-loader.js';
 
 const DEFAULT_MAX_NEW_TOKENS = 128;
 
@@ -66,12 +65,11 @@ const generate: CliCommand = {
     const temperature = temperatureOption(values);
     const seed = values.seed === undefined ? undefined : intOption(values, 'seed', 0);
 
-    const engines = await loadEngineModule();
     // The adapter first: a wrong folder is told before the model loads.
     const adapterDir = stringOption(values, 'adapter');
-    const adapter = adapterDir ? await engines.loadAdapter(context.path(adapterDir)) : undefined;
+    const adapter = adapterDir ? await loadAdapter(context.path(adapterDir)) : undefined;
     const base = stringOption(values, 'base');
-    const engine = await engines.createEngine({
+    const engine = await createEngine({
       ...(base ? { baseModelDir: context.path(base) } : {}),
       onLog: (line) => context.note(line),
     });

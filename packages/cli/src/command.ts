@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
-import { OppuError } from '../contracts/errors.js';
+import { OppuError } from '@oppu/core';
 
 type OptionSpec = NonNullable<ParseArgsConfig['options']>[string] & {
   readonly description: string;

@@ -1,13 +1,18 @@
-import type { TrainingConfig } from '../../contracts/peft.js';
-import { OPPU_TRAINING, SMALL_BASE_TRAINING } from '../../contracts/peft.js';
-import { readOutputs, writeOutputs } from '../../lamp/outputs.js';
-import { readQuestions } from '../../lamp/questions.js';
-import { lampTaskId } from '../../lamp/task-ids.js';
-import { lampTask } from '../../lamp/tasks.js';
-import { METHODS, methodName } from '../../pipeline/methods.js';
-import { runLamp } from '../../pipeline/run-lamp.js';
+import {
+  lampTask,
+  lampTaskId,
+  METHODS,
+  methodName,
+  OPPU_TRAINING,
+  readOutputs,
+  readQuestions,
+  runLamp,
+  SMALL_BASE_TRAINING,
+  type TrainingConfig,
+  writeOutputs,
+} from '@oppu/core';
+import { createEngine, createRanker, createSummarizer, peftMethods, shippedTaskAdapter } from '@oppu/node';
 import { type CliCommand, CliUsageError, optionValue, stringOption } from '../command.js';
-import { loadEngineModule } from '../engine-loader.js';
 import { checkOutputFile } from '../output-paths.js';
 import { peftOption } from '../peft-option.js';
 import { progressBar } from '../progress.js';
@@ -126,18 +131,17 @@ const run: CliCommand = {
           }
         : undefined;
 
-    const engines = await loadEngineModule();
     // The engine's registry of PEFT methods says which --peft values exist (checked before any model work).
-    const peft = peftOption(stringOption(values, 'peft'), engines.peftMethods);
+    const peft = peftOption(stringOption(values, 'peft'), peftMethods);
     const base = stringOption(values, 'base');
-    const engine = await engines.createEngine({
+    const engine = await createEngine({
       ...(base ? { baseModelDir: context.path(base) } : {}),
       onLog: (line) => context.note(line),
     });
     const info = engine.model.info;
     const taskAdapter = taskTrain
       ? undefined
-      : await engines.shippedTaskAdapter(engine, taskId, base ? context.path(base) : undefined);
+      : await shippedTaskAdapter(engine, taskId, base ? context.path(base) : undefined);
     context.note(
       taskTrain
         ? `oppu run: stage 1 on --task-train (${taskTrain.questions.length} questions of other users)`
@@ -168,8 +172,8 @@ const run: CliCommand = {
         ...(taskTrain ? { taskTrain } : {}),
         ...(taskAdapter ? { taskAdapter } : {}),
         engine,
-        ranker: engines.createRanker(),
-        ...(METHODS[method].profile ? { summarizer: engines.createSummarizer('extractive') } : {}),
+        ranker: createRanker(),
+        ...(METHODS[method].profile ? { summarizer: createSummarizer('extractive') } : {}),
         seed,
         signal: context.signal,
         onProgress: (e) => {
