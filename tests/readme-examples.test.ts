@@ -48,6 +48,17 @@ const EXAMPLES: readonly Example[] = [
     },
   },
   {
+    dir: 'packages/cli',
+    imports: "from '@oppu/cli'",
+    check(stdout) {
+      // `oppu synth`'s summary, then `oppu score`'s metrics of the oracle's predictions, then the exit code.
+      const [synth, score, last] = stdout.trimEnd().split('\n');
+      expect(JSON.parse(synth!)).toMatchObject({ task: 'LaMP_2M', users: 4 });
+      expect(JSON.parse(score!)).toMatchObject({ task: 'LaMP_2M', count: 8 });
+      expect(last).toBe('exit code 0');
+    },
+  },
+  {
     dir: 'apps/playground',
     imports: "from './src/server/create-server.js'",
     check(stdout) {

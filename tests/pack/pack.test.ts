@@ -26,6 +26,7 @@ const SMOKE = fileURLToPath(new URL('./smoke.mjs', import.meta.url));
 const PACKAGES = [
   'contracts',
   'core',
+  'cli',
   'trainer',
   'retriever',
   'node',
@@ -379,6 +380,7 @@ describe.runIf(enabled)('the packed packages, installed outside the workspace', 
         'core',
         'model-tiny',
         'retriever',
+        'cli',
         'node',
         'langchain',
         's3',
@@ -390,6 +392,7 @@ describe.runIf(enabled)('the packed packages, installed outside the workspace', 
       const loadedFrom: Record<PackageDir, string> = {
         contracts: smoke.contracts!.from,
         core: smoke.core!.from,
+        cli: smoke.cli!.from,
         trainer: smoke['model-tiny']!.trainerFrom,
         retriever: smoke.retriever!.from,
         node: smoke.node!.from,
@@ -412,6 +415,13 @@ describe.runIf(enabled)('the packed packages, installed outside the workspace', 
       expect(smoke.core).toMatchObject({ questions: 12, score: { task: 'LaMP_2M', count: 12 } });
       // The oracle knows the synthetic users' preferences: far above chance (1/15) on 12 questions.
       expect(smoke.core!.score.accuracy).toBeGreaterThan(0.5);
+    });
+
+    it('@oppu/cli scores the same LaMP file through its main, and a missing option is exit code 2', () => {
+      expect(smoke.cli).toMatchObject({ code: 0, score: smoke.core!.score, stderr: '', usageCode: 2 });
+      expect(smoke.cli!.usage).toBe(
+        'oppu score: missing --preds (run `oppu score --help` for the options)\n',
+      );
     });
 
     it('@oppu/model-tiny loads on @oppu/trainer and generates, with the native kernels built at install', () => {
@@ -505,6 +515,7 @@ describe.runIf(enabled)('the packed packages, installed outside the workspace', 
     // its code path runs in smoke.mjs).
     it.each([
       'core',
+      'cli',
       'trainer',
       'model-tiny',
       'retriever',

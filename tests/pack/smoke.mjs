@@ -82,6 +82,37 @@ const from = (name) => fileURLToPath(import.meta.resolve(name));
   report('retriever', { from: from('@oppu/retriever'), bm25, vector, hybrid });
 }
 
+// @oppu/cli: `oppu score` through the command line's `main` on the core step's files prints the same score and
+// exits 0; a missing option exits 2 with one line naming it.
+{
+  const { main } = await import('@oppu/cli');
+  const sink = () => {
+    const s = {
+      text: '',
+      write(t) {
+        s.text += t;
+        return true;
+      },
+    };
+    return s;
+  };
+  const [stdout, stderr, usage] = [sink(), sink(), sink()];
+  const golds = join(work, 'outputs.json');
+  const code = await main(['score', '--golds', golds, '--preds', join(work, 'oracle.json')], {
+    stdout,
+    stderr,
+  });
+  const usageCode = await main(['score', '--golds', golds], { stdout: sink(), stderr: usage });
+  report('cli', {
+    from: from('@oppu/cli'),
+    code,
+    score: JSON.parse(stdout.text),
+    stderr: stderr.text,
+    usageCode,
+    usage: usage.text,
+  });
+}
+
 // @oppu/node: the local service on the embedded model; a LoRA trained for two steps, then an answer with it.
 const { createLocalOppu } = await import('@oppu/node');
 const { userId } = await import('@oppu/core');
