@@ -45,8 +45,12 @@ export interface PooledEngineCreateOptions extends EngineOptions {
   readonly trainWorkers?: number;
   /** Workers kept for answers, so a question never waits behind a training (default 1; 0: none). */
   readonly serveWorkers?: number;
-  /** Kernel threads per worker; default the cores divided among the workers. */
+  /** Kernel threads per worker, fixed; default they follow the work (answers first, see the README). */
   readonly threads?: number;
+  /** Longest a training waits between two steps while answers run (default 1,000 ms; 0: never). */
+  readonly trainPauseMs?: number;
+  /** Added to the training workers' nice value on Linux (0 to 19, default 10). */
+  readonly trainNice?: number;
 }
 
 /**
@@ -64,6 +68,8 @@ export async function createPooledEngine(options: PooledEngineCreateOptions = {}
     ...(options.trainWorkers !== undefined ? { trainWorkers: options.trainWorkers } : {}),
     ...(options.serveWorkers !== undefined ? { serveWorkers: options.serveWorkers } : {}),
     ...(options.threads !== undefined ? { threads: options.threads } : {}),
+    ...(options.trainPauseMs !== undefined ? { trainPauseMs: options.trainPauseMs } : {}),
+    ...(options.trainNice !== undefined ? { trainNice: options.trainNice } : {}),
     onLog: log,
   });
 }

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { OPPU_LORA, type TrainingExample } from '@oppu/core';
 import { nativeKernels } from '@oppu/trainer/kernels';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPooledEngine } from '../create-local-oppu.js';
 import { writeTestCheckpoint } from '../test-checkpoint.js';
 import type { WorkerState } from './engine-pool.js';
 import { PooledEngine } from './pooled-engine.js';
@@ -110,6 +111,22 @@ describe('EnginePool: the cores go to the answers first', () => {
       expect(worker('train').priority).toBe(Math.min(19, mainPriority + 10));
     },
   );
+
+  it('createPooledEngine passes trainPauseMs and trainNice on to the pool', async () => {
+    const engine = await createPooledEngine({
+      baseModelDir: join(root, 'model'),
+      trainPauseMs: 0,
+      trainNice: 0,
+      onLog: () => {},
+    });
+    try {
+      expect(engine.pool).toMatchObject({ trainPauseMs: 0, trainNice: 0 });
+      const train = engine.pool.workers().find((w) => w.lane === 'train')!;
+      if (process.platform === 'linux') expect(train.priority).toBe(mainPriority);
+    } finally {
+      engine.dispose();
+    }
+  }, 120_000);
 
   it('refuses a nice value outside 0 to 19, naming the option', async () => {
     await expect(PooledEngine.open({ dir: join(root, 'model'), trainNice: 25 })).rejects.toThrow(
