@@ -16,9 +16,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { LAMP_TASKS, mulberry32, synthesize } from '@oppu/core';
+import { mulberry32 } from '@oppu/core';
 // The playground is an app that nothing depends on, so its server factory is imported from its source.
 import { startPlayground } from '../../apps/playground/src/start-playground.js';
+import { lamp2mPeople } from '../lib/lamp2m-people.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -51,15 +52,7 @@ const running = await startPlayground({
 const base = running.url;
 
 // Synthetic LaMP-2M users: each simulated user adds its own history and asks its own questions.
-const data = synthesize({ task: 'LaMP_2M', users: USERS, items: 16, queries: 6, seed: SEED });
-const people = data.users.map((u, i) => {
-  const qs = data.questions.filter((q) => q.user_id === u.userId);
-  return {
-    id: `load${i}`,
-    items: [...qs[0]!.profile],
-    questions: qs.map((q) => LAMP_TASKS.LaMP_2M.parseInput(q.input).description),
-  };
-});
+const people = lamp2mPeople(USERS, SEED, (i) => `load${i}`);
 
 const latencies = new Map<string, number[]>();
 const errors: string[] = [];

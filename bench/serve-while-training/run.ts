@@ -25,9 +25,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { LAMP_TASKS, synthesize } from '@oppu/core';
 // The playground is an app that nothing depends on, so its server factory is imported from its source.
 import { startPlayground } from '../../apps/playground/src/start-playground.js';
+import { lamp2mPeople } from '../lib/lamp2m-people.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -70,15 +70,7 @@ const base = running.url;
 // What the access guard wants from a client that is not the page: its own Host (fetch sends it) and the token.
 const headers = { authorization: `Bearer ${token}` };
 
-const data = synthesize({ task: 'LaMP_2M', users: USERS + TRAINERS, items: 16, queries: 6, seed: SEED });
-const people = data.users.map((u, i) => {
-  const qs = data.questions.filter((q) => q.user_id === u.userId);
-  return {
-    id: i < USERS ? `asker${i}` : `trainer${i - USERS}`,
-    items: [...qs[0]!.profile],
-    questions: qs.map((q) => LAMP_TASKS.LaMP_2M.parseInput(q.input).description),
-  };
-});
+const people = lamp2mPeople(USERS + TRAINERS, SEED, (i) => (i < USERS ? `asker${i}` : `trainer${i - USERS}`));
 const askers = people.slice(0, USERS);
 const trainers = people.slice(USERS);
 
