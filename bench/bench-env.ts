@@ -8,6 +8,12 @@ const trainerRequire = createRequire(fileURLToPath(import.meta.resolve('@oppu/tr
 
 export type TF = typeof import('@tensorflow/tfjs-core');
 export const tf: TF = trainerRequire('@tensorflow/tfjs-core');
+export type Tensor = import('@tensorflow/tfjs-core').Tensor;
+export type Scalar = import('@tensorflow/tfjs-core').Scalar;
+export type Tensor1D = import('@tensorflow/tfjs-core').Tensor1D;
+export type Tensor2D = import('@tensorflow/tfjs-core').Tensor2D;
+export type Tensor3D = import('@tensorflow/tfjs-core').Tensor3D;
+export type Variable = import('@tensorflow/tfjs-core').Variable;
 trainerRequire('@tensorflow/tfjs-backend-wasm');
 trainerRequire('@tensorflow/tfjs-backend-cpu');
 // tfjs-core alone registers no gradients: the trainer's ensureGradients() registers them, as training does

@@ -29,7 +29,15 @@ import {
   multiLoraDelta,
 } from '@oppu/trainer/kernels';
 import { bgmv, bgmvReference, loraLinearWebgpu, segmentsOf, sgmv, sgmvReference } from '@oppu/trainer/webgpu';
-import { cpuModel, median, tf } from '../bench-env.js';
+import {
+  cpuModel,
+  median,
+  type Tensor,
+  type Tensor1D,
+  type Tensor2D,
+  type Tensor3D,
+  tf,
+} from '../bench-env.js';
 import {
   adamW,
   buildModel,
@@ -40,11 +48,6 @@ import {
   stockOps,
   trainingBatch,
 } from '../train-speed/run.js';
-
-type Tensor = import('@tensorflow/tfjs-core').Tensor;
-type Tensor1D = import('@tensorflow/tfjs-core').Tensor1D;
-type Tensor2D = import('@tensorflow/tfjs-core').Tensor2D;
-type Tensor3D = import('@tensorflow/tfjs-core').Tensor3D;
 
 const { values: opt } = parseArgs({
   options: {

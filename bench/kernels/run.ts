@@ -13,13 +13,11 @@ import {
   kernelsInfo,
   uninstallKernels,
 } from '@oppu/trainer/kernels';
-import { cpuModel, median, tf, useBackend } from '../bench-env.js';
+import { cpuModel, median, type Tensor, type Tensor2D, tf, useBackend } from '../bench-env.js';
 
 const { values: opt } = parseArgs({
   options: { reps: { type: 'string', default: '10' }, 'stock-reps': { type: 'string', default: '2' } },
 });
-type Tensor = import('@tensorflow/tfjs-core').Tensor;
-type Tensor2D = import('@tensorflow/tfjs-core').Tensor2D;
 
 // name, A shape, B shape, transposeA, transposeB
 const shapes: Array<[string, number[], number[], boolean, boolean]> = [

@@ -49,14 +49,18 @@ import {
   swigluReference,
   uninstallKernels,
 } from '@oppu/trainer/kernels';
-import { cpuModel, median, tf, useBackend } from '../bench-env.js';
-
-type Tensor = import('@tensorflow/tfjs-core').Tensor;
-type Tensor2D = import('@tensorflow/tfjs-core').Tensor2D;
-type Tensor3D = import('@tensorflow/tfjs-core').Tensor3D;
-type Variable = import('@tensorflow/tfjs-core').Variable;
-type Tensor1D = import('@tensorflow/tfjs-core').Tensor1D;
-type Scalar = import('@tensorflow/tfjs-core').Scalar;
+import {
+  cpuModel,
+  median,
+  type Scalar,
+  type Tensor,
+  type Tensor1D,
+  type Tensor2D,
+  type Tensor3D,
+  tf,
+  useBackend,
+  type Variable,
+} from '../bench-env.js';
 
 const isMain = import.meta.url === pathToFileURL(resolve(process.argv[1] ?? '')).href;
 const { values: opt } = parseArgs({
