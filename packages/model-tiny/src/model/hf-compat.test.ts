@@ -7,24 +7,11 @@ import { LlamaModel, loadHfCheckpoint } from '@oppu/trainer';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initialWeights } from '../pretrain/init-weights.js';
+import { smallConfig } from './fixtures/small-config.js';
 import { hfModelFiles, hfSafetensors } from './hf-export.js';
-import { type LlamaConfig, toDecoderConfig } from './llama-config.js';
+import { toDecoderConfig } from './llama-config.js';
 
-const config: LlamaConfig = {
-  vocabSize: 64,
-  hiddenSize: 32,
-  intermediateSize: 48,
-  numLayers: 2,
-  numHeads: 4,
-  numKvHeads: 2,
-  maxPositionEmbeddings: 32,
-  ropeTheta: 10000,
-  rmsNormEps: 1e-5,
-  tieWordEmbeddings: true,
-  bosTokenId: 1,
-  eosTokenId: 2,
-  padTokenId: 3,
-};
+const config = smallConfig();
 
 describe('HF export', () => {
   let dir: string;

@@ -4,24 +4,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initialWeights } from '../pretrain/init-weights.js';
 import { nextTokenLoss } from '../pretrain/pretrain.js';
+import { smallConfig } from './fixtures/small-config.js';
 import { assignHfTensors, hfTensors } from './hf-export.js';
-import { type LlamaConfig, parameterCount, toDecoderConfig } from './llama-config.js';
+import { parameterCount, toDecoderConfig } from './llama-config.js';
 
-const config: LlamaConfig = {
-  vocabSize: 50,
-  hiddenSize: 32,
-  intermediateSize: 48,
-  numLayers: 2,
-  numHeads: 4,
-  numKvHeads: 2,
-  maxPositionEmbeddings: 16,
-  ropeTheta: 10000,
-  rmsNormEps: 1e-5,
-  tieWordEmbeddings: true,
-  bosTokenId: 1,
-  eosTokenId: 2,
-  padTokenId: 3,
-};
+const config = smallConfig({ vocabSize: 50, maxPositionEmbeddings: 16 });
 
 /** The decoder as pretraining builds it: trainable weights, GPT-2 init from `seed`. */
 const trainable = (seed: number) =>

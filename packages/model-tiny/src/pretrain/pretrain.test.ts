@@ -7,7 +7,7 @@ import { ensureGradients, type LlamaModel } from '@oppu/trainer';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { brownToText } from '../data/brown.js';
-import type { LlamaConfig } from '../model/llama-config.js';
+import { smallConfig } from '../model/fixtures/small-config.js';
 import { pretrainLoop } from './pretrain.js';
 import { type PretrainRecipe, TINY_RECIPE } from './recipe.js';
 
@@ -22,21 +22,13 @@ const stream = Uint16Array.from(new TextEncoder().encode(text), (b) => b + 4);
 const train = stream.subarray(0, Math.floor(stream.length * 0.9));
 const validation = stream.subarray(Math.floor(stream.length * 0.9));
 
-const config: LlamaConfig = {
+const config = smallConfig({
   vocabSize: 260,
-  hiddenSize: 32,
   intermediateSize: 64,
-  numLayers: 2,
   numHeads: 2,
   numKvHeads: 1,
   maxPositionEmbeddings: 64,
-  ropeTheta: 10000,
-  rmsNormEps: 1e-5,
-  tieWordEmbeddings: true,
-  bosTokenId: 1,
-  eosTokenId: 2,
-  padTokenId: 3,
-};
+});
 const recipe: PretrainRecipe = {
   ...TINY_RECIPE,
   model: config,
