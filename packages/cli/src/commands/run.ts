@@ -72,7 +72,7 @@ const run: CliCommand = {
       type: 'string',
       placeholder: 'small|paper',
       description:
-        "per-user training: 'small' (lr 1e-2, 4 epochs, chosen for the embedded model; its default) or 'paper' (OPPU's lr 1e-4, 2 epochs; the default with --base)",
+        "per-user training: 'small' (lr 1e-2, 4 epochs, examples cut to 512 tokens, chosen for the embedded model; its default) or 'paper' (OPPU's lr 1e-4, 2 epochs; the default with --base)",
     },
     lr: { type: 'string', placeholder: 'X', description: 'per-user learning rate (overrides the recipe)' },
     epochs: {
