@@ -424,7 +424,7 @@ describe('generation without repetition', () => {
   beforeAll(async () => {
     await initBackend({ backend: 'cpu', log: () => {} });
     // Greedy decoding of this model from 'a dog ran here' falls into a loop of two tokens.
-    model = decisiveModel(9);
+    model = decisiveModel(7);
     base = new TfBaseModel(model, tokenizer, { name: 'tiny-random', hash: 'h' });
   });
   afterAll(() => model.dispose());

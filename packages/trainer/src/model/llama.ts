@@ -1,4 +1,4 @@
-import { OppuError } from '@oppu/core';
+import { createRng, OppuError } from '@oppu/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { causalAttention } from '../kernels/attention.js';
 import { embedding } from '../kernels/embedding.js';
@@ -160,16 +160,10 @@ export function projectionShape(c: LlamaConfig, module: ModuleName): [number, nu
 
 /** Random weights (N(0, 0.02), norms 1): tiny models for tests and benchmarks. */
 export function randomLlamaArrays(c: LlamaConfig, seed = 1): LlamaArrays {
-  let s = seed >>> 0 || 1;
-  const rand = () => {
-    // xorshift32 then Box-Muller: reproducible without tf.
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return (s + 0.5) / 4294967296;
-  };
+  // The one seeded generator (core's mulberry32), then Box-Muller: reproducible without tf. 1 - next() is in
+  // (0, 1], so the logarithm is finite.
+  const rng = createRng(seed);
+  const rand = () => 1 - rng.next();
   const normal = (n: number, std: number) => {
     const a = new Float32Array(n);
     for (let i = 0; i < n; i++)
