@@ -7,6 +7,7 @@
  *   pnpm bench:lamp-table --out results.json       # ... and the numbers as JSON
  *   pnpm bench:lamp-table --mode search            # the per-user training search on the development seeds
  *   pnpm bench:lamp-table --tasks LaMP_2M --seeds 11 --users 6 --no-docs   # a quick look
+ *   pnpm bench:lamp-table --tasks LaMP_2M --seeds 101,102,103 --methods base,oppu --studies none --no-docs
  *
  * Stage 1 is the task adapter shipped with the base (`@oppu/model-tiny/task-adapters`, trained on a synthetic
  * population no user here comes from); a base without one gets stage 1 trained here on such a population. The
@@ -49,6 +50,7 @@ const { values } = parseArgs({
   options: {
     mode: { type: 'string', default: 'table' },
     tasks: { type: 'string', default: LAMP_TASK_IDS.join(',') },
+    methods: { type: 'string', default: METHOD_NAMES.join(',') },
     seeds: { type: 'string' },
     users: { type: 'string', default: '8' },
     items: { type: 'string', default: '8' },
@@ -66,6 +68,17 @@ const { values } = parseArgs({
 });
 const search = values.mode === 'search';
 const tasks = values.tasks!.split(',') as LampTaskId[];
+/** `--methods base,oppu`: a quick look at some methods (the docs and the goals want them all). */
+const tableMethods = values.methods!.split(',') as MethodName[];
+for (const m of tableMethods) {
+  if (!METHOD_NAMES.includes(m)) throw new Error(`--methods: ${m} is not one of ${METHOD_NAMES.join(', ')}`);
+}
+if (!tableMethods.includes('base') || !tableMethods.some((m) => m.startsWith('oppu'))) {
+  throw new Error('--methods: list base and at least one oppu method (the goals compare them)');
+}
+if (tableMethods.length < METHOD_NAMES.length && !values['no-docs'] && values.mode !== 'search') {
+  throw new Error('--methods: docs/results.md shows every method; add --no-docs for a subset');
+}
 /** Table seeds and development seeds never overlap; neither is a stage-1 population (90_417 + task). */
 const seeds = (values.seeds ?? (search ? '101,102' : '11,12,13')).split(',').map(Number);
 const users = Number(values.users);
@@ -307,7 +320,7 @@ for (const task of tasks) {
       historySize.set(q.id, d.users.find((u) => u.userId === q.user_id)!.historySize);
     }
   }
-  for (const method of METHOD_NAMES) {
+  for (const method of tableMethods) {
     const runs: MethodRun[] = [];
     for (const [i, data] of datas.entries())
       runs.push(await runMethod(task, e, data.questions, method, seeds[i]!));
@@ -442,7 +455,7 @@ let above2se = 0;
 const gapClosed: number[] = [];
 for (const [task, cells] of results) {
   const methods: Record<string, unknown> = {};
-  for (const m of METHOD_NAMES) {
+  for (const m of tableMethods) {
     const c = cells.get(m)!;
     methods[m] = {
       score: score(c),
@@ -463,6 +476,7 @@ for (const [task, cells] of results) {
   const rule = mean(cells.get('noUserRule')!.perSeed);
   const oracle = mean(cells.get('oracle')!.perSeed);
   const best = (['oppu', 'oppu+rag', 'oppu+pag'] as const)
+    .filter((m) => cells.has(m))
     .map((m) => ({ m, v: mean(cells.get(m)!.perSeed), p: paired(task, m, 'base') }))
     .sort((a, b) => b.v - a.v)[0]!;
   if (base >= 0.9 * rule) adaptedOk++;

@@ -8,7 +8,9 @@ import { fileURLToPath } from 'node:url';
  * the tfjs wasm backend, so wasm tensors are multiplied with no copy.
  *
  * Loaded once, lazily. Absent (no compiler at install time, another platform) or disabled with `OPPU_NATIVE=0`,
- * every kernel falls back to its wasm/tf path and one line says so.
+ * every kernel falls back to its wasm/tf path and one line says so. `OPPU_ISA=avx2|generic` forces a narrower
+ * micro-kernel than the CPU's best: results then match, to the bit, a machine without AVX-512 (the summation
+ * order differs between micro-kernels, so trained adapters differ in the last bits from one CPU to another).
  */
 export interface NativeKernels {
   /**
@@ -79,6 +81,10 @@ export function nativeKernels(): NativeKernels | null {
         reason = `stale build (no ${missing.join(', ')}; run \`pnpm --filter @oppu/trainer run build:native\`)`;
       } else {
         loaded = addon as NativeKernels;
+        const isa = process.env.OPPU_ISA;
+        if (isa && isa !== 'best' && !loaded.setIsa(isa)) {
+          throw new Error(`OPPU_ISA=${isa}: this CPU cannot run it (use avx512, avx2, generic or best)`);
+        }
         reason = `loaded (${loaded.info().isa}, ${loaded.info().threads} threads)`;
       }
     } catch (err) {
