@@ -203,6 +203,9 @@ using V = simd::V256;
 
 // Products of at most this many rows skip the blocked path when the vector kernels apply (see gemm-small.inc).
 const long kSmallRows = env_long("OPPU_GEMM_SMALL_ROWS", 4, 0, 64, 1);
+// Multi-threaded products of at most this many rows with a row-major B stream B row by row
+// (`stream_rows_nn` in gemm-small.inc; the same floats as the blocked path). 0 turns it off (for comparing).
+const long kStreamRows = env_long("OPPU_GEMM_STREAM_ROWS", 8, 0, 8, 1);
 
 // C = alpha A B + beta C by the few-row kernels; false when they do not apply (ISA, or B and A not laid out
 // with a unit stride they need), and the caller takes the blocked path.
@@ -321,8 +324,8 @@ bool small_rows(const Kernel& kern, long m, long n, long k, float alpha, const f
   const bool avx512 = &kern == &kAvx512, avx2 = &kern == &kAvx2;
   if (!avx512 && !avx2) return false;
   if (b_cs == 1) {
-    (avx512 ? small_avx512::small_rows_nn : small_avx2::small_rows_nn)(m, n, k, alpha, a, a_rs, a_cs, b, b_rs, beta,
-                                                                          c, c_rs);
+    (avx512 ? small_avx512::stream_rows_nn : small_avx2::stream_rows_nn)(m, n, k, kKc, alpha, a, a_rs, a_cs, b, b_rs,
+                                                                            beta, c, c_rs);
     return true;
   }
   if (b_rs == 1 && a_cs == 1) {
@@ -392,17 +395,43 @@ inline void store_tile(const float* tile, long nr, long rows, long cols, float a
   }
 }
 
-// Buffers shared by all threads of one parallel GEMM (calls come from the JS thread, one at a time).
+// A buffer shared by the pool's threads during one parallel GEMM. One per calling thread: the main JS thread and
+// every worker thread of the engine pool call at the same time, each with its own thread pool, so one buffer for
+// the process would be resized under another call's feet.
+struct SharedBuffer {
+  float* buf = nullptr;
+  size_t cap = 0;
+  ~SharedBuffer() { std::free(buf); }
+};
 float* shared_buffer(size_t floats) {
-  static float* buf = nullptr;
-  static size_t cap = 0;
-  if (floats > cap) {
-    std::free(buf);
-    cap = floats;
-    buf = static_cast<float*>(std::aligned_alloc(64, ((sizeof(float) * cap + 63) / 64) * 64));
+  thread_local SharedBuffer s;
+  if (floats > s.cap) {
+    std::free(s.buf);
+    s.cap = floats;
+    s.buf = static_cast<float*>(std::aligned_alloc(64, ((sizeof(float) * s.cap + 63) / 64) * 64));
   }
-  return buf;
+  return s.buf;
 }
+
+#ifdef OPPU_SIMD_X86
+// A decoding step's product (few rows, row-major B) deeper than one block: each task computes one kc-deep block
+// for every column, reading whole rows of B one after the other (the fastest way through memory), into its own
+// accumulators; then the blocks are folded into C in depth order, as the blocked path folds them, so the result
+// is the same floats.
+void stream_parallel(bool avx512, const GemmArgs& g, ThreadPool& pool) {
+  const long m = g.m, n = g.n, k = g.k, blocks = (k + kKc - 1) / kKc;
+  float* acc = shared_buffer(size_t(blocks) * m * n);
+  // One task per block, each reading whole rows.
+  pool.run(int(blocks), [&](int q) {
+    const long pc = q * kKc;
+    (avx512 ? small_avx512::stream_block : small_avx2::stream_block)(m, n, std::min(kKc, k - pc), g.a + pc * g.a_cs,
+                                                                    g.a_rs, g.a_cs, g.b + pc * g.b_rs, g.b_rs,
+                                                                    acc + q * m * n, n);
+  });
+  // The fold reads blocks x m x n floats that are still in cache: on this thread, not worth waking the pool again.
+  (avx512 ? small_avx512::stream_fold : small_avx2::stream_fold)(m, n, 0, n, blocks, acc, g.alpha, g.beta, g.c, g.c_rs);
+}
+#endif
 
 // One matrix on all threads. Tall problems: B's kc x nc block is packed once (in parallel) and shared; tasks
 // are MR-aligned row blocks taken from an atomic counter, several per thread, so a thread that the OS
@@ -428,17 +457,31 @@ void gemm_parallel(const Kernel& kern, const GemmArgs& g, ThreadPool& pool) {
     }
   };
   const long kblocks = (k + kKc - 1) / kKc;
+#ifdef OPPU_SIMD_X86
+  const bool stream = g.b_cs == 1 && m <= kStreamRows && (&kern == &kAvx512 || &kern == &kAvx2);
+  if (stream && kblocks > 1) return stream_parallel(&kern == &kAvx512, g, pool);
+#else
+  const bool stream = false;
+#endif
   for (long jc = 0; jc < n; jc += kNc) {
     const long nc = std::min(kNc, n - jc);
     const long panels = (nc + nr - 1) / nr;
     if (!split_rows) {
       // Short (few rows, e.g. decoding or the r-row products of LoRA): tasks own column ranges, so each packs
       // its own panels and walks the whole depth with no barrier in between.
-      const long tasks = std::min(panels, threads * 4);
+      // Streaming B (one block deep) wants long runs of a row per task; the blocked kernel, more tasks.
+      const long tasks = std::min(panels, stream ? threads : threads * 4);
       pool.run(int(tasks), [&](int t) {
         const long p0 = panels * t / tasks, p1 = panels * (t + 1) / tasks;
         if (p0 == p1) return;
         const long j0 = p0 * nr, j1 = std::min(nc, p1 * nr);
+#ifdef OPPU_SIMD_X86
+        if (stream) {
+          (&kern == &kAvx512 ? small_avx512::stream_rows_nn : small_avx2::stream_rows_nn)(
+              m, j1 - j0, k, kKc, g.alpha, g.a, g.a_rs, g.a_cs, g.b + jc + j0, g.b_rs, g.beta, g.c + jc + j0, g.c_rs);
+          return;
+        }
+#endif
         PackBuffers& buf = thread_buffers();
         // With few rows each value of B is used a few times only, and packing it (a read and a write) costs as
         // much as the products: full-width panels of a row-major B are read where they are, a row of NR

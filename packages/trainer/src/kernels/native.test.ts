@@ -130,6 +130,34 @@ describe.skipIf(!native)(`native addon (${nativeStatus().detail})`, () => {
     native!.setIsa('best');
   });
 
+  it('a decoding step (1-8 rows, row-major B, several threads) gives bit for bit the rows of a tall product', () => {
+    // Wide and deep enough for the threaded path (several column tasks, two 256-deep blocks and a ragged
+    // one, a ragged last panel), like a projection or the output head of one decoding step.
+    const [n, k, tall] = [1000, 600, 40];
+    const a = Float32Array.from({ length: tall * k }, (_, i) => Math.sin(i * 0.37));
+    const b = Float32Array.from({ length: k * n }, (_, i) => Math.cos(i * 0.11));
+    const c0 = Float32Array.from({ length: tall * n }, (_, i) => (i % 7) - 3);
+    const isas = ['avx512', 'avx2', 'generic'].filter((isa) => native!.setIsa(isa));
+    for (const isa of isas) {
+      native!.setIsa(isa);
+      for (const beta of [0, 1, -0.5]) {
+        const whole = c0.slice();
+        native!.gemm(a, b, whole, new Float64Array([1, tall, n, k, 0, k, 1, 0, 0, n, 1, 0, 0, n, 0, 0.75, beta]));
+        for (const m of [1, 2, 3, 5, 8]) {
+          const few = c0.slice(0, m * n);
+          native!.gemm(a, b, few, new Float64Array([1, m, n, k, 0, k, 1, 0, 0, n, 1, 0, 0, n, 0, 0.75, beta]));
+          const differing = few.filter((v, i) => !Object.is(v, whole[i])).length;
+          expect(differing, `${isa}, beta ${beta}, ${m} rows: entries unlike the tall product's`).toBe(0);
+          const ref = reference(m, n, k, a, k, 1, b, n, 1);
+          for (const i of [0, n - 1, m * n - 1]) {
+            expect(Math.abs(few[i]! - (0.75 * ref[i]! + beta * c0[i]!))).toBeLessThan(1e-3);
+          }
+        }
+      }
+    }
+    native!.setIsa('best');
+  });
+
   it('refuses operands that reach outside their buffers instead of reading stray memory', () => {
     const a = new Float32Array(8);
     expect(() =>
