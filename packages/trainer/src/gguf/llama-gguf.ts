@@ -4,6 +4,7 @@ import { type AdapterWeights, OppuError, writeFileAtomic } from '@oppu/core';
 import { llamaConfigFromHf, loadHfCheckpoint } from '../loaders/hf-checkpoint.js';
 import type { ModuleName } from '../model/hooks.js';
 import { type LlamaArrays, type LlamaConfig, PROJECTIONS, projectionShape } from '../model/llama.js';
+import { ropeInvFreq } from '../model/rope.js';
 import { loadAdapter } from '../peft/format/adapter-files.js';
 import { loraConfigFromPeft, loraScaling } from '../peft/lora/config.js';
 import { peftModulePath } from '../peft/model-dims.js';
@@ -17,6 +18,16 @@ import { encodeGguf, type GgufMetadata, type GgufTensor, type GgufValue } from '
  * [out, in] like PyTorch, float32; the `llama.*` hyperparameters; a byte-level BPE tokenizer as
  * `tokenizer.ggml.model` "gpt2". llama.cpp rotates adjacent pairs (2i, 2i+1) in RoPE, so the q/k rows of a
  * model in HF's `rotate_half` order are permuted back, as the converter does; a LoRA's q/k `lora_b` rows too.
+ *
+ * Every family the loader reads goes through that one architecture (llama.cpp's `llama` graph takes optional
+ * biases and per-frequency RoPE factors):
+ * - projection biases (Qwen2's q/k/v, Llama's `attention_bias`/`mlp_bias`) as `blk.N.<name>.bias`, q/k ones
+ *   permuted like their rows;
+ * - RoPE scaling `linear` as `llama.rope.scaling.type`/`.factor`; `llama3` as the `rope_freqs` tensor (each
+ *   frequency's divisor, as the converter writes it); `dynamic` as nothing, since within the context length the
+ *   file declares HF's dynamic NTK frequencies are the default ones;
+ * - a sliding window (Mistral) by declaring the context length no longer than the window: llama.cpp's `llama`
+ *   graph attends to every earlier position, which is what the window allows up to its length.
  */
 
 /** llama.cpp's tensor name of each projection (`blk.N.<name>.weight`). */
@@ -97,6 +108,9 @@ const EXPORTED_CONFIG_FIELDS = new Set([
   'ropeTheta',
   'ropeStyle',
   'tiedEmbeddings',
+  'biases',
+  'ropeScaling',
+  'slidingWindow',
 ]);
 
 const isUnset = (v: unknown): boolean =>
@@ -114,7 +128,7 @@ export function checkGgufExportable(c: LlamaConfig, where = 'GGUF export'): void
     if (!EXPORTED_CONFIG_FIELDS.has(key) && !isUnset(value))
       throw new OppuError(
         'unsupported_model',
-        `${where}: the model sets ${key} (${JSON.stringify(value)}), which the GGUF export does not write yet; plain Llama models only`,
+        `${where}: the model sets ${key} (${JSON.stringify(value)}), which the GGUF export does not write`,
       );
   }
 }
@@ -123,6 +137,18 @@ export function checkGgufExportable(c: LlamaConfig, where = 'GGUF export'): void
 function ropeRows(c: LlamaConfig, module: ModuleName, w: Float32Array, cols: number): Float32Array {
   if (c.ropeStyle !== 'half' || (module !== 'q_proj' && module !== 'k_proj')) return w;
   return halfToInterleavedRows(w, module === 'q_proj' ? c.heads : c.kvHeads, headDim(c), cols);
+}
+
+/**
+ * llama.cpp's `rope_freqs` for Llama 3.x scaling: per frequency j < hd/2, default / scaled (llama.cpp divides
+ * theta^(-2j/hd) by it), as convert_hf_to_gguf.py's `generate_extra_tensors` writes it.
+ */
+export function ggufRopeFreqFactors(c: LlamaConfig): Float32Array | undefined {
+  if (c.ropeScaling?.type !== 'llama3') return undefined;
+  const hd = headDim(c);
+  const plain = ropeInvFreq(hd, c.ropeTheta);
+  const scaled = ropeInvFreq(hd, c.ropeTheta, c.ropeScaling, { maxPositionEmbeddings: c.maxSeqLen });
+  return Float32Array.from(plain, (f, j) => f / (scaled[j] as number));
 }
 
 /** The decoder's weights as llama.cpp's tensors ([out, in], q/k rows in llama.cpp's RoPE order). */
@@ -140,10 +166,24 @@ export function llamaGgufTensors(c: LlamaConfig, w: LlamaArrays): GgufTensor[] {
       const [inF, outF] = projectionShape(c, m);
       const data = ropeRows(c, m, transpose2d(layer[m], inF, outF), inF);
       tensors.push({ name: `blk.${l}.${GGUF_PROJECTION_NAMES[m]}.weight`, shape: [outF, inF], data });
+      if (!c.biases?.includes(m)) continue;
+      const bias = layer.bias?.[m];
+      if (!bias || bias.length !== outF)
+        throw new OppuError(
+          'invalid_model_weights',
+          `GGUF export: layer ${l} ${m} has a bias in the config but ${bias ? `${bias.length} values, not ${outF}` : 'none in the weights'}`,
+        );
+      tensors.push({
+        name: `blk.${l}.${GGUF_PROJECTION_NAMES[m]}.bias`,
+        shape: [outF],
+        data: ropeRows(c, m, bias, 1),
+      });
     }
     tensors.push({ name: `blk.${l}.ffn_norm.weight`, shape: [c.dim], data: layer.ffnNorm });
   });
   tensors.push({ name: 'output_norm.weight', shape: [c.dim], data: w.norm });
+  const freqs = ggufRopeFreqFactors(c);
+  if (freqs) tensors.push({ name: 'rope_freqs.weight', shape: [freqs.length], data: freqs });
   // Tied embeddings: no `output` tensor, and llama.cpp uses `token_embd` for the head.
   if (!c.tiedEmbeddings) {
     if (!w.lmHead)
@@ -178,7 +218,7 @@ export function llamaGgufMetadata(c: LlamaConfig, tokenizer: GgufTokenizer, name
     ['general.name', str(name)],
     ['general.file_type', u32(0)], // ALL_F32
     ['llama.vocab_size', u32(c.vocab)],
-    ['llama.context_length', u32(c.maxSeqLen)],
+    ['llama.context_length', u32(Math.min(c.maxSeqLen, c.slidingWindow ?? c.maxSeqLen))],
     ['llama.embedding_length', u32(c.dim)],
     ['llama.block_count', u32(c.layers)],
     ['llama.feed_forward_length', u32(c.hidden)],
@@ -188,6 +228,10 @@ export function llamaGgufMetadata(c: LlamaConfig, tokenizer: GgufTokenizer, name
     ['llama.attention.head_count_kv', u32(c.kvHeads)],
     ['llama.attention.layer_norm_rms_epsilon', f32(c.normEps)],
   ]);
+  if (c.ropeScaling?.type === 'linear') {
+    m.set('llama.rope.scaling.type', str('linear'));
+    m.set('llama.rope.scaling.factor', f32(c.ropeScaling.factor));
+  }
   if (hd !== c.dim / c.heads) {
     m.set('llama.attention.key_length', u32(hd));
     m.set('llama.attention.value_length', u32(hd));

@@ -142,10 +142,20 @@ describe.skipIf(!native)(`native addon (${nativeStatus().detail})`, () => {
       native!.setIsa(isa);
       for (const beta of [0, 1, -0.5]) {
         const whole = c0.slice();
-        native!.gemm(a, b, whole, new Float64Array([1, tall, n, k, 0, k, 1, 0, 0, n, 1, 0, 0, n, 0, 0.75, beta]));
+        native!.gemm(
+          a,
+          b,
+          whole,
+          new Float64Array([1, tall, n, k, 0, k, 1, 0, 0, n, 1, 0, 0, n, 0, 0.75, beta]),
+        );
         for (const m of [1, 2, 3, 5, 8]) {
           const few = c0.slice(0, m * n);
-          native!.gemm(a, b, few, new Float64Array([1, m, n, k, 0, k, 1, 0, 0, n, 1, 0, 0, n, 0, 0.75, beta]));
+          native!.gemm(
+            a,
+            b,
+            few,
+            new Float64Array([1, m, n, k, 0, k, 1, 0, 0, n, 1, 0, 0, n, 0, 0.75, beta]),
+          );
           const differing = few.filter((v, i) => !Object.is(v, whole[i])).length;
           expect(differing, `${isa}, beta ${beta}, ${m} rows: entries unlike the tall product's`).toBe(0);
           const ref = reference(m, n, k, a, k, 1, b, n, 1);
