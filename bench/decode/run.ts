@@ -16,7 +16,7 @@
  * printed). RSS: what the process gained loading each model and running it once (after a GC).
  * The last line is `RESULT {json}`.
  *
- *   pnpm bench:decode [--threads 2] [--rounds 5] [--prompt-tokens 256] [--new-tokens 64]
+ *   pnpm bench:decode [--threads 2] [--wasm-threads N] [--rounds 5] [--prompt-tokens 256] [--new-tokens 64]
  *                     [--models tiny,smollm2_135m] [--work DIR] [--profile]
  * --profile adds, per model, where our decode's time goes (tf.profile's kernels, by name).
  */
@@ -30,6 +30,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createEngine, exportGguf } from '@oppu/node';
 import {
+  defaultWasmThreads,
   generateTokens,
   initBackend,
   type LlamaModel,
@@ -53,6 +54,7 @@ import {
 const { values: opt } = parseArgs({
   options: {
     threads: { type: 'string', default: '2' },
+    'wasm-threads': { type: 'string' },
     rounds: { type: 'string', default: '5' },
     'prompt-tokens': { type: 'string', default: '256' },
     'new-tokens': { type: 'string', default: '64' },
@@ -71,6 +73,16 @@ const positive = (name: string, value: string, min = 1) => {
   return n;
 };
 const threads = positive('threads', opt.threads);
+/**
+ * XNNPACK threads of the wasm backend (the small element-wise ops between the products): by default what
+ * `createEngine` picks on this machine (`defaultWasmThreads`: 1 below 4 cores), at most `--threads`. Two wasm
+ * threads on 2 cores fight the native kernels' threads: SmolLM2-135M's shape decoded 17.4-20.0 tokens/s with
+ * `--wasm-threads 2` against 22.2-22.5 with 1 (2026-12-03, runs alternated).
+ */
+const wasmThreads =
+  opt['wasm-threads'] === undefined
+    ? Math.min(threads, defaultWasmThreads())
+    : positive('wasm-threads', opt['wasm-threads']);
 const rounds = positive('rounds', opt.rounds);
 const promptTokens = positive('prompt-tokens', opt['prompt-tokens'], 2);
 const newTokens = positive('new-tokens', opt['new-tokens'], 2);
@@ -125,10 +137,10 @@ if (opt.export) {
   process.exit(0);
 }
 
-// Ours: the wasm backend with `threads` XNNPACK threads and `threads` native kernel threads.
-const backend = await initBackend({ backend: 'wasm', wasmThreads: threads, log: () => {} });
-if (backend.threads !== threads)
-  throw new Error(`bench:decode: asked the wasm backend for ${threads} threads, got ${backend.threads}`);
+// Ours: the wasm backend with `wasmThreads` XNNPACK threads and `threads` native kernel threads.
+const backend = await initBackend({ backend: 'wasm', wasmThreads, log: () => {} });
+if (backend.threads !== wasmThreads)
+  throw new Error(`bench:decode: asked the wasm backend for ${wasmThreads} threads, got ${backend.threads}`);
 const llama = await llamaCpp.getLlama({
   gpu: false,
   build: 'never',
@@ -350,5 +362,5 @@ for (const key of models) results[key] = await bench(key);
 await llama.dispose();
 console.log(`\nload average ${load()}`);
 console.log(
-  `RESULT ${JSON.stringify({ threads, rounds, prompt_tokens: promptTokens, new_tokens: newTokens, ...results })}`,
+  `RESULT ${JSON.stringify({ threads, wasm_threads: wasmThreads, rounds, prompt_tokens: promptTokens, new_tokens: newTokens, ...results })}`,
 );
