@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import type { AdapterWeights, PeftEngine } from '@oppu/core';
 import { createEngine, defaultBaseModelDir, exportGguf } from '@oppu/node';
 import {
+  CHECKPOINT_FAMILIES,
   type CheckpointFamily,
   llamaConfigFromHf,
   loraConfigToPeft,
@@ -21,19 +22,12 @@ import {
   saveAdapter,
   writeRandomCheckpoint,
 } from '@oppu/trainer';
-import { getLlama, type Llama, type Token } from 'node-llama-cpp';
+import { getLlama, type Llama } from 'node-llama-cpp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { llamaCppGreedy } from './llama-cpp-greedy.js';
 
-/** Each family once: rope scaling of every kind, biases, tied embeddings, head_dim, a sliding window. */
-const FAMILIES: readonly CheckpointFamily[] = [
-  'llama2',
-  'llama3',
-  'llama-linear',
-  'llama-dynamic',
-  'smollm2',
-  'qwen2',
-  'mistral',
-];
+/** Every family the loader reads: rope scaling of every kind, biases, tied embeddings, head_dim, a sliding window. */
+const FAMILIES: readonly CheckpointFamily[] = CHECKPOINT_FAMILIES;
 const PROMPTS = ['Once upon a time', "I'll be there at 10:30, won't I?", 'Dear team,\nthe report  is late'];
 const NEW_TOKENS = 8;
 
@@ -121,24 +115,6 @@ describe.each(FAMILIES)('%s exported to GGUF runs in llama.cpp as in oppu', (fam
     const model = await llama.loadModel({ modelPath: join(root, `${family}.gguf`), gpuLayers: 0 });
     try {
       const eos = model.tokens.eos as number;
-      const greedy = async (lora: string | undefined, promptIds: readonly number[]) => {
-        const context = await model.createContext({
-          contextSize: 64,
-          threads: 1,
-          ...(lora ? { lora: { adapters: [{ filePath: lora, scale: 1 }] } } : {}),
-        });
-        try {
-          const out: number[] = [];
-          for await (const t of context.getSequence().evaluate(promptIds as Token[], { temperature: 0 })) {
-            if (t === eos) break;
-            out.push(t);
-            if (out.length >= NEW_TOKENS) break;
-          }
-          return out;
-        } finally {
-          await context.dispose();
-        }
-      };
       const ours = async (weights?: AdapterWeights) =>
         (
           await engine.model.generate(
@@ -153,10 +129,16 @@ describe.each(FAMILIES)('%s exported to GGUF runs in llama.cpp as in oppu', (fam
       const personal = await ours(adapter);
       let changed = 0;
       for (const [i, p] of plain.entries()) {
-        expect(await greedy(undefined, p.promptIds), `${family}: prompt ${i}, base`).toEqual(p.ids);
+        expect(
+          await llamaCppGreedy(model, p.promptIds, NEW_TOKENS, { contextSize: 64 }),
+          `${family}: prompt ${i}, base`,
+        ).toEqual(p.ids);
         const q = personal[i]!;
         expect(
-          await greedy(join(root, `${family}-user.gguf`), q.promptIds),
+          await llamaCppGreedy(model, q.promptIds, NEW_TOKENS, {
+            lora: join(root, `${family}-user.gguf`),
+            contextSize: 64,
+          }),
           `${family}: prompt ${i}, adapter`,
         ).toEqual(q.ids);
         if (q.ids.join() !== p.ids.join()) changed++;

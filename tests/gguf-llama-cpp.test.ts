@@ -12,8 +12,9 @@ import { join } from 'node:path';
 import { type AdapterWeights, OPPU_LORA, type PeftEngine } from '@oppu/core';
 import { createEngine, exportGguf } from '@oppu/node';
 import { loraConfigToPeft, peftModulePath, saveAdapter } from '@oppu/trainer';
-import { getLlama, type Llama, type LlamaModel, type Token } from 'node-llama-cpp';
+import { getLlama, type Llama, type LlamaModel } from 'node-llama-cpp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { llamaCppGreedy } from './llama-cpp-greedy.js';
 
 /** Prompts with spaces, punctuation, digits, an apostrophe, a newline, runs of spaces and non-ASCII text. */
 const PROMPTS = [
@@ -100,26 +101,6 @@ function randomAttentionLora(): AdapterWeights {
   return { config, tensors };
 }
 
-/** llama.cpp's greedy continuation of `promptIds`, up to `n` tokens, stopping at EOS (not included). */
-async function llamaCppGreedy(loraFile: string | undefined, promptIds: readonly number[], n: number) {
-  const context = await base.createContext({
-    contextSize: 128,
-    threads: 1,
-    ...(loraFile ? { lora: { adapters: [{ filePath: loraFile, scale: 1 }] } } : {}),
-  });
-  try {
-    const out: number[] = [];
-    for await (const token of context.getSequence().evaluate(promptIds as Token[], { temperature: 0 })) {
-      if (token === eosId) break;
-      out.push(token);
-      if (out.length >= n) break;
-    }
-    return out;
-  } finally {
-    await context.dispose();
-  }
-}
-
 async function oursGreedy(weights?: AdapterWeights) {
   const results = await engine.model.generate(
     PROMPTS.map((prompt) => ({ prompt, ...(weights ? { adapter: weights } : {}) })),
@@ -149,7 +130,7 @@ describe('a base model and a user adapter exported to GGUF run in llama.cpp as i
     for (let i = 0; i < PROMPTS.length; i++) {
       const p = plain[i] as { promptIds: number[]; ids: number[] };
       expect(p.ids.length, PROMPTS[i]).toBeGreaterThan(0);
-      expect(await llamaCppGreedy(undefined, p.promptIds, NEW_TOKENS), `base: ${PROMPTS[i]}`).toEqual(p.ids);
+      expect(await llamaCppGreedy(base, p.promptIds, NEW_TOKENS), `base: ${PROMPTS[i]}`).toEqual(p.ids);
     }
     for (const [user, weights] of [
       ['alice', adapter],
@@ -160,7 +141,9 @@ describe('a base model and a user adapter exported to GGUF run in llama.cpp as i
       for (let i = 0; i < PROMPTS.length; i++) {
         const p = plain[i] as { promptIds: number[]; ids: number[] };
         const q = personal[i] as { promptIds: number[]; ids: number[] };
-        const theirs = await llamaCppGreedy(join(root, `${user}.gguf`), q.promptIds, NEW_TOKENS);
+        const theirs = await llamaCppGreedy(base, q.promptIds, NEW_TOKENS, {
+          lora: join(root, `${user}.gguf`),
+        });
         expect(theirs, `${user}: ${PROMPTS[i]}`).toEqual(q.ids);
         if (q.ids.join() !== p.ids.join()) changed++;
       }
