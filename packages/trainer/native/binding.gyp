@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "oppu_kernels",
-      "sources": ["src/addon.cc", "src/gemm.cc", "src/ops.cc"],
+      "sources": ["src/addon.cc", "src/gemm.cc", "src/ops.cc", "src/decode.cc"],
       "cflags_cc!": ["-fno-exceptions"],
       "cflags_cc": ["-O3", "-std=c++17", "-fexceptions", "-ffp-contract=off", "-fno-math-errno"],
       "cflags": ["-O3"],

@@ -9,6 +9,7 @@
 #include <string>
 #include <thread>
 
+#include "decode.h"
 #include "gemm.h"
 #include "ops.h"
 #include "thread-pool.h"
@@ -163,6 +164,70 @@ napi_value SoftmaxXent(napi_env env, napi_callback_info info) {
   napi_value out;
   napi_create_double(env, loss, &out);
   return out;
+}
+
+// decodeStep(heap: Float32Array, p: Float64Array, cos: Float32Array, sin: Float32Array): one batch-1 decoding
+// step through every layer (decode.h), in place: the token's embedding at p[0] becomes the last layer's output,
+// and each layer's new key and value are written into its cache. Offsets in floats into heap; cos/sin hold the
+// position's hd/2 RoPE angles. p: x, d, h, kvh, hd, f, cap, pos, window, eps, scale, interleaved, layers, then
+// per layer: attn_norm, wq, wk, wv, wo, bq, bk, bv, bo, ffn_norm, wg, wu, wd, bg, bu, bd, kcache, vcache (a
+// bias -1: none).
+constexpr int kHeadParams = 13, kLayerParams = 18;
+napi_value DecodeStep(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  void *heap_p, *p_p, *cos_p, *sin_p;
+  size_t heap_n, p_n, cos_n, sin_n;
+  if (argc != 4 || !typed_view(env, argv[0], napi_float32_array, &heap_p, &heap_n) ||
+      !typed_view(env, argv[1], napi_float64_array, &p_p, &p_n) ||
+      !typed_view(env, argv[2], napi_float32_array, &cos_p, &cos_n) ||
+      !typed_view(env, argv[3], napi_float32_array, &sin_p, &sin_n))
+    return throw_error(env, "decodeStep(heap: Float32Array, params: Float64Array, cos: Float32Array, sin: Float32Array): bad arguments");
+  const double* p = static_cast<const double*>(p_p);
+  if (p_n < kHeadParams) return throw_error(env, "decodeStep: params too short");
+  float* h = static_cast<float*>(heap_p);
+  oppu::DecodeArgs a;
+  a.d = long(p[1]), a.h = long(p[2]), a.kvh = long(p[3]), a.hd = long(p[4]), a.f = long(p[5]);
+  a.cap = long(p[6]), a.pos = long(p[7]), a.window = long(p[8]);
+  a.eps = float(p[9]), a.scale = float(p[10]), a.interleaved = p[11] != 0;
+  const long layers = long(p[12]);
+  if (a.d <= 0 || a.h <= 0 || a.kvh <= 0 || a.h % a.kvh != 0 || a.hd <= 0 || a.hd % 2 != 0 || a.f <= 0 ||
+      a.pos < 0 || a.pos >= a.cap || layers < 0 || p_n != size_t(kHeadParams + kLayerParams * layers))
+    return throw_error(env, "decodeStep: inconsistent sizes in params");
+  if (long(cos_n) < a.hd / 2 || long(sin_n) < a.hd / 2)
+    return throw_error(env, "decodeStep: cos and sin need hd/2 angles");
+  a.cos = static_cast<const float*>(cos_p);
+  a.sin = static_cast<const float*>(sin_p);
+  auto ok = [&](double off, long len) { return off >= 0 && off + double(len) <= double(heap_n); };
+  if (!ok(p[0], a.d)) return throw_error(env, "decodeStep: x reaches outside the heap");
+  a.x = h + long(p[0]);
+  const long qd = a.h * a.hd, kvd = a.kvh * a.hd;
+  // Per layer: attn_norm, wq, wk, wv, wo, bq, bk, bv, bo, ffn_norm, wg, wu, wd, bg, bu, bd, kcache, vcache.
+  const long sizes[kLayerParams] = {a.d, a.d * qd, a.d * kvd, a.d * kvd, qd * a.d,  qd,        kvd,       kvd,
+                                    a.d, a.d,      a.d * a.f, a.d * a.f, a.f * a.d, a.f,       a.f,       a.d,
+                                    kvd * a.cap, kvd * a.cap};
+  const bool optional[kLayerParams] = {false, false, false, false, false, true,  true,  true,  true,
+                                       false, false, false, false, true,  true,  true,  false, false};
+  a.layers.resize(layers);
+  for (long l = 0; l < layers; ++l) {
+    const double* lp = p + kHeadParams + kLayerParams * l;
+    float* ptr[kLayerParams];
+    for (int i = 0; i < kLayerParams; ++i) {
+      if (optional[i] && lp[i] < 0) {
+        ptr[i] = nullptr;
+        continue;
+      }
+      if (!ok(lp[i], sizes[i]))
+        return throw_error(env, "decodeStep: layer " + std::to_string(l) + " operand " + std::to_string(i) +
+                                    " reaches outside the heap");
+      ptr[i] = h + long(lp[i]);
+    }
+    a.layers[l] = {ptr[0], ptr[1],  ptr[2],  ptr[3],  ptr[4],  ptr[5],  ptr[6],  ptr[7],  ptr[8],
+                   ptr[9], ptr[10], ptr[11], ptr[12], ptr[13], ptr[14], ptr[15], ptr[16], ptr[17]};
+  }
+  oppu::decode_step(a, *instance(env)->pool);
+  return nullptr;
 }
 
 // rowOp(op, heap: Float32Array, p: Float64Array): the element-wise/row kernels of ops.h, operands addressed
@@ -320,6 +385,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"gemm", nullptr, Gemm, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"softmaxXent", nullptr, SoftmaxXent, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"rowOp", nullptr, RowOp, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"decodeStep", nullptr, DecodeStep, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setIsa", nullptr, SetIsa, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -42,6 +42,12 @@ export interface NativeKernels {
    * 0 rmsnorm forward, 1 rmsnorm backward, 2 swiglu forward, 3 swiglu backward, 4 rope.
    */
   rowOp(op: number, heap: Float32Array, params: Float64Array): void;
+  /**
+   * One batch-1 decoding step through every layer of a Llama-family decoder, in place on float offsets into
+   * `heap` (params layout: native/src/addon.cc, `DecodeStep`); cos/sin: the position's hd/2 RoPE angles.
+   * Optional: a build from before it lacks it, and the decoder then runs its graph.
+   */
+  decodeStep?(heap: Float32Array, params: Float64Array, cos: Float32Array, sin: Float32Array): void;
   info(): { isa: string; threads: number };
   /** Forces a micro-kernel: 'avx512' | 'avx2' | 'generic' | 'best'. Returns false if this CPU cannot run it. */
   setIsa(isa: string): boolean;
@@ -51,6 +57,7 @@ export interface NativeKernels {
 const addonPath = fileURLToPath(new URL('../../native/build/Release/oppu_kernels.node', import.meta.url));
 
 const REQUIRED = ['gemm', 'softmaxXent', 'rowOp', 'info', 'setIsa', 'setThreads'] as const;
+const OPTIONAL = ['decodeStep'] as const;
 
 let loaded: NativeKernels | null | undefined;
 let reason = '';
@@ -80,7 +87,10 @@ export function nativeKernels(): NativeKernels | null {
       if (missing.length > 0) {
         reason = `stale build (no ${missing.join(', ')}; run \`pnpm --filter @oppu/trainer run build:native\`)`;
       } else {
-        loaded = addon as NativeKernels;
+        // A plain object of the addon's functions (its own properties are read-only): tests can wrap one.
+        loaded = Object.fromEntries(
+          [...REQUIRED, ...OPTIONAL].filter((n) => typeof addon[n] === 'function').map((n) => [n, addon[n]]),
+        ) as unknown as NativeKernels;
         const isa = process.env.OPPU_ISA;
         if (isa && isa !== 'best' && !loaded.setIsa(isa)) {
           throw new Error(`OPPU_ISA=${isa}: this CPU cannot run it (use avx512, avx2, generic or best)`);

@@ -110,15 +110,7 @@ export class KVCacheWriter {
     let entry: KVLayer;
     if (this.wasm) {
       // In place: (grow the buffers if needed, then) write the new positions at past .. past + t - 1.
-      let buffers = cached;
-      if (!buffers || buffers.k.shape[2] !== this.capacity) {
-        const shape: [number, number, number, number] = [b, kvh, this.capacity, hd];
-        buffers = {
-          k: kvBuffer(this.wasm, cached?.k, this.past, shape),
-          v: kvBuffer(this.wasm, cached?.v, this.past, shape),
-        };
-        this.made.push(buffers.k, buffers.v);
-      }
+      const buffers = this.heapBuffers(layer, b, kvh, hd);
       kvWrite(this.wasm, buffers.k, k, this.past);
       kvWrite(this.wasm, buffers.v, v, this.past);
       entry = buffers;
@@ -134,6 +126,37 @@ export class KVCacheWriter {
     }
     this.next.push(entry);
     return entry;
+  }
+
+  /** Whether the layers are buffers in wasm memory written in place (`heapBuffers`). */
+  get inPlace(): boolean {
+    return this.wasm !== null;
+  }
+
+  /**
+   * Layer `layer`'s in-place buffers [b, kvh, capacity, hd] (grown from the cached ones if needed), for a
+   * caller that writes the new positions into them itself (the fused decoding step). Call once per layer, in
+   * order, instead of `append`; wasm only.
+   */
+  writeInPlace(layer: number, b: number, kvh: number, hd: number): KVLayer {
+    const buffers = this.heapBuffers(layer, b, kvh, hd);
+    this.next.push(buffers);
+    return buffers;
+  }
+
+  private heapBuffers(layer: number, b: number, kvh: number, hd: number): KVLayer {
+    if (!this.wasm) throw new Error('KVCacheWriter: the cache is not in wasm memory');
+    const cached = this.cache.layers[layer];
+    let buffers = cached;
+    if (!buffers || buffers.k.shape[2] !== this.capacity) {
+      const shape: [number, number, number, number] = [b, kvh, this.capacity, hd];
+      buffers = {
+        k: kvBuffer(this.wasm, cached?.k, this.past, shape),
+        v: kvBuffer(this.wasm, cached?.v, this.past, shape),
+      };
+      this.made.push(buffers.k, buffers.v);
+    }
+    return buffers;
   }
 
   /** The cache now holds this call's layers: `length` positions, the first `prefixLength` of them virtual. */

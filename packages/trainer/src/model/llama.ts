@@ -4,7 +4,9 @@ import { causalAttention } from '../kernels/attention.js';
 import { embedding } from '../kernels/embedding.js';
 import { frozenLinear } from '../kernels/frozen-linear.js';
 import { causalSoftmax, rmsNorm, rope, swiglu } from '../kernels/fused-ops.js';
+import { nativeKernels } from '../kernels/native.js';
 import { gain, trainableLinear } from '../kernels/trainable.js';
+import { activeWasmBackend, allocate, floatOffset, heapView } from '../kernels/wasm-heap.js';
 import type { PeftModelDims } from '../peft/model-dims.js';
 import type { BaseWeights, LinearAdapter, ModuleContext, ModuleName } from './hooks.js';
 import { headsFirst, type KVCache, KVCacheWriter } from './kv-cache.js';
@@ -412,6 +414,8 @@ export class LlamaModel implements BaseWeights {
         'invalid_argument',
         `llama: logitsToKeep must be a positive integer, got ${opts.logitsToKeep}`,
       );
+    const fused = this.fusedDecodeStep(ids, opts);
+    if (fused) return fused;
     const past = cache?.length ?? 0;
     const firstCall = past === 0;
     // Positions and masks are small: built on the host.
@@ -442,6 +446,109 @@ export class LlamaModel implements BaseWeights {
       throw error;
     }
     kv?.commit(past + tNew, prefix);
+    return logits;
+  }
+
+  /**
+   * Batch-1 decoding of one token through every layer in one native call (native/src/decode.cc), when the
+   * step is a plain one: one row, one new token, a KV cache in wasm memory without a soft prompt, no padding,
+   * no adapter (a merged one is part of the weights), frozen weights, no gradient tape. It runs the same GEMM
+   * and row kernels as the graph below, op for op, without the graph's ~48 kernel dispatches per layer; only
+   * the attention's sums run in another order. Returns null when the step is not such a one (the graph runs),
+   * or with `OPPU_FUSED_DECODE=0`.
+   */
+  private fusedDecodeStep(ids: tf.Tensor2D, opts: ForwardOptions): tf.Tensor3D | null {
+    const { cache } = opts;
+    const c = this.config;
+    if (!cache || opts.adapter || this.trainable || ids.shape[0] !== 1 || ids.shape[1] !== 1) return null;
+    if (cache.prefixLength !== 0 || cache.length + 1 > c.maxSeqLen) return null;
+    if (process.env.OPPU_FUSED_DECODE === '0') return null;
+    const native = nativeKernels();
+    const wasm = activeWasmBackend();
+    if (!native?.decodeStep || !wasm) return null;
+    if ((tf.engine().state as unknown as { gradientDepth: number }).gradientDepth > 0) return null;
+    if (opts.attentionMask !== undefined) {
+      const [row] = readMask(opts.attentionMask, 1, cache.length + 1);
+      if (!row!.every((v) => v === 1)) return null;
+    }
+    const decodeStep = native.decodeStep.bind(native);
+    const past = cache.length;
+    const kv = new KVCacheWriter(cache, c.maxSeqLen);
+    const capacity = kv.reserve(past + 1);
+    const hd = headDimOf(c);
+    const half = hd / 2;
+    let logits: tf.Tensor3D;
+    try {
+      logits = tf.tidy(() => {
+        const id = ids.dataSync()[0] as number;
+        if (!(id >= 0 && id < c.vocab))
+          throw new OppuError(
+            'invalid_input',
+            `llama: token id ${id} is outside the vocabulary [0, ${c.vocab})`,
+          );
+        const x = allocate(wasm, [1, 1, c.dim]) as tf.Tensor3D;
+        const layers = this.blocks.map((_, l) => kv.writeInPlace(l, 1, c.kvHeads, hd));
+        const heap = heapView(wasm); // after every allocation: memory may have grown
+        const off = (t: tf.Tensor) => floatOffset(wasm, t);
+        const embedOff = off(this.embed) + id * c.dim;
+        heap.copyWithin(off(x), embedOff, embedOff + c.dim);
+        const params = new Float64Array(13 + 18 * c.layers);
+        params.set([
+          off(x),
+          c.dim,
+          c.heads,
+          c.kvHeads,
+          hd,
+          c.hidden,
+          capacity,
+          past,
+          c.slidingWindow ?? -1,
+          c.normEps,
+          1 / Math.sqrt(hd),
+          c.ropeStyle === 'interleaved' ? 1 : 0,
+          c.layers,
+        ]);
+        this.blocks.forEach((blk, l) => {
+          const b = (m: ModuleName) => (blk.bias[m] ? off(blk.bias[m]) : -1);
+          const kvl = layers[l] as { k: tf.Tensor; v: tf.Tensor };
+          params.set(
+            [
+              off(blk.attnNorm),
+              off(blk.proj.q_proj),
+              off(blk.proj.k_proj),
+              off(blk.proj.v_proj),
+              off(blk.proj.o_proj),
+              b('q_proj'),
+              b('k_proj'),
+              b('v_proj'),
+              b('o_proj'),
+              off(blk.ffnNorm),
+              off(blk.proj.gate_proj),
+              off(blk.proj.up_proj),
+              off(blk.proj.down_proj),
+              b('gate_proj'),
+              b('up_proj'),
+              b('down_proj'),
+              off(kvl.k),
+              off(kvl.v),
+            ],
+            13 + 18 * l,
+          );
+        });
+        const row = past * half;
+        decodeStep(
+          heap,
+          params,
+          this.ropeCos.subarray(row, row + half),
+          this.ropeSin.subarray(row, row + half),
+        );
+        return this.logitsHead(x, 1);
+      });
+    } catch (error) {
+      kv.discard();
+      throw error;
+    }
+    kv.commit(past + 1, 0);
     return logits;
   }
 
