@@ -171,8 +171,8 @@ napi_value SoftmaxXent(napi_env env, napi_callback_info info) {
 // and each layer's new key and value are written into its cache. Offsets in floats into heap; cos/sin hold the
 // position's hd/2 RoPE angles. p: x, d, h, kvh, hd, f, cap, pos, window, eps, scale, interleaved, layers, then
 // per layer: attn_norm, wq, wk, wv, wo, bq, bk, bv, bo, ffn_norm, wg, wu, wd, bg, bu, bd, kcache, vcache (a
-// bias -1: none).
-constexpr int kHeadParams = 13, kLayerParams = 18;
+// bias -1: none), then for q, k, v, o, gate, up, down a LoRA: A, B (A -1: none), rank, scale.
+constexpr int kHeadParams = 13, kLayerParams = 18, kLoraParams = 4 * oppu::kProjections;
 napi_value DecodeStep(napi_env env, napi_callback_info info) {
   size_t argc = 4;
   napi_value argv[4];
@@ -193,7 +193,7 @@ napi_value DecodeStep(napi_env env, napi_callback_info info) {
   a.eps = float(p[9]), a.scale = float(p[10]), a.interleaved = p[11] != 0;
   const long layers = long(p[12]);
   if (a.d <= 0 || a.h <= 0 || a.kvh <= 0 || a.h % a.kvh != 0 || a.hd <= 0 || a.hd % 2 != 0 || a.f <= 0 ||
-      a.pos < 0 || a.pos >= a.cap || layers < 0 || p_n != size_t(kHeadParams + kLayerParams * layers))
+      a.pos < 0 || a.pos >= a.cap || layers < 0 || p_n != size_t(kHeadParams + (kLayerParams + kLoraParams) * layers))
     return throw_error(env, "decodeStep: inconsistent sizes in params");
   if (long(cos_n) < a.hd / 2 || long(sin_n) < a.hd / 2)
     return throw_error(env, "decodeStep: cos and sin need hd/2 angles");
@@ -211,7 +211,7 @@ napi_value DecodeStep(napi_env env, napi_callback_info info) {
                                        false, false, false, false, true,  true,  true,  false, false};
   a.layers.resize(layers);
   for (long l = 0; l < layers; ++l) {
-    const double* lp = p + kHeadParams + kLayerParams * l;
+    const double* lp = p + kHeadParams + (kLayerParams + kLoraParams) * l;
     float* ptr[kLayerParams];
     for (int i = 0; i < kLayerParams; ++i) {
       if (optional[i] && lp[i] < 0) {
@@ -223,8 +223,23 @@ napi_value DecodeStep(napi_env env, napi_callback_info info) {
                                     " reaches outside the heap");
       ptr[i] = h + long(lp[i]);
     }
-    a.layers[l] = {ptr[0], ptr[1],  ptr[2],  ptr[3],  ptr[4],  ptr[5],  ptr[6],  ptr[7],  ptr[8],
-                   ptr[9], ptr[10], ptr[11], ptr[12], ptr[13], ptr[14], ptr[15], ptr[16], ptr[17]};
+    oppu::DecodeLayer& dl = a.layers[l];
+    dl.attn_norm = ptr[0], dl.wq = ptr[1], dl.wk = ptr[2], dl.wv = ptr[3], dl.wo = ptr[4];
+    dl.bq = ptr[5], dl.bk = ptr[6], dl.bv = ptr[7], dl.bo = ptr[8], dl.ffn_norm = ptr[9];
+    dl.wg = ptr[10], dl.wu = ptr[11], dl.wd = ptr[12], dl.bg = ptr[13], dl.bu = ptr[14], dl.bd = ptr[15];
+    dl.kc = ptr[16], dl.vc = ptr[17];
+    // LoRA per projection (q, k, v, o, gate, up, down): A offset (-1: none), B offset, rank, scale.
+    const long in_of[oppu::kProjections] = {a.d, a.d, a.d, qd, a.d, a.d, a.f};
+    const long out_of[oppu::kProjections] = {qd, kvd, kvd, a.d, a.f, a.f, a.d};
+    for (int m = 0; m < oppu::kProjections; ++m) {
+      const double* q = lp + kLayerParams + 4 * m;
+      if (q[0] < 0) continue;
+      const long r = long(q[2]);
+      if (r <= 0 || r > 4096 || !ok(q[0], in_of[m] * r) || !ok(q[1], r * out_of[m]))
+        return throw_error(env, "decodeStep: layer " + std::to_string(l) + " LoRA " + std::to_string(m) +
+                                    " reaches outside the heap or has a bad rank");
+      dl.lora[m] = {h + long(q[0]), h + long(q[1]), r, float(q[3])};
+    }
   }
   oppu::decode_step(a, *instance(env)->pool);
   return nullptr;

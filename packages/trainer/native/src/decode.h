@@ -6,11 +6,22 @@ namespace oppu {
 
 class ThreadPool;
 
+// A LoRA pair on one projection: y += scale · (x·A)·B, A [in, r], B [r, out]; a null A: none.
+struct LowRank {
+  const float *a = nullptr, *b = nullptr;
+  long r = 0;
+  float scale = 0.f;
+};
+
+// The projections in the order of `DecodeLayer::lora`.
+enum Proj { kQ, kK, kV, kO, kGate, kUp, kDown, kProjections };
+
 // One layer's weights (projections row-major [in, out], as x·W) and its KV cache [kvh, cap, hd] (batch row 0).
 // Biases may be null.
 struct DecodeLayer {
   const float *attn_norm, *wq, *wk, *wv, *wo, *bq, *bk, *bv, *bo, *ffn_norm, *wg, *wu, *wd, *bg, *bu, *bd;
   float *kc, *vc;
+  LowRank lora[kProjections];
 };
 
 struct DecodeArgs {

@@ -165,6 +165,7 @@ export class TfPeftEngine implements PeftEngine {
     return {
       linear: (ctx, x, base, weight) => hooks.linear(ctx, x, base, weight),
       ...(hooks.prefixEmbeddings ? { prefixEmbeddings: (b: number) => hooks.prefixEmbeddings!(b) } : {}),
+      ...(hooks.lowRank ? { lowRank: (ctx) => hooks.lowRank!(ctx) } : {}),
       dispose: () => {
         if (released) return;
         released = true;

@@ -1,8 +1,12 @@
+import { OPPU_LORA } from '@oppu/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { argmax } from '../generate/sampling.js';
 import { relErr, useWasm } from '../kernels/kernel-testing.js';
 import { nativeKernels } from '../kernels/native.js';
+import { loraBatchAdapter } from '../peft/lora/batch.js';
+import { LoraModel } from '../peft/lora/model.js';
+import type { LinearAdapter } from './hooks.js';
 import { KV_BLOCK } from './kv-heap.js';
 import { KVCache, type LlamaConfig, LlamaModel, projectionShape, randomLlamaArrays } from './llama.js';
 
@@ -32,7 +36,7 @@ const VARIANTS: Record<string, Partial<LlamaConfig>> = {
 };
 
 /** Greedy decoding of `steps` tokens after `prompt`, one token a call, with the fused step on or off. */
-function decode(model: LlamaModel, prompt: number[], steps: number, fused: boolean) {
+function decode(model: LlamaModel, prompt: number[], steps: number, fused: boolean, adapter?: LinearAdapter) {
   const before = process.env.OPPU_FUSED_DECODE;
   process.env.OPPU_FUSED_DECODE = fused ? '1' : '0';
   const cache = new KVCache();
@@ -41,7 +45,7 @@ function decode(model: LlamaModel, prompt: number[], steps: number, fused: boole
   try {
     let ids = tf.tensor2d(prompt, [1, prompt.length], 'int32');
     for (let s = 0; s < steps; s++) {
-      const out = model.forward(ids, { cache, logitsToKeep: 1 });
+      const out = model.forward(ids, { cache, logitsToKeep: 1, ...(adapter ? { adapter } : {}) });
       const row = out.dataSync() as Float32Array;
       tf.dispose([ids, out]);
       logits.push(row);
@@ -58,6 +62,63 @@ function decode(model: LlamaModel, prompt: number[], steps: number, fused: boole
   return { logits, tokens };
 }
 
+/**
+ * Greedy decoding through the graph, then through the fused step (the native calls counted): the same tokens
+ * and logits within 1e-5, no tensor left behind but the adapter's own caches (`ownTensors`). Returns the tokens.
+ */
+function expectSameDecoding(
+  model: LlamaModel,
+  prompt: number[],
+  adapter?: LinearAdapter,
+  ownTensors = 0,
+): number[] {
+  const before = tf.memory().numTensors;
+  const native = nativeKernels()!;
+  const step = native.decodeStep!;
+  let calls = 0;
+  native.decodeStep = (...args) => {
+    calls++;
+    step.apply(native, args);
+  };
+  let graph: ReturnType<typeof decode>;
+  let fused: ReturnType<typeof decode>;
+  try {
+    graph = decode(model, prompt, 12, false, adapter);
+    expect(calls).toBe(0);
+    fused = decode(model, prompt, 12, true, adapter);
+    expect(calls).toBe(11); // every step after the prompt
+  } finally {
+    native.decodeStep = step;
+  }
+  expect(tf.memory().numTensors).toBe(before + ownTensors);
+  expect(fused.tokens).toEqual(graph.tokens);
+  graph.logits.forEach((g, i) => {
+    const [a, b] = [tf.tensor1d(fused.logits[i]!), tf.tensor1d(g)];
+    expect(relErr(a, b), `step ${i}`).toBeLessThan(1e-5);
+    tf.dispose([a, b]);
+  });
+  return graph.tokens;
+}
+
+/** Small random biases for the projections `c.biases` names. */
+function withBiases(c: LlamaConfig, w: ReturnType<typeof randomLlamaArrays>) {
+  let seed = 5;
+  const noise = (n: number) =>
+    Float32Array.from({ length: n }, () => {
+      seed = (seed * 69069 + 1) >>> 0;
+      return (seed / 2 ** 32 - 0.5) * 0.2;
+    });
+  // Larger embeddings make the logits decisive, so greedy tokens are not near-ties.
+  return {
+    ...w,
+    embed: w.embed.map((v) => v * 30),
+    layers: w.layers.map((l) => ({
+      ...l,
+      bias: Object.fromEntries((c.biases ?? []).map((m) => [m, noise(projectionShape(c, m)[1])])),
+    })),
+  };
+}
+
 describe.skipIf(!nativeKernels()?.decodeStep)(
   'the fused decoding step (native, all layers in one call)',
   () => {
@@ -68,50 +129,47 @@ describe.skipIf(!nativeKernels()?.decodeStep)(
     for (const [name, extra] of Object.entries(VARIANTS)) {
       it(`gives the graph's logits and tokens: ${name}`, () => {
         const c: LlamaConfig = { ...BASE, ...extra };
-        const w = randomLlamaArrays(c, 11);
-        let seed = 5;
-        const noise = (n: number) =>
-          Float32Array.from({ length: n }, () => {
-            seed = (seed * 69069 + 1) >>> 0;
-            return (seed / 2 ** 32 - 0.5) * 0.2;
-          });
-        const layers = w.layers.map((l) => ({
-          ...l,
-          bias: Object.fromEntries((c.biases ?? []).map((m) => [m, noise(projectionShape(c, m)[1])])),
-        }));
-        // Larger embeddings make the logits decisive, so greedy tokens are not near-ties.
-        const model = new LlamaModel(c, { ...w, layers, embed: w.embed.map((v) => v * 30) });
+        const model = new LlamaModel(c, withBiases(c, randomLlamaArrays(c, 11)));
         try {
-          const prompt = Array.from({ length: KV_BLOCK - 3 }, (_, i) => (i * 7 + 3) % c.vocab);
-          const before = tf.memory().numTensors;
           // Decoding crosses a block of the cache's capacity, so its buffers grow mid-way.
-          const native = nativeKernels()!;
-          const step = native.decodeStep!;
-          let calls = 0;
-          native.decodeStep = (...args) => {
-            calls++;
-            step.apply(native, args);
-          };
-          let graph: ReturnType<typeof decode>;
-          let fused: ReturnType<typeof decode>;
-          try {
-            graph = decode(model, prompt, 12, false);
-            expect(calls).toBe(0);
-            fused = decode(model, prompt, 12, true);
-            expect(calls).toBe(11); // every step after the prompt
-          } finally {
-            native.decodeStep = step;
-          }
-          expect(tf.memory().numTensors).toBe(before);
-          expect(fused.tokens).toEqual(graph.tokens);
-          graph.logits.forEach((g, i) => {
-            expect(relErr(tf.tensor1d(fused.logits[i]!), tf.tensor1d(g)), `step ${i}`).toBeLessThan(1e-5);
-          });
+          expectSameDecoding(
+            model,
+            Array.from({ length: KV_BLOCK - 3 }, (_, i) => (i * 7 + 3) % c.vocab),
+          );
         } finally {
           model.dispose();
         }
       });
     }
+
+    it("adds a user's LoRA (alone, and as the engine's one-row batch) as the graph does", () => {
+      const c: LlamaConfig = { ...BASE, biases: ['q_proj', 'k_proj', 'v_proj'] };
+      const model = new LlamaModel(c, withBiases(c, randomLlamaArrays(c, 4)));
+      const lora = new LoraModel(
+        { ...OPPU_LORA, r: 4, alpha: 8, targetModules: ['q_proj', 'v_proj', 'o_proj', 'down_proj'] },
+        model.dims,
+        { seed: 2 },
+      );
+      for (const p of lora.allPairs()) p.b.assign(tf.randomNormal(p.b.shape, 0, 3, 'float32', 7 + p.layer));
+      const prompt = Array.from({ length: KV_BLOCK - 3 }, (_, i) => (i * 5 + 1) % c.vocab);
+      try {
+        const plain = expectSameDecoding(model, prompt);
+        const alone = expectSameDecoding(model, prompt, lora.asLinearAdapter());
+        expect(alone).not.toEqual(plain); // the adapter changes the answer
+        const before = tf.memory().numTensors;
+        const batch = loraBatchAdapter([lora], [0]);
+        try {
+          // The batch keeps its gathered pairs (one A and one B per adapted projection) until disposed.
+          expect(expectSameDecoding(model, prompt, batch, 2 * 4 * c.layers)).toEqual(alone);
+        } finally {
+          batch.dispose();
+        }
+        expect(tf.memory().numTensors).toBe(before);
+      } finally {
+        lora.dispose();
+        model.dispose();
+      }
+    });
 
     it('runs the graph instead when the step is not a plain one (a padded row)', () => {
       const c = BASE;

@@ -31,6 +31,19 @@ export interface LinearAdapter {
   ): tf.Tensor3D;
   /** Soft prompt to prepend to the token embeddings: [batch, numVirtualTokens, hidden], or undefined. */
   prefixEmbeddings?(batch: number): tf.Tensor3D | undefined;
+  /**
+   * The adapter's whole effect on one projection when it is a low-rank delta, y = base(x) + scale·(x·A)·B
+   * (LoRA at inference), for a fused decoding step that computes it itself; null: the projection is left as
+   * is; undefined (or no such method): something else, so the decoder runs `linear`.
+   */
+  lowRank?(ctx: ModuleContext): LowRankDelta | null | undefined;
+}
+
+/** A LoRA pair as a fused step reads it: A [in, r], B [r, out], and the scale of their product. */
+export interface LowRankDelta {
+  readonly a: tf.Tensor2D;
+  readonly b: tf.Tensor2D;
+  readonly scale: number;
 }
 
 /** Access to the frozen base weights, for merging an adapter into the base and back. Layout [in, out]. */

@@ -8,7 +8,7 @@ import { nativeKernels } from '../kernels/native.js';
 import { gain, trainableLinear } from '../kernels/trainable.js';
 import { activeWasmBackend, allocate, floatOffset, heapView } from '../kernels/wasm-heap.js';
 import type { PeftModelDims } from '../peft/model-dims.js';
-import type { BaseWeights, LinearAdapter, ModuleContext, ModuleName } from './hooks.js';
+import type { BaseWeights, LinearAdapter, LowRankDelta, ModuleContext, ModuleName } from './hooks.js';
 import { headsFirst, type KVCache, KVCacheWriter } from './kv-cache.js';
 import { type RopeScaling, ropeAngleTables, ropeInvFreq } from './rope.js';
 
@@ -452,7 +452,7 @@ export class LlamaModel implements BaseWeights {
   /**
    * Batch-1 decoding of one token through every layer in one native call (native/src/decode.cc), when the
    * step is a plain one: one row, one new token, a KV cache in wasm memory without a soft prompt, no padding,
-   * no adapter (a merged one is part of the weights), frozen weights, no gradient tape. It runs the same GEMM
+   * no adapter or a LoRA one (`LinearAdapter.lowRank`), frozen weights, no gradient tape. It runs the same GEMM
    * and row kernels as the graph below, op for op, without the graph's ~48 kernel dispatches per layer; only
    * the attention's sums run in another order. Returns null when the step is not such a one (the graph runs),
    * or with `OPPU_FUSED_DECODE=0`.
@@ -460,7 +460,7 @@ export class LlamaModel implements BaseWeights {
   private fusedDecodeStep(ids: tf.Tensor2D, opts: ForwardOptions): tf.Tensor3D | null {
     const { cache } = opts;
     const c = this.config;
-    if (!cache || opts.adapter || this.trainable || ids.shape[0] !== 1 || ids.shape[1] !== 1) return null;
+    if (!cache || this.trainable || ids.shape[0] !== 1 || ids.shape[1] !== 1) return null;
     if (cache.prefixLength !== 0 || cache.length + 1 > c.maxSeqLen) return null;
     if (process.env.OPPU_FUSED_DECODE === '0') return null;
     const native = nativeKernels();
@@ -470,6 +470,20 @@ export class LlamaModel implements BaseWeights {
     if (opts.attentionMask !== undefined) {
       const [row] = readMask(opts.attentionMask, 1, cache.length + 1);
       if (!row!.every((v) => v === 1)) return null;
+    }
+    // An adapter takes part only as LoRA pairs (at inference); anything else (IA3, a soft prompt) runs the graph.
+    const { adapter } = opts;
+    const lora: (LowRankDelta | null)[] = [];
+    if (adapter) {
+      if (!adapter.lowRank || adapter.prefixEmbeddings) return null;
+      for (let l = 0; l < c.layers; l++) {
+        for (const module of PROJECTIONS) {
+          const delta = adapter.lowRank({ layer: l, module });
+          if (delta === undefined) return null;
+          if (delta && (delta.a.dtype !== 'float32' || delta.b.dtype !== 'float32')) return null;
+          lora.push(delta);
+        }
+      }
     }
     const decodeStep = native.decodeStep.bind(native);
     const past = cache.length;
@@ -492,7 +506,8 @@ export class LlamaModel implements BaseWeights {
         const off = (t: tf.Tensor) => floatOffset(wasm, t);
         const embedOff = off(this.embed) + id * c.dim;
         heap.copyWithin(off(x), embedOff, embedOff + c.dim);
-        const params = new Float64Array(13 + 18 * c.layers);
+        const stride = 18 + 4 * PROJECTIONS.length;
+        const params = new Float64Array(13 + stride * c.layers);
         params.set([
           off(x),
           c.dim,
@@ -531,8 +546,12 @@ export class LlamaModel implements BaseWeights {
               b('down_proj'),
               off(kvl.k),
               off(kvl.v),
+              ...PROJECTIONS.flatMap((_, m) => {
+                const d = lora[l * PROJECTIONS.length + m];
+                return d ? [off(d.a), off(d.b), d.a.shape[1], d.scale] : [-1, -1, 0, 0];
+              }),
             ],
-            13 + 18 * l,
+            13 + stride * l,
           );
         });
         const row = past * half;

@@ -78,6 +78,16 @@ export function loraBatchAdapter(
         y.dispose();
       }
     },
+    // One row: its adapter's pair, for a fused decoding step (the row's values are the same either way).
+    ...(rows.length === 1
+      ? {
+          lowRank: (ctx: ModuleContext) => {
+            const ad = rows[0] === -1 ? undefined : adapters[rows[0] as number];
+            const p = ad?.pair(ctx.layer, ctx.module);
+            return ad && p && !ad.isMerged ? { a: p.a, b: p.b, scale: ad.scaling } : null;
+          },
+        }
+      : {}),
     dispose: () => {
       for (const entry of perModule.values()) entry?.gathered?.dispose();
       perModule.clear();

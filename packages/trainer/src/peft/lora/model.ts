@@ -115,6 +115,13 @@ export class LoraModel implements PeftMethod {
         }
         return tf.tidy(() => tf.add(base(x), loraDelta(x, p.a, p.b, this.scaling, dropout)) as tf.Tensor3D);
       },
+      lowRank: (ctx: ModuleContext) => {
+        this.checkAlive();
+        const p = this.pairs.get(key(ctx.layer, ctx.module));
+        if (!p || !this.enabled || this.merged) return null;
+        if (this.training && this.config.dropout > 0) return undefined; // dropout: only `linear` does it
+        return { a: p.a, b: p.b, scale: this.scaling };
+      },
     };
   }
 
