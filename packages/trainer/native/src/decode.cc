@@ -35,8 +35,9 @@ void project(const float* x, const float* w, const float* bias, const LowRank& l
   if (bias)
     for (long i = 0; i < n; ++i) y[i] += bias[i];
   if (lora.a) {
-    row_product(x, lora.a, k, lora.r, 1.f, 0.f, t, pool);
-    row_product(t, lora.b, lora.r, n, lora.scale, 1.f, y, pool);
+    // r is small (8, 16): these two products are too little work to wake the pool for.
+    gemm_one_thread(1, lora.r, k, 1.f, x, k, 1, lora.a, lora.r, 1, 0.f, t, lora.r);
+    gemm_one_thread(1, n, lora.r, lora.scale, t, lora.r, 1, lora.b, n, 1, 1.f, y, n);
   }
 }
 
