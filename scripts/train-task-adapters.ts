@@ -25,6 +25,7 @@ import {
 } from '@oppu/core';
 import {
   adaptToTask,
+  bm25Ranker,
   createEngine,
   defaultBaseModelDir,
   shippedTaskAdapterDir,
@@ -38,6 +39,7 @@ const { values } = parseArgs({
     lr: { type: 'string' },
     users: { type: 'string' },
     items: { type: 'string' },
+    rag: { type: 'string' },
   },
 });
 /**
@@ -47,7 +49,7 @@ const { values } = parseArgs({
  * model cannot go below about ln 2 over the first token), and the base ranked both of a question's facets first
  * only 54% of the time; 200 users (about 3,000 examples) and 2,000 steps: 64%, final loss 0.30.
  */
-const STAGE1_BUDGETS: Partial<Record<LampTaskId, { users: number; maxSteps: number }>> = {
+const STAGE1_BUDGETS: Partial<Record<LampTaskId, { users: number; maxSteps: number; rag?: number }>> = {
   // LaMP-1 and LaMP-7 fell short of 0.9x the no-user rule at 800 steps (`pnpm bench:stage1-check`).
   LaMP_1: { users: 48, maxSteps: 1600 },
   LaMP_7: { users: 48, maxSteps: 1600 },
@@ -73,7 +75,13 @@ for (const name of values.tasks!.split(',')) {
     ...(values.steps ? { maxSteps: Number(values.steps) } : {}),
     ...(values.lr ? { learningRate: Number(values.lr) } : {}),
   };
-  const examples = syntheticTaskExamples(task, { users, items, seed });
+  const rag = Number(values.rag ?? budget?.rag ?? 0);
+  const examples = syntheticTaskExamples(task, {
+    users,
+    items,
+    seed,
+    ...(rag > 0 ? { retrieval: { k: rag, ranker: bm25Ranker() } } : {}),
+  });
   const t0 = performance.now();
   // Train beside the shipped folder, then swap it in, so an interrupted run leaves the previous adapter.
   const staging = `${dir}.training`;
@@ -96,7 +104,7 @@ for (const name of values.tasks!.split(',')) {
   const meta = JSON.parse(await readFile(metaPath, 'utf8'));
   await writeFileAtomic(
     metaPath,
-    `${JSON.stringify({ ...meta, population: { generator: 'synthesize', seed, users, items } }, null, 2)}\n`,
+    `${JSON.stringify({ ...meta, population: { generator: 'synthesize', seed, users, items, retrieval: rag } }, null, 2)}\n`,
   );
   await rm(dir, { recursive: true, force: true });
   await rename(staging, dir);

@@ -24,8 +24,10 @@ import {
   type LampQuestion,
   type LampScores,
   type LampTaskId,
+  type LoraConfig,
   METHOD_NAMES,
   type MethodName,
+  OPPU_LORA,
   OPPU_TRAINING,
   type PeftEngine,
   ratingValue,
@@ -58,6 +60,7 @@ const { values } = parseArgs({
     recipe: { type: 'string', default: 'small' },
     lr: { type: 'string' },
     epochs: { type: 'string' },
+    targets: { type: 'string' },
     grid: { type: 'string', default: '1e-4:2,1e-3:6,3e-3:4,3e-3:6,1e-2:2,1e-2:4,1e-2:6' },
     studies: { type: 'string', default: 'activity,shift,formats' },
     base: { type: 'string' },
@@ -90,6 +93,10 @@ const training: Partial<TrainingConfig> = {
   ...(values.lr ? { learningRate: Number(values.lr) } : {}),
   ...(values.epochs ? { epochs: Number(values.epochs) } : {}),
 };
+/** `--targets q_proj,v_proj,o_proj`: the per-user LoRA's modules (default OPPU's q/v). */
+const peft: LoraConfig | undefined = values.targets
+  ? { ...OPPU_LORA, targetModules: values.targets.split(',') }
+  : undefined;
 const started = performance.now();
 const engine = await createEngine({
   ...(values.base ? { baseModelDir: values.base } : {}),
@@ -173,6 +180,7 @@ async function runMethod(
     ranker,
     summarizer,
     training: { ...train, seed },
+    ...(peft ? { peft } : {}),
     seed,
   });
   return {

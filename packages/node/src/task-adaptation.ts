@@ -3,17 +3,21 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   type AdapterWeights,
+  type HistoryItem,
   type LampTaskId,
   type LoraConfig,
   lampTask,
   OppuError,
   type PeftEngine,
   type ProgressListener,
+  questionPrompt,
   synthesize,
   TASK_LORA,
+  type TextRanker,
   type TrainingConfig,
   type TrainingExample,
   taskAdaptationConfig,
+  trainingExamples,
   trainTaskAdapter,
   writeFileAtomic,
 } from '@oppu/core';
@@ -134,10 +138,20 @@ export async function adaptToTask(
 /**
  * Stage-1 data from a synthetic population (`synthesize` from @oppu/core): every history item as a (prompt,
  * answer) pair, each once, and every question with its gold answer. Pick a seed no served user comes from.
+ *
+ * With `retrieval`, every pair is given a second time as the retrieval methods write it: an item's prompt
+ * carrying the top-k of *the same user's* earlier items, a question's the top-k of that user's history (the
+ * pipeline's `trainingExamples` and `questionPrompt`). A base that has seen retrieved lines in training learns to
+ * read them; one that has not treats them as noise.
  */
 export function syntheticTaskExamples(
   task: LampTaskId,
-  options: { readonly users?: number; readonly items?: number; readonly seed?: number } = {},
+  options: {
+    readonly users?: number;
+    readonly items?: number;
+    readonly seed?: number;
+    readonly retrieval?: { readonly k: number; readonly ranker: TextRanker };
+  } = {},
 ): TrainingExample[] {
   const data = synthesize({
     task,
@@ -150,13 +164,30 @@ export function syntheticTaskExamples(
   const golds = new Map(data.outputs.golds.map((g) => [g.id, g.output]));
   const examples: TrainingExample[] = [];
   const seen = new Set<string>();
+  const byUser = new Map<string, HistoryItem[]>();
   for (const q of data.questions) {
+    const user = q.user_id ?? q.id;
+    const items = byUser.get(user) ?? [];
+    byUser.set(user, items);
     for (const item of q.profile) {
-      const key = `${q.user_id}/${item.id}`;
-      if (!seen.has(key)) examples.push(t.promptAnswer(item));
+      const key = `${user}/${item.id}`;
+      if (!seen.has(key)) {
+        examples.push(t.promptAnswer(item));
+        items.push(item);
+      }
       seen.add(key);
     }
     examples.push({ prompt: t.prompt(t.parseInput(q.input)), answer: golds.get(q.id)! });
+  }
+  const { retrieval } = options;
+  if (retrieval && retrieval.k > 0) {
+    const opts = { k: retrieval.k, ranker: retrieval.ranker };
+    // Each user's own items only; the first has no earlier items, so its pair is already there.
+    for (const items of byUser.values()) examples.push(...trainingExamples(t, items, opts).slice(1));
+    for (const q of data.questions) {
+      const items = byUser.get(q.user_id ?? q.id)!;
+      examples.push({ prompt: questionPrompt(t, q.input, items, opts), answer: golds.get(q.id)! });
+    }
   }
   return examples;
 }

@@ -1,14 +1,18 @@
 import type { SynthExample, TaskModel } from './task-model.js';
-import { capitalize, topicSentence } from './text.js';
-import { PRODUCTS, SENTIMENT_WORDS } from './vocab.js';
+import { fill } from './text.js';
+import { PRODUCTS, REVIEW_CLOSERS, REVIEW_OPENERS, SENTIMENT } from './vocab.js';
 
 /**
- * LaMP-3: a review's words show the product's true quality q (1..5, mostly; a quarter of the sentiment words
- * come from a neighbouring level). The user's score is q plus their personal bias (a harsh critic gives 2 where
- * a generous one gives 4), clamped to 1..5, and with probability `noise` one step off.
+ * LaMP-3: a review's sentences show the product's true quality q (1..5): it opens and closes with an adjective
+ * and has two or three sentences between, each drawn from q's level or, a quarter of the time, a neighbouring
+ * one ("It feels cheap and flimsy." for 2 stars). The user's score is q plus their personal bias (a harsh
+ * critic gives 2 where a generous one gives 4), clamped to 1..5, and with probability `noise` one step off.
  *
- * - Oracle (knows q and the bias): MAE about 0.1 (the noise, less where clamping absorbs it), RMSE about 0.32.
- * - Without the user (score = q): MAE about 0.8 (the bias, partly clamped away).
+ * - Oracle (knows q and the bias): MAE about 0.1 (the noise, less where clamping absorbs it), RMSE about 0.33
+ *   (measured MAE 0.10-0.12, RMSE 0.32-0.35).
+ * - Without the user (score = q): MAE about 0.8 (the bias, partly clamped away; measured 0.67-0.89).
+ * - Reading the review: a vote of its sentiment words and sentences gives q for about 0.9 of reviews.
+ * Measured with `oppu synth --task LaMP_3 --users 50 --items 40 --queries 5 --seed S` for S = 1, 2, 3.
  * - Shift: the bias changes (moves by 2 towards the other side).
  */
 export interface RatingPreferences {
@@ -18,6 +22,13 @@ export interface RatingPreferences {
 
 const NOISE = 0.15;
 const clamp = (x: number) => Math.min(5, Math.max(1, x));
+const BIAS_WORDS: Readonly<Record<number, string>> = {
+  [-2]: 'a harsh critic: rates two stars below what a product deserves',
+  [-1]: 'a strict critic: rates one star below what a product deserves',
+  0: 'a fair critic: rates a product what it deserves',
+  1: 'a kind critic: rates one star above what a product deserves',
+  2: 'a generous critic: rates two stars above what a product deserves',
+};
 
 export const RATING_MODEL: TaskModel<RatingPreferences> = {
   preferences: (rng) => ({
@@ -28,14 +39,20 @@ export const RATING_MODEL: TaskModel<RatingPreferences> = {
   example(rng, p): SynthExample {
     const quality = rng.int(1, 5);
     const product = rng.chance(0.8) ? rng.pick(p.products) : rng.pick(PRODUCTS);
-    const level = (i: number) => SENTIMENT_WORDS[Math.min(4, Math.max(0, i))]!;
-    const sentiment = Array.from({ length: 8 }, () =>
-      rng.chance(0.75) ? level(quality - 1) : level(quality - 1 + (rng.chance(0.5) ? 1 : -1)),
-    );
+    // Each part is drawn from q's level, or a quarter of the time from a neighbouring one; no sentence twice.
+    const used = new Set<string>();
+    const part = (templates: (level: (typeof SENTIMENT)[number]) => readonly string[]) => {
+      const i = rng.chance(0.75) ? quality - 1 : quality - 1 + (rng.chance(0.5) ? 1 : -1);
+      const level = SENTIMENT[Math.min(4, Math.max(0, i))]!;
+      let template = rng.pick(templates(level));
+      while (used.has(template)) template = rng.pick(templates(level));
+      used.add(template);
+      return fill(rng, template, { product, adjective: level.adjectives });
+    };
     const text = [
-      `${capitalize(`bought this ${product} last month and it is ${rng.pick(sentiment[0]!)}`)}.`,
-      topicSentence(rng, sentiment, rng.int(6, 9)),
-      `The ${product} is ${rng.pick(sentiment[1]!)} overall.`,
+      part(() => REVIEW_OPENERS),
+      ...Array.from({ length: rng.int(2, 3) }, () => part((level) => level.sentences)),
+      part(() => REVIEW_CLOSERS),
     ].join(' ');
     const oracle = clamp(quality + p.bias);
     const answer = rng.chance(NOISE) ? clamp(oracle + (rng.chance(0.5) ? 1 : -1)) : oracle;
@@ -47,5 +64,5 @@ export const RATING_MODEL: TaskModel<RatingPreferences> = {
       baseline: String(quality),
     };
   },
-  describe: (p) => `rating bias ${p.bias > 0 ? '+' : ''}${p.bias}; buys ${p.products.join(', ')}`,
+  describe: (p) => `${BIAS_WORDS[p.bias] ?? `bias ${p.bias}`}; buys mostly ${p.products.join(', ')}`,
 };

@@ -7,9 +7,13 @@ import { parseLampInput } from '../lamp/input-format.js';
 import { readQuestions, writeQuestions } from '../lamp/questions.js';
 import { LAMP_TASK_IDS } from '../lamp/task-ids.js';
 import { LAMP_TASKS } from '../lamp/tasks.js';
+import type { FacetPreferences } from './model-facets.js';
 import type { StylePreferences } from './model-styled.js';
 import { baseline, oracle, oracleAnswer } from './oracle.js';
 import { synthesize } from './synthesize.js';
+import { type FacetPhrases, SENTIMENT } from './vocab.js';
+import { MOVIE_TAG_PHRASES } from './vocab-movies.js';
+import { NEWS_CATEGORY_PHRASES } from './vocab-news.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -95,6 +99,91 @@ describe('synthesize', () => {
       checked++;
     }
     expect(checked).toBeGreaterThan(5);
+  });
+
+  it.each(LAMP_TASK_IDS)('%s writes sentences a person can read', (task) => {
+    const d = synthesize({ task, users: 12, items: 6, queries: 2, seed: 21 });
+    // The prose a user reads: every question's content, and the history's inputs (not the styled outputs).
+    const prose = new Set<string>();
+    for (const q of d.questions) {
+      const content = parseLampInput(task, q.input) as unknown as Record<string, string>;
+      for (const [field, value] of Object.entries(content))
+        if (!field.startsWith('reference')) prose.add(value);
+      for (const item of q.profile) {
+        for (const field of ['abstract', 'description']) if (item[field]) prose.add(item[field]!);
+        if (item.text && task !== 'LaMP_7') prose.add(item.text);
+      }
+    }
+    expect(prose.size).toBeGreaterThan(15);
+    for (const text of prose) {
+      expect(text, 'a template slot left unfilled').not.toMatch(/[{}]/);
+      expect(text, 'a word twice in a row').not.toMatch(/\b(\w+) \1\b/i);
+      expect(text, '"a" before a vowel').not.toMatch(/\ba [aeio]/i);
+      if (task === 'LaMP_1' && !text.includes('.')) continue; // a paper title
+      expect(text, 'ends a sentence (an email may end with its sign-off)').toMatch(/[.!?,]$/);
+      for (const sentence of text.split(/(?<=[.!?]) /)) {
+        expect(sentence, `a sentence of "${text}"`).toMatch(/^[A-Z]/);
+        if (!sentence.endsWith(',')) {
+          expect(sentence.split(' ').length, `a sentence of "${text}"`).toBeGreaterThanOrEqual(3);
+        }
+      }
+    }
+  });
+
+  it.each([
+    ['LaMP_2M', MOVIE_TAG_PHRASES, 'description', 'tag'],
+    ['LaMP_2N', NEWS_CATEGORY_PHRASES, 'text', 'category'],
+  ] as const)(
+    '%s: the text is written from two facets, one of them the label; history labels are mostly the favourites',
+    (task, phrases, field, labelField) => {
+      const d = synthesize({ task, users: 60, items: 16, queries: 1, seed: 8 });
+      const named = (text: string) =>
+        Object.entries(phrases as Readonly<Record<string, FacetPhrases>>)
+          .filter(([, p]) => [...p.who, ...p.does, ...p.where, ...p.themes].some((ph) => text.includes(ph)))
+          .map(([label]) => label);
+      let favourite = 0;
+      let total = 0;
+      let topIsFavourite = 0;
+      for (const u of d.users) {
+        const prefs = u.preferences as FacetPreferences;
+        expect(prefs.favourites).toEqual(prefs.ranking.slice(0, 4));
+        expect(u.description.startsWith(`favours ${prefs.favourites.join(' > ')}, then `)).toBe(true);
+        const profile = d.questions.find((q) => q.user_id === u.userId)!.profile;
+        const counts = new Map<string, number>();
+        for (const item of profile) {
+          const label = item[labelField]!;
+          const facets = named(item[field]!.toLowerCase());
+          expect(facets, item[field]).toContain(label);
+          expect(facets.length, item[field]).toBeGreaterThanOrEqual(2);
+          counts.set(label, (counts.get(label) ?? 0) + 1);
+          if (prefs.favourites.includes(label)) favourite++;
+          total++;
+        }
+        const most = Math.max(...counts.values());
+        if ([...counts].every(([label, n]) => n < most || prefs.favourites.includes(label))) topIsFavourite++;
+      }
+      // Measured: favourites are 0.77 of the history labels; the top label is a favourite for 0.98 of users.
+      expect(favourite / total).toBeGreaterThan(0.7);
+      expect(topIsFavourite / d.users.length).toBeGreaterThan(0.9);
+    },
+  );
+
+  it("LaMP_3: the review's words show the product's quality (the user-agnostic rule's answer)", () => {
+    const d = synthesize({ task: 'LaMP_3', users: 50, items: 4, queries: 4, seed: 4 });
+    const literal = (t: string) => t.replace(/[.*+?^$()|[\]\\]/g, '\\$&');
+    const pattern = (template: string) => new RegExp(template.split('{product}').map(literal).join('.+?'));
+    let right = 0;
+    for (const q of d.questions) {
+      const text = (parseLampInput('LaMP_3', q.input) as { text: string }).text;
+      const votes = SENTIMENT.map(
+        (level) =>
+          level.adjectives.filter((a) => new RegExp(`\\b${a}\\b`, 'i').test(text)).length +
+          level.sentences.filter((t) => pattern(t).test(text)).length,
+      );
+      if (votes.indexOf(Math.max(...votes)) + 1 === Number(d.baselineAnswers.get(q.id))) right++;
+    }
+    // Measured 0.915: a quarter of the sentiment-bearing parts come from a neighbouring level.
+    expect(right / d.questions.length).toBeGreaterThan(0.85);
   });
 
   it('refuses bad options with clear errors', () => {
